@@ -1,0 +1,438 @@
+"""Detectors on the 8 kHz int16 call stream: frame energy / silence, and in-band DTMF.
+
+This module owns two things:
+
+* **Silence classification** (docs/dsp.md "Silence"). A 20 ms frame of 160 samples is *active*
+  when its energy ``sum(x**2)`` (exact, int64) is at or above ``ACTIVE_ENERGY``, the energy of a
+  -45 dBm0 signal.  0 dBm0 is an RMS of 16141.2 in 16-bit linear: the A-law digital milliwatt of
+  ITU-T G.711 section 5, the same convention spandsp uses.  All comparisons are between integers;
+  no logarithm is taken at run time.
+
+* **DTMF detection** against the ITU-T Q.24 AT&T column (accept +-1.5 %, reject +-3.5 %; accept
+  40 ms, reject 23 ms; 40 ms pauses; 10 ms interruptions bridged; 0..-25 dBm0; twist
+  level_high - level_low in [-8, +4] dB).  ``DtmfDetector.scan`` is functional: it takes an
+  immutable ``DtmfState`` and returns the events plus a new state, so a caller may scan ahead and
+  later keep only the state after a committed prefix.
+
+Detector design (details and measured results in docs/dsp.md):
+  The stream is cut into 5 ms blocks of 40 samples.  An analysis window is 3 blocks (120 samples,
+  Hann) starting at every block, i.e. a hop of 40 samples.  One matrix product of the blocks with
+  an integer-valued basis gives, per block and per window position, the partial DFT at the 8 DTMF
+  frequencies (and, only for surviving candidates, the 4 column second harmonics).  Because the
+  basis holds integers below 2**14 and samples are int16, every product and partial sum is an
+  integer below 2**53, so float64 BLAS results are exact whatever the summation order: the
+  detector gives bit-identical decisions for any chunking and on any machine.
+  A *span* is two consecutive windows (4 blocks, 20 ms).  A span is a hit for digit d when both
+  windows pass level, twist, energy-fraction and block-uniformity tests for the same row and
+  column, the column tone has no strong second harmonic, and the phase advance between the two
+  windows puts both tones within 2.5 % of nominal (midway between the 1.5 % accept and the 3.5 %
+  reject limits; window magnitude alone cannot separate those across 697..1633 Hz).
+  A duration state machine then turns hits into digits (see ``K_ON`` and ``M_OFF``).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+__all__ = [
+    "SAMPLE_RATE",
+    "FRAME_SAMPLES",
+    "DBM0_RMS",
+    "SILENCE_THRESHOLD_DBM0",
+    "ACTIVE_ENERGY",
+    "dbm0_to_energy",
+    "frame_energy",
+    "is_active",
+    "DTMF_KEYS",
+    "DTMF_ROW_HZ",
+    "DTMF_COL_HZ",
+    "DtmfEvent",
+    "DtmfState",
+    "DtmfDetector",
+    "detect_digits",
+]
+
+SAMPLE_RATE = 8000
+FRAME_SAMPLES = 160
+#: RMS of a 0 dBm0 signal in 16-bit linear (sine peak 22827): the A-law digital milliwatt
+#: convention of ITU-T G.711 section 5 (full-scale sine = +3.14 dBm0), as used by spandsp.
+DBM0_RMS = 16141.2
+SILENCE_THRESHOLD_DBM0 = -45.0
+
+
+def dbm0_to_energy(dbm0: float, n_samples: int = FRAME_SAMPLES) -> int:
+    """Energy ``sum(x**2)`` of ``n_samples`` samples of a signal at ``dbm0`` dBm0, rounded."""
+    return int(round(n_samples * DBM0_RMS**2 * 10.0 ** (dbm0 / 10.0)))
+
+
+#: A frame is active when its energy is at or above this (-45 dBm0 over 160 samples = 1318226).
+ACTIVE_ENERGY: int = dbm0_to_energy(SILENCE_THRESHOLD_DBM0)
+
+
+def frame_energy(frames: np.ndarray) -> np.ndarray:
+    """Exact energy ``sum(x**2)`` of each row of an ``(n, 160)`` int16 array, as int64.
+
+    Computed in float64: each square is below 2**30 and a row sum below 2**38, so every
+    intermediate is an exactly representable integer and the result is exact.
+    """
+    a = np.asarray(frames)
+    if a.dtype != np.int16:
+        raise TypeError(f"frames must be int16, got {a.dtype}")
+    if a.ndim != 2:
+        raise ValueError(f"frames must be 2-D (n, samples), got shape {a.shape}")
+    f = a.astype(np.float64)
+    return np.einsum("ij,ij->i", f, f).astype(np.int64)
+
+
+def is_active(frames: np.ndarray, threshold: int = ACTIVE_ENERGY) -> np.ndarray:
+    """Boolean per frame: energy at or above ``threshold`` (default -45 dBm0)."""
+    return frame_energy(frames) >= threshold
+
+
+# ------------------------------------------------------------------------------------- DTMF
+
+DTMF_ROW_HZ: tuple[int, ...] = (697, 770, 852, 941)
+DTMF_COL_HZ: tuple[int, ...] = (1209, 1336, 1477, 1633)
+#: Keypad layout: row r, column c is DTMF_KEYS[4 * r + c].
+DTMF_KEYS = "123A456B789C*0#D"
+
+BLOCK = 40  # samples per block (5 ms): the hop between analysis windows
+WIN_BLOCKS = 3  # blocks per analysis window (120 samples, 15 ms)
+WIN = BLOCK * WIN_BLOCKS
+_BLOCKS_PER_FRAME = FRAME_SAMPLES // BLOCK
+_Q = 2.0**14  # basis scale; integer basis keeps the float64 products exact
+_CHUNK_FRAMES = 2048  # internal processing chunk (bounded memory, cache friendly)
+
+#: Hits (spans) needed to confirm a digit.  A 40 ms tone yields >= 4 hit spans at any alignment,
+#: a 23 ms tone <= 2 (a span needs 20 ms of tone plus both windows uniformly covered).
+K_ON = 3
+#: A candidate run survives this many non-hit spans between hits (noise-robust onset).
+CAND_GAP = 1
+#: Consecutive spans without the current digit that end it.  A 10 ms interruption costs at most
+#: 6 spans (bridged); a 40 ms pause costs at least 10 (digit ends, repeats are seen).
+M_OFF = 8
+#: Onset estimate = start of the first hit span + this bias (samples), calibrated on tones at
+#: random sub-block offsets (docs/dsp.md, "Latency").
+ONSET_BIAS = -12
+
+#: Per-tone level gate, dBm0: Q.24 operates down to -25 dBm0 per tone with up to 8 dB twist, so
+#: the weaker tone may be at -33; 3 dB margin below that.  -55 dBm0 must not operate.
+MIN_TONE_DBM0 = -36.0
+#: Twist window (level_high - level_low), dB: Q.24 AT&T accepts [-8, +4]; 2 dB margin each side
+#: for the magnitude loss of off-nominal tones in the Hann window.
+TWIST_MIN_DB = -10.0
+TWIST_MAX_DB = 6.0
+#: The two tones must carry at least this fraction of the window's power (speech rejection).
+MIN_TONE_FRACTION = 0.80
+#: Every block of a window must hold at least this fraction of the window's loudest block
+#: (rejects windows only partly covered by a tone; makes the duration counts sharp).
+MIN_BLOCK_RATIO = 0.35
+#: Frequency offset limit, midway between Q.24's 1.5 % (operate) and 3.5 % (must not operate).
+MAX_FREQ_OFFSET = 0.025
+#: Column second harmonic must be this far below its fundamental (Q.23 transmitters keep
+#: harmonics >= 20 dB down; voiced speech with a harmonic at f_col also has one at 2 f_col).
+MAX_HARMONIC_DB = -12.0
+
+
+def _hann_basis(freqs: tuple[float, ...]) -> tuple[np.ndarray, float]:
+    """Integer-valued basis (BLOCK, WIN_BLOCKS * 2 * F) and the window sum (scaled by _Q).
+
+    Column layout: [position p][re, im][frequency].  Position p is the block's place in the
+    window; the phase reference is the window's first sample.
+    """
+    m = np.arange(WIN, dtype=np.float64)
+    h = np.sin(np.pi * (m + 0.5) / WIN) ** 2
+    w = 2.0 * np.pi * np.asarray(freqs, dtype=np.float64) / SAMPLE_RATE
+    re = np.round(_Q * h[:, None] * np.cos(m[:, None] * w[None, :]))
+    im = np.round(-_Q * h[:, None] * np.sin(m[:, None] * w[None, :]))
+    nf = len(freqs)
+    basis = np.empty((BLOCK, WIN_BLOCKS, 2, nf), dtype=np.float64)
+    for p in range(WIN_BLOCKS):
+        basis[:, p, 0, :] = re[p * BLOCK : (p + 1) * BLOCK]
+        basis[:, p, 1, :] = im[p * BLOCK : (p + 1) * BLOCK]
+    return np.ascontiguousarray(basis.reshape(BLOCK, -1)), float(_Q * h.sum())
+
+
+_FUND_HZ = DTMF_ROW_HZ + DTMF_COL_HZ
+_FUND_BASIS, _WSUM = _hann_basis(tuple(float(f) for f in _FUND_HZ))
+_HARM_BASIS, _ = _hann_basis(tuple(2.0 * f for f in DTMF_COL_HZ))
+# Power of a sine of mean square P in a bin: |X|^2 = P * WSUM^2 / 2.
+_BIN_PER_POWER = _WSUM**2 / 2.0
+_MIN_TONE_BIN = DBM0_RMS**2 * 10.0 ** (MIN_TONE_DBM0 / 10.0) * _BIN_PER_POWER
+_TWIST_LO = 10.0 ** (TWIST_MIN_DB / 10.0)
+_TWIST_HI = 10.0 ** (TWIST_MAX_DB / 10.0)
+_HARM_RATIO = 10.0 ** (MAX_HARMONIC_DB / 10.0)
+# Window energy E (sum x^2 over WIN samples) vs bins: tones' power (Pr + Pc) >= FRAC * E / WIN.
+_FRAC_K = MIN_TONE_FRACTION * _BIN_PER_POWER / WIN
+# Pre-gate: a window that can hold two tones each >= MIN_TONE_DBM0 has energy well above this.
+_GATE_ENERGY = 0.5 * 2.0 * WIN * DBM0_RMS**2 * 10.0 ** (MIN_TONE_DBM0 / 10.0)
+# Expected phase advance per hop, removed before measuring the offset: e^{-j w H}.
+_HOP_ROT = np.exp(-2j * np.pi * np.asarray(_FUND_HZ, dtype=np.float64) * BLOCK / SAMPLE_RATE)
+# |offset| <= MAX_FREQ_OFFSET * f  <=>  phase error <= this angle (all below pi/2).
+_COS2_LIMIT = np.cos(2.0 * np.pi * MAX_FREQ_OFFSET * np.asarray(_FUND_HZ) * BLOCK / SAMPLE_RATE) ** 2
+_NO_SPAN = -(10**18)
+
+
+@dataclass(frozen=True)
+class DtmfEvent:
+    """A confirmed digit.
+
+    ``frame``: index, within the frames given to that ``scan`` call, of the frame in which the
+    digit was confirmed.  ``onset_sample``: best estimate of the tone onset as a sample offset
+    from the start of those frames (negative when the tone began in an earlier call).
+    """
+
+    frame: int
+    digit: str
+    onset_sample: int
+
+
+@dataclass(frozen=True)
+class DtmfState:
+    """Immutable detector state between ``scan`` calls.
+
+    ``tail`` holds the last ``WIN_BLOCKS`` blocks of samples (int16 little-endian bytes) so
+    windows straddle call boundaries; ``blocks_done`` counts blocks consumed so far.
+    ``cur`` is the digit currently on ("" when none) and ``miss`` the spans since it was last seen;
+    ``cand``/``cand_hits``/``cand_first``/``cand_last`` describe the run of hits being counted.
+    Span indices are absolute block indices of the span's first block.
+    """
+
+    tail: bytes = bytes(2 * WIN_BLOCKS * BLOCK)
+    blocks_done: int = 0
+    cur: str = ""
+    miss: int = 0
+    cand: str = ""
+    cand_hits: int = 0
+    cand_first: int = 0
+    cand_last: int = _NO_SPAN
+
+
+def _span_codes(xf: np.ndarray) -> np.ndarray:
+    """Digit code 0..15 (or -1) of every span of the blocks ``xf`` (nb, BLOCK) float64.
+
+    Returns an int array of length nb - WIN_BLOCKS: span i covers blocks i .. i + WIN_BLOCKS.
+    """
+    nb = xf.shape[0]
+    nw = nb - WIN_BLOCKS + 1  # windows
+    ns = nw - 1  # spans
+    codes = np.full(ns, -1, dtype=np.int64)
+    if ns <= 0:
+        return codes
+    eb = np.einsum("ij,ij->i", xf, xf)
+    ew = eb[:nw] + eb[1 : nw + 1] + eb[2 : nw + 2]
+    gate = ew >= _GATE_ENERGY
+    span_ok = gate[:-1] & gate[1:]
+    if not span_ok.any():
+        return codes
+    # Windows needed: both windows of every candidate span.
+    need_w = np.zeros(nw, dtype=bool)
+    need_w[:-1] |= span_ok
+    need_w[1:] |= span_ok
+    wi = np.flatnonzero(need_w)
+    if wi.size * 2 > nw:
+        y = xf @ _FUND_BASIS
+    else:
+        need_b = np.zeros(nb, dtype=bool)
+        for p in range(WIN_BLOCKS):
+            need_b[wi + p] = True
+        bi = np.flatnonzero(need_b)
+        y = np.zeros((nb, _FUND_BASIS.shape[1]), dtype=np.float64)
+        y[bi] = xf[bi] @ _FUND_BASIS
+    nf = len(_FUND_HZ)
+    y = y.reshape(nb, WIN_BLOCKS, 2, nf)
+    # Window sums at the needed windows only (exact: integer-valued float64).
+    re = y[wi, 0, 0] + y[wi + 1, 1, 0] + y[wi + 2, 2, 0]
+    im = y[wi, 0, 1] + y[wi + 1, 1, 1] + y[wi + 2, 2, 1]
+    pw = re * re + im * im
+    r = np.argmax(pw[:, :4], axis=1)
+    c = np.argmax(pw[:, 4:], axis=1)
+    k = np.arange(wi.size)
+    pr = pw[k, r]
+    pc = pw[k, 4 + c]
+    ebw = np.stack([eb[wi], eb[wi + 1], eb[wi + 2]])
+    ok = (
+        (pr >= _MIN_TONE_BIN)
+        & (pc >= _MIN_TONE_BIN)
+        & (pc >= _TWIST_LO * pr)
+        & (pc <= _TWIST_HI * pr)
+        & (pr + pc >= _FRAC_K * ew[wi])
+        & (ebw.min(axis=0) >= MIN_BLOCK_RATIO * ebw.max(axis=0))
+    )
+    wcode = np.where(ok, 4 * r + c, -1)
+    # Back to full window indexing, then spans: both windows agree on the same digit.
+    full = np.full(nw, -1, dtype=np.int64)
+    full[wi] = wcode
+    pos = np.full(nw, -1, dtype=np.int64)
+    pos[wi] = k
+    s = np.flatnonzero((full[:-1] >= 0) & (full[:-1] == full[1:]))
+    if s.size == 0:
+        return codes
+    a, b = pos[s], pos[s + 1]
+    code = full[s]
+    ri, ci = code // 4, 4 + code % 4
+    keep = np.ones(s.size, dtype=bool)
+    for fi in (ri, ci):
+        # Phase advance between the two windows, minus the nominal advance: offset estimate.
+        za = re[a, fi] + 1j * im[a, fi]
+        zb = re[b, fi] + 1j * im[b, fi]
+        z = zb * np.conj(za) * _HOP_ROT[fi]
+        keep &= (z.real > 0.0) & (z.real * z.real >= _COS2_LIMIT[fi] * (z.real**2 + z.imag**2))
+    s, code, a, b = s[keep], code[keep], a[keep], b[keep]
+    if s.size == 0:
+        return codes
+    # Column second harmonic, computed only for the surviving spans' windows.
+    hw = np.concatenate([wi[a], wi[b]])
+    hc = np.concatenate([code % 4, code % 4])
+    yh = np.stack([xf[hw + p] @ _HARM_BASIS for p in range(WIN_BLOCKS)])
+    yh = yh.reshape(WIN_BLOCKS, hw.size, WIN_BLOCKS, 2, 4)
+    kk = np.arange(hw.size)
+    hre = yh[0, kk, 0, 0, hc] + yh[1, kk, 1, 0, hc] + yh[2, kk, 2, 0, hc]
+    him = yh[0, kk, 0, 1, hc] + yh[1, kk, 1, 1, hc] + yh[2, kk, 2, 1, hc]
+    ph = hre * hre + him * him
+    pcol = np.concatenate([pw[a, 4 + code % 4], pw[b, 4 + code % 4]])
+    hok = ph <= _HARM_RATIO * pcol
+    hok = hok[: s.size] & hok[s.size :]
+    codes[s[hok]] = code[hok]
+    return codes
+
+
+def _run_machine(
+    codes: np.ndarray, first_span: int, st: DtmfState
+) -> tuple[list[tuple[int, int, str]], dict[str, int | str]]:
+    """Duration state machine over span codes; returns (span, onset, digit) confirmations.
+
+    Only hits are visited; runs of misses are applied in one step, so the cost is proportional
+    to the number of distinct hit runs, not to the signal length.
+    """
+    cur, miss = st.cur, st.miss
+    cand, cand_hits, cand_first, cand_last = st.cand, st.cand_hits, st.cand_first, st.cand_last
+    out: list[tuple[int, int, str]] = []
+    n = codes.size
+    hits = np.flatnonzero(codes >= 0)
+    pos = first_span  # next span not yet applied
+    if hits.size:
+        # Segments of consecutive equal codes.
+        hc = codes[hits]
+        brk = np.flatnonzero((np.diff(hits) != 1) | (np.diff(hc) != 0)) + 1
+        starts = np.concatenate([[0], brk])
+        ends = np.concatenate([brk, [hits.size]])
+        for s0, e0 in zip(starts.tolist(), ends.tolist(), strict=True):
+            j0 = first_span + int(hits[s0])
+            length = e0 - s0
+            d = DTMF_KEYS[int(hc[s0])]
+            if cur:
+                miss += j0 - pos
+                if miss >= M_OFF:
+                    cur = ""
+            for i in range(length):
+                j = j0 + i
+                if cur == d:
+                    # The digit is on and still present: nothing changes until the run ends.
+                    miss = 0
+                    break
+                if cur:
+                    miss += 1
+                    if miss >= M_OFF:
+                        cur = ""
+                if cand == d and j - cand_last - 1 <= CAND_GAP:
+                    cand_hits += 1
+                else:
+                    cand, cand_hits, cand_first = d, 1, j
+                cand_last = j
+                if not cur and cand_hits >= K_ON:
+                    out.append((j, cand_first * BLOCK + ONSET_BIAS, d))
+                    cur, miss = d, 0
+                    cand, cand_hits, cand_last = "", 0, _NO_SPAN
+            pos = j0 + length
+    end = first_span + n
+    if cur:
+        miss += end - pos
+        if miss >= M_OFF:
+            cur = ""
+    return out, {
+        "cur": cur,
+        "miss": min(miss, M_OFF),
+        "cand": cand,
+        "cand_hits": cand_hits,
+        "cand_first": cand_first,
+        "cand_last": cand_last,
+    }
+
+
+class DtmfDetector:
+    """In-band DTMF detector at the ITU-T Q.24 (AT&T column) bar; see the module docstring."""
+
+    def initial_state(self) -> DtmfState:
+        """State before any audio: the detector has heard silence."""
+        return DtmfState()
+
+    def scan(self, frames: np.ndarray, state: DtmfState) -> tuple[list[DtmfEvent], DtmfState]:
+        """Scan ``(n, 160)`` int16 frames after ``state``; return the digits confirmed and the new state.
+
+        Pure: ``state`` is not modified.  Scanning a signal in any chunking of whole frames gives
+        the same events (frame and onset re-expressed relative to each call's first frame).
+        """
+        a = np.asarray(frames)
+        if a.dtype != np.int16:
+            raise TypeError(f"frames must be int16, got {a.dtype}")
+        if a.ndim != 2 or a.shape[1] != FRAME_SAMPLES:
+            raise ValueError(f"frames must have shape (n, {FRAME_SAMPLES}), got {a.shape}")
+        base = state.blocks_done * BLOCK  # absolute sample index of frames[0, 0]
+        events: list[DtmfEvent] = []
+        st = state
+        for c0 in range(0, a.shape[0], _CHUNK_FRAMES):
+            chunk = a[c0 : c0 + _CHUNK_FRAMES]
+            new, st = self._scan_chunk(chunk, st)
+            for span, onset, digit in new:
+                last_sample = (span + WIN_BLOCKS + 1) * BLOCK - 1
+                events.append(DtmfEvent((last_sample - base) // FRAME_SAMPLES, digit, onset - base))
+        return events, st
+
+    @staticmethod
+    def _scan_chunk(
+        chunk: np.ndarray, st: DtmfState
+    ) -> tuple[list[tuple[int, int, str]], DtmfState]:
+        tail = np.frombuffer(st.tail, dtype="<i2")
+        x = np.concatenate([tail.astype(np.float64), chunk.reshape(-1).astype(np.float64)])
+        xf = x.reshape(-1, BLOCK)
+        codes = _span_codes(xf)
+        first_span = st.blocks_done - WIN_BLOCKS
+        out, m = _run_machine(codes, first_span, st)
+        new_tail = chunk.reshape(-1)[-WIN_BLOCKS * BLOCK :].astype("<i2").tobytes()
+        if chunk.shape[0] * FRAME_SAMPLES < WIN_BLOCKS * BLOCK:  # pragma: no cover - BLOCK*3 < 160
+            raise AssertionError("a frame must hold at least one window of blocks")
+        new = DtmfState(
+            tail=new_tail,
+            blocks_done=st.blocks_done + chunk.shape[0] * _BLOCKS_PER_FRAME,
+            cur=str(m["cur"]),
+            miss=int(m["miss"]),
+            cand=str(m["cand"]),
+            cand_hits=int(m["cand_hits"]),
+            cand_first=int(m["cand_first"]),
+            cand_last=int(m["cand_last"]),
+        )
+        return out, new
+
+
+def detect_digits(samples: np.ndarray, detector: DtmfDetector | None = None) -> list[tuple[int, str]]:
+    """(onset sample, digit) for every digit in a 1-D int16 signal (convenience for tests).
+
+    The signal is padded with zeros to whole frames plus one frame, so a digit that ends at the
+    very end of the signal is still confirmed.
+    """
+    x = np.asarray(samples)
+    if x.dtype != np.int16 or x.ndim != 1:
+        raise TypeError("samples must be a 1-D int16 array")
+    det = detector or DtmfDetector()
+    n_frames = -(-x.size // FRAME_SAMPLES) + 1
+    padded = np.zeros(n_frames * FRAME_SAMPLES, dtype=np.int16)
+    padded[: x.size] = x
+    events, _ = det.scan(padded.reshape(n_frames, FRAME_SAMPLES), det.initial_state())
+    return [(e.onset_sample, e.digit) for e in events]
+
+
+_ = math  # math kept for callers' dBm0 helpers in doctests

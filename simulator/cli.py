@@ -1,0 +1,126 @@
+"""The ``callsim`` command line.
+
+Sub-commands: ``run`` (replay a scenario file), ``conformance`` (grade a recorder against the
+spec), ``replay`` (rerun one case of a conformance report), ``plot`` (timeline picture of a
+scenario). Exit status: 0 on success; ``conformance`` exits 1 exactly when a case FAILs; 2 for
+usage or input errors (a bad scenario file, an unknown factory).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+__all__ = ["main"]
+
+
+def _factory_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--recorder-factory",
+        metavar="MODULE:CALLABLE",
+        default=os.environ.get("CALLSIM_RECORDER_FACTORY"),
+        help="recorder factory factory(channel) -> recorder (default: the reference recorder; "
+        "also read from CALLSIM_RECORDER_FACTORY)",
+    )
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    from .runner import load_factory, run_scenario
+    from .scenario import ScenarioError, load_scenario
+
+    try:
+        scenario = load_scenario(args.scenario)
+        factory = load_factory(args.recorder_factory)
+    except (ScenarioError, ValueError, ImportError, AttributeError) as exc:
+        print(f"callsim run: {exc}", file=sys.stderr)
+        return 2
+    if args.out:
+        Path(args.out).mkdir(parents=True, exist_ok=True)
+    result = run_scenario(scenario, factory, out_dir=args.out)
+    if args.log:
+        Path(args.log).write_text(json.dumps(result.log, indent=1, sort_keys=True) + "\n")
+    if args.json:
+        print(json.dumps(result.to_json(with_log=args.with_log), sort_keys=True))
+        return 0
+    print(f"scenario {args.scenario} (seed {scenario.seed})")
+    for s in result.steps:
+        outcome = f"raised {s.raised}" if s.raised else f"-> {s.returned}"
+        print(f"  {s.at_ms:>10.1f} ms  {s.call:<28} {outcome}  (until {s.end_ms:.1f} ms)")
+    f = result.final
+    print(f"final: state={f['state']} cause={f['cause']} audio_detected={f['audio_detected']} "
+          f"call_state={f['call_state']} at {f['end_ms']:.1f} ms")
+    for info in result.files:
+        print(f"file {info['name']}: {info['format']} {info['rate']} Hz, {info['data_bytes']} data bytes, "
+              f"{info['duration_ms']} ms, sha256 {info['sha256'][:16]}...")
+    return 0
+
+
+def _cmd_conformance(args: argparse.Namespace) -> int:
+    from conformance.cli import run_conformance
+
+    return run_conformance(args)
+
+
+def _cmd_replay(args: argparse.Namespace) -> int:
+    from conformance.cli import run_replay
+
+    return run_replay(args)
+
+
+def _cmd_plot(args: argparse.Namespace) -> int:
+    from .plot import plot_scenario
+
+    return plot_scenario(args)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="callsim", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    run = sub.add_parser("run", help="run a scenario file's action script")
+    run.add_argument("scenario", help="scenario TOML file")
+    run.add_argument("--json", action="store_true", help="print exactly one JSON object on stdout")
+    run.add_argument("--out", metavar="DIR", help="write the recorded files to DIR")
+    run.add_argument("--log", metavar="FILE", help="write the event log as JSON to FILE")
+    run.add_argument("--with-log", action="store_true", help="include the event log in --json output")
+    _factory_arg(run)
+    run.set_defaults(func=_cmd_run)
+
+    conf = sub.add_parser("conformance", help="grade a recorder against the spec")
+    _factory_arg(conf)
+    conf.add_argument("--report", metavar="DIR", default="report", help="report folder (default: report)")
+    conf.add_argument("--profile", choices=("ci", "deep"), default="ci", help="hypothesis profile")
+    conf.add_argument("-n", "--numprocesses", default=None, help="pytest-xdist workers (e.g. auto)")
+    conf.add_argument("--xfail", metavar="FILE", help="expected-failures file of the implementation")
+    conf.add_argument("--capabilities", metavar="MODULE:NAME", help="capabilities object (default: from the factory)")
+    conf.add_argument("-k", dest="keyword", default=None, help="only cases matching this pytest -k expression")
+    conf.add_argument("-q", "--quiet", action="store_true")
+    conf.set_defaults(func=_cmd_conformance)
+
+    rep = sub.add_parser("replay", help="rerun one case of a conformance report")
+    rep.add_argument("report_dir")
+    rep.add_argument("case_id")
+    _factory_arg(rep)
+    rep.set_defaults(func=_cmd_replay)
+
+    plot = sub.add_parser("plot", help="draw a timeline of a scenario run (needs the plot extra)")
+    plot.add_argument("scenario")
+    plot.add_argument("-o", "--output", default="timeline.png")
+    _factory_arg(plot)
+    plot.set_defaults(func=_cmd_plot)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args: Any = parser.parse_args(argv)
+    return int(args.func(args))
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,271 @@
+"""The virtual clock: integer time, an ordered event heap, block-wise media delivery.
+
+This module owns *when* things happen in a simulated call. Time is an ``int`` counting samples
+at 8 kHz since the call began (``TICKS_PER_MS`` = 8, one 20 ms frame = ``FRAME`` = 160 ticks);
+no float time is ever accumulated. Nothing here reads the wall clock or sleeps.
+
+Ordering rule (tested in ``tests/test_clock.py``): everything due at the same instant ``T``
+happens in this order:
+
+1. ``MEDIA``: every 20 ms frame that *ends* at ``T`` is delivered to the media sinks. A frame
+   ending at ``T`` holds audio from strictly before ``T``, so it is heard before anything that
+   happens at ``T``. Limits a frame reaches (size, silence, an in-band digit) therefore win over
+   events of the same instant.
+2. Scheduled events by ``Priority``: ``CALL`` (scripted call-state changes such as a hangup),
+   then ``DTMF`` (out-of-band digit events), then ``JOB`` (a recorder's own timers such as
+   ``seconds_timeout``), then ``APP`` (the application's wake-ups: end of a sleep, end of a
+   ``wait_until_finished`` timeout).
+3. Events of the same time and priority run in the order they were scheduled (a sequence
+   number breaks the tie), so a run is reproducible.
+
+Blocking: a blocking API call calls ``run_until(done)``; the clock advances, delivering frames
+and events, until ``done()`` holds. When nothing can ever make ``done()`` true (no pending
+event and no media sink that can end by itself) it raises ``Deadlock`` at once instead of
+hanging.
+
+Speed: between two scheduled events nothing but the audio can change a recording job, so the
+clock hands each sink the whole span as one ``(n, 160)`` block. A sink first *scans* the block
+(pure: no state change) and says after how many frames it would stop; the clock takes the
+earliest such frame over all sinks and then *commits* that many frames to every sink. Every
+decision stays exact to the frame while the per-frame Python overhead disappears.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from enum import IntEnum
+from typing import Protocol
+
+import numpy as np
+
+__all__ = [
+    "FRAME",
+    "TICKS_PER_MS",
+    "TICKS_PER_SECOND",
+    "MAX_BLOCK_FRAMES",
+    "Priority",
+    "Deadlock",
+    "SimulationLimit",
+    "ScheduledEvent",
+    "MediaSink",
+    "MediaSource",
+    "Clock",
+    "ms_to_ticks",
+    "ticks_to_ms",
+]
+
+TICKS_PER_SECOND = 8000
+TICKS_PER_MS = 8
+FRAME = 160
+#: The longest block handed to a sink in one scan (10 s): bounds memory, keeps blocks large.
+MAX_BLOCK_FRAMES = 500
+
+
+def ms_to_ticks(ms: int) -> int:
+    """Convert whole milliseconds to ticks (exact)."""
+    return int(ms) * TICKS_PER_MS
+
+
+def ticks_to_ms(ticks: int) -> float:
+    """Convert ticks to milliseconds (for display only; never fed back into time)."""
+    return ticks / TICKS_PER_MS
+
+
+class Priority(IntEnum):
+    """Order of scheduled events due at the same instant (lower runs first)."""
+
+    CALL = 10
+    DTMF = 20
+    JOB = 30
+    APP = 40
+
+
+class Deadlock(RuntimeError):
+    """A blocking call waits for something that can never happen."""
+
+
+class SimulationLimit(RuntimeError):
+    """Virtual time passed the clock's limit while a blocking call was still waiting."""
+
+
+@dataclass(order=True)
+class ScheduledEvent:
+    """One entry of the event heap; ``cancel()`` makes it a no-op."""
+
+    time: int
+    priority: int
+    seq: int
+    callback: Callable[[], None] = field(compare=False)
+    label: str = field(compare=False, default="")
+    cancelled: bool = field(compare=False, default=False)
+
+    def cancel(self) -> None:
+        self.cancelled = True
+
+
+class MediaSink(Protocol):
+    """What a consumer of far-end audio implements (the reference recorder's job does).
+
+    ``first_tick`` is the start of the first frame the sink wants (a multiple of ``FRAME``).
+    ``scan(start, frames)`` looks at a block of whole frames starting at tick ``start`` without
+    changing the sink's state and returns how many frames it would consume before ending
+    (``None``: all of them, it keeps going). ``commit(start, frames, n)`` then consumes exactly
+    the first ``n`` frames of that block; if the sink ends after those frames it removes itself
+    from its source. ``can_finish_alone()`` tells deadlock detection whether audio alone can end
+    the sink (a silence or size limit), so a wait on it is not a deadlock.
+    """
+
+    first_tick: int
+
+    def scan(self, start: int, frames: np.ndarray) -> int | None: ...
+
+    def commit(self, start: int, frames: np.ndarray, n: int) -> None: ...
+
+    def can_finish_alone(self) -> bool: ...
+
+
+class MediaSource(Protocol):
+    """What the clock needs from a call channel to deliver its audio."""
+
+    def media_sinks(self) -> list[MediaSink]: ...
+
+    def render(self, a: int, b: int) -> np.ndarray: ...
+
+
+class Clock:
+    """Integer virtual clock with an event heap and block-wise media delivery."""
+
+    def __init__(self, *, limit: int | None = 48 * 3600 * TICKS_PER_SECOND) -> None:
+        self._now = 0
+        self._heap: list[ScheduledEvent] = []
+        self._seq = itertools.count()
+        self._sources: list[MediaSource] = []
+        #: Frames ending at or before this tick have been delivered (a multiple of FRAME).
+        self._media_done = 0
+        self.limit = limit
+
+    # -- time -------------------------------------------------------------------------
+    @property
+    def now(self) -> int:
+        """Current virtual time in ticks (samples at 8 kHz)."""
+        return self._now
+
+    def now_ms(self) -> float:
+        return ticks_to_ms(self._now)
+
+    # -- scheduling -------------------------------------------------------------------
+    def schedule(
+        self, at: int, priority: Priority | int, callback: Callable[[], None], label: str = ""
+    ) -> ScheduledEvent:
+        """Run ``callback`` at tick ``at`` (not before now)."""
+        if not isinstance(at, int) or isinstance(at, bool):
+            raise TypeError(f"event time must be an int tick count, got {at!r}")
+        if at < self._now:
+            raise ValueError(f"cannot schedule {label or 'an event'} in the past ({at} < {self._now})")
+        ev = ScheduledEvent(at, int(priority), next(self._seq), callback, label)
+        heapq.heappush(self._heap, ev)
+        return ev
+
+    def add_source(self, source: MediaSource) -> None:
+        """Register a call channel whose audio the clock delivers to its sinks."""
+        if source not in self._sources:
+            self._sources.append(source)
+
+    def _next_event_time(self) -> int | None:
+        heap = self._heap
+        while heap and heap[0].cancelled:
+            heapq.heappop(heap)
+        return heap[0].time if heap else None
+
+    def _active_sinks(self) -> list[tuple[MediaSource, MediaSink]]:
+        return [(src, s) for src in self._sources for s in src.media_sinks()]
+
+    # -- running ----------------------------------------------------------------------
+    def sleep(self, ticks: int) -> None:
+        """Block the caller for ``ticks`` of virtual time (the application's own sleep)."""
+        if ticks < 0:
+            raise ValueError(f"sleep needs a non-negative duration, got {ticks}")
+        woke = [False]
+
+        def wake() -> None:
+            woke[0] = True
+
+        self.schedule(self._now + ticks, Priority.APP, wake, "sleep-end")
+        self.run_until(lambda: woke[0])
+
+    def run_until(self, done: Callable[[], bool], *, what: str = "condition") -> None:
+        """Advance virtual time until ``done()`` holds.
+
+        Raises ``Deadlock`` when no pending event and no media sink could ever make it hold,
+        and ``SimulationLimit`` when virtual time passes ``limit``.
+        """
+        while not done():
+            nxt = self._next_event_time()
+            sinks = self._active_sinks()
+            if nxt is None and not any(s.can_finish_alone() for _, s in sinks):
+                raise Deadlock(
+                    f"waiting for {what} at t={ticks_to_ms(self._now):g} ms, but no event is "
+                    "scheduled and no recording can end by itself: the wait would never end"
+                )
+            if self.limit is not None and self._now >= self.limit:
+                raise SimulationLimit(
+                    f"virtual time reached the limit of {ticks_to_ms(self.limit) / 1000:g} s "
+                    f"while waiting for {what}"
+                )
+            target = nxt if nxt is not None else (self.limit if self.limit is not None else 0)
+            if nxt is None and self.limit is None:
+                target = self._media_done + MAX_BLOCK_FRAMES * FRAME
+            if sinks and self._deliver_media(target, sinks):
+                continue  # a sink ended inside the block: re-check the condition at that instant
+            if nxt is None:
+                continue
+            ev = heapq.heappop(self._heap)
+            if ev.cancelled:
+                continue
+            if ev.time > self._now:
+                self._now = ev.time
+            if self._media_done + FRAME <= self._now:
+                # no sink was active: nothing needed these frames, skip them
+                self._media_done = self._now - self._now % FRAME
+            ev.callback()
+
+    def _deliver_media(self, target: int, sinks: list[tuple[MediaSource, MediaSink]]) -> bool:
+        """Deliver whole frames ending at or before ``target`` (at most one block).
+
+        Returns True when a sink stopped early or the block was capped, so that the caller
+        re-evaluates before going on; False when media reached ``target``'s frame boundary.
+        """
+        start = self._media_done
+        end = target - target % FRAME
+        if end <= start:
+            return False
+        end = min(end, start + MAX_BLOCK_FRAMES * FRAME)
+        n_frames = (end - start) // FRAME
+        # Scan: each sink says after how many frames it would stop; nobody changes state yet.
+        plans: list[tuple[MediaSink, int, np.ndarray]] = []
+        cut = n_frames
+        rendered: dict[int, np.ndarray] = {}
+        for src, sink in sinks:
+            first = max(start, sink.first_tick)
+            if first >= end:
+                continue
+            key = id(src)
+            if key not in rendered:
+                rendered[key] = np.asarray(src.render(start, end), dtype=np.int16).reshape(-1, FRAME)
+            offset = (first - start) // FRAME
+            frames = rendered[key][offset:]
+            stop = sink.scan(first, frames)
+            if stop is not None:
+                cut = min(cut, offset + stop)
+            plans.append((sink, offset, frames))
+        # Commit: the earliest stop bounds what every sink consumes.
+        for sink, offset, frames in plans:
+            if offset <= cut:
+                sink.commit(start + offset * FRAME, frames, cut - offset)
+        self._media_done = start + cut * FRAME
+        if self._media_done > self._now:
+            self._now = self._media_done
+        return cut < n_frames or end < target - target % FRAME

@@ -1,0 +1,246 @@
+"""Run a scenario's action script against a recorder and describe what happened.
+
+``run_scenario`` builds the clock, the channel (far-end audio, scripted call-state changes and
+out-of-band digits, the media store with its fault plan) and the recorder through the factory,
+then performs the actions in order. Every action's return value or exception is recorded with
+its virtual start and end time; exceptions are results here, not crashes, so a script goes on
+after a ``Hangup``. The result serialises to the JSON of ``callsim run --json``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import struct
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from enum import Enum
+from pathlib import Path
+from typing import Any
+
+from .channel import CallChannel, CallState
+from .clock import FRAME, Clock, ms_to_ticks
+from .eventlog import EventLog
+from .scenario import Scenario
+from .store import FaultPlan, MediaStore
+
+__all__ = ["RunResult", "StepResult", "run_scenario", "build_call", "describe_file", "load_factory"]
+
+#: Our WAV format tags and the spec's format names (for the run summary only: the conformance
+#: suite has its own independent reader).
+_TAGS = {6: "alaw", 7: "ulaw", 0x11: "ima", 0x17: "oki"}
+
+
+@dataclass
+class StepResult:
+    call: str
+    at_ms: float
+    returned: Any
+    raised: str | None
+    end_ms: float
+    message: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "call": self.call,
+            "at_ms": self.at_ms,
+            "returned": self.returned,
+            "raised": self.raised,
+            "end_ms": self.end_ms,
+            **({"message": self.message} if self.message else {}),
+        }
+
+
+@dataclass
+class RunResult:
+    steps: list[StepResult]
+    final: dict[str, Any]
+    files: list[dict[str, Any]]
+    log: list[dict[str, Any]]
+    contents: dict[str, bytes] = field(repr=False, default_factory=dict)
+
+    def to_json(self, *, with_log: bool = False) -> dict[str, Any]:
+        d: dict[str, Any] = {
+            "steps": [s.to_json() for s in self.steps],
+            "final": self.final,
+            "files": self.files,
+        }
+        if with_log:
+            d["log"] = self.log
+        return d
+
+
+def load_factory(spec: str | None) -> Callable[[CallChannel], Any] | None:
+    """Resolve ``MODULE:CALLABLE`` (or ``None`` for the reference recorder)."""
+    if not spec:
+        return None
+    import importlib
+
+    module_name, _, attr = spec.partition(":")
+    if not module_name or not attr:
+        raise ValueError(f"recorder factory must look like MODULE:CALLABLE, got {spec!r}")
+    obj: Any = importlib.import_module(module_name)
+    for part in attr.split("."):
+        obj = getattr(obj, part)
+    if not callable(obj):
+        raise ValueError(f"recorder factory {spec!r} is not callable")
+    return obj  # type: ignore[no-any-return]
+
+
+def build_call(
+    scenario: Scenario,
+    factory: Callable[[CallChannel], Any] | None = None,
+    *,
+    clock: Clock | None = None,
+    store: MediaStore | None = None,
+    name: str = "call",
+) -> CallChannel:
+    """Build the channel of a scenario on ``clock`` (a new one unless given)."""
+    from .build import build_audio
+
+    clock = clock or Clock()
+    timeline = build_audio(scenario)
+    if store is None:
+        store = MediaStore(
+            clock=lambda: clock.now,
+            visibility_delay=ms_to_ticks(scenario.store.visibility_delay_ms),
+        )
+    if scenario.store.fail_write_n is not None or scenario.store.capacity_bytes is not None:
+        store.faults = FaultPlan(
+            fail_write_n=scenario.store.fail_write_n, capacity_bytes=scenario.store.capacity_bytes
+        )
+    log = EventLog(lambda: clock.now)
+    channel = CallChannel(
+        clock,
+        audio=timeline,
+        store=store,
+        log=log,
+        state=CallState(scenario.call.state),
+        recorder_factory=factory,
+        name=name,
+    )
+    for change in scenario.call.changes:
+        channel.schedule_state(ms_to_ticks(change.at_ms), CallState(change.state))
+    if scenario.call.hangup_ms is not None:
+        channel.schedule_state(ms_to_ticks(scenario.call.hangup_ms), CallState.IDLE, reason="hangup")
+    for onset, _end, digit, oob in timeline.dtmf_events():
+        if oob:
+            channel.schedule_dtmf(onset, digit)
+    return channel
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, Enum):
+        return value.name
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    return repr(value)
+
+
+def _make_args(kwargs: dict[str, Any]) -> dict[str, Any]:
+    """Scenario args to API args: a ``cipher`` table becomes a ``recorder.Cipher``."""
+    args = dict(kwargs)
+    c = args.get("cipher")
+    if isinstance(c, dict):
+        from recorder.cipher import Cipher
+
+        args["cipher"] = Cipher(c.get("key", ""), c.get("iv", ""))
+    return args
+
+
+def _redacted(kwargs: dict[str, Any]) -> dict[str, Any]:
+    out = {}
+    for k, v in kwargs.items():
+        out[k] = "<cipher>" if k == "cipher" and v is not None else _jsonable(v)
+    return out
+
+
+def describe_file(name: str, data: bytes) -> dict[str, Any]:
+    """Summarise a stored file for the run report (format, rate, sizes, sha256)."""
+    info: dict[str, Any] = {
+        "name": name,
+        "format": None,
+        "rate": None,
+        "data_bytes": None,
+        "duration_ms": None,
+        "size": len(data),
+        "sha256": hashlib.sha256(data).hexdigest(),
+    }
+    if len(data) < 12 or data[:4] != b"RIFF" or data[8:12] != b"WAVE":
+        info["format"] = "unknown (encrypted?)"
+        return info
+    pos, fmt_tag, bits, rate, samples, data_bytes = 12, None, None, None, None, None
+    while pos + 8 <= len(data):
+        cid = data[pos : pos + 4]
+        (size,) = struct.unpack_from("<I", data, pos + 4)
+        body = pos + 8
+        if cid == b"fmt " and size >= 16:
+            fmt_tag, _ch, rate, _abps, _align, bits = struct.unpack_from("<HHIIHH", data, body)
+        elif cid == b"fact" and size >= 4:
+            (samples,) = struct.unpack_from("<I", data, body)
+        elif cid == b"data":
+            data_bytes = min(size, len(data) - body)
+        pos = body + size + (size & 1)
+    name_ = _TAGS.get(fmt_tag) if fmt_tag != 1 else ("s16bit" if bits == 16 else "u8bit" if bits == 8 else None)
+    if samples is None and data_bytes is not None and bits:
+        samples = data_bytes * 8 // bits
+    info.update(format=name_, rate=rate, data_bytes=data_bytes)
+    if samples is not None and rate:
+        info["duration_ms"] = round(samples * 1000 / rate, 3)
+    return info
+
+
+def run_scenario(
+    scenario: Scenario,
+    factory: Callable[[CallChannel], Any] | None = None,
+    *,
+    out_dir: str | Path | None = None,
+) -> RunResult:
+    """Perform the scenario's action script and return what happened."""
+    from .clock import Deadlock, SimulationLimit
+
+    channel = build_call(scenario, factory)
+    clock, log = channel.clock, channel.log
+    steps: list[StepResult] = []
+    rec: Any = None
+    for action in scenario.actions:
+        start = clock.now
+        returned: Any = None
+        raised: str | None = None
+        message: str | None = None
+        kwargs = action.kwargs()
+        log.add("api-call", call=action.call, args=_redacted(kwargs) if action.call != "sleep" else {"ms": action.ms})
+        try:
+            if action.call == "sleep":
+                assert action.ms is not None
+                clock.sleep(ms_to_ticks(action.ms))
+            else:
+                if rec is None:
+                    rec = channel.FileRecorder
+                returned = getattr(rec, action.call)(**_make_args(kwargs))
+        except (Deadlock, SimulationLimit) as exc:
+            raised, message = type(exc).__name__, str(exc)
+        except Exception as exc:  # the spec's exceptions and argument errors are results
+            raised, message = type(exc).__name__, str(exc)
+        log.add("api-return", call=action.call, returned=_jsonable(returned), raised=raised)
+        steps.append(StepResult(action.call, start / 8, _jsonable(returned), raised, clock.now / 8, message))
+    if rec is None:
+        rec = channel.FileRecorder
+    final = {
+        "state": _jsonable(rec.state()),
+        "cause": _jsonable(rec.cause()),
+        "audio_detected": _jsonable(rec.audio_detected_in_recording()),
+        "call_state": channel.state().value,
+        "end_ms": clock.now / 8,
+    }
+    files, contents = [], {}
+    for name in channel.store.list():
+        data = channel.store.read(name)
+        contents[name] = data
+        files.append(describe_file(name, data))
+        if out_dir is not None:
+            target = Path(out_dir) / name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(data)
+    return RunResult(steps, final, files, log.to_list(), contents)
+
+
