@@ -134,11 +134,11 @@ OKI_STEPS: tuple[int, ...] = (
 _INDEX_ADJUST = np.array([-1, -1, -1, -1, 2, 4, 6, 8] * 2, dtype=np.int64)
 
 
-def _diff_table(steps: tuple[int, ...]) -> Int64Array:
-    """Signed predictor change for (step index, 4-bit code), flattened as index * 16 + code.
+def _ima_diff_table(steps: tuple[int, ...]) -> Int64Array:
+    """IMA: signed predictor change for (step index, 4-bit code), flattened as index * 16 + code.
 
-    The change is step/8 + (bit2: step) + (bit1: step/2) + (bit0: step/4), with each term an
-    integer shift as in the IMA/DVI and Dialogic descriptions; bit 3 is the sign.
+    The change is step/8 + (bit2: step) + (bit1: step/2) + (bit0: step/4), each term an integer
+    shift as in the IMA/DVI description; bit 3 is the sign.
     """
     st = np.asarray(steps, dtype=np.int64)[:, None]
     code = np.arange(16, dtype=np.int64)[None, :]
@@ -153,8 +153,23 @@ def _diff_table(steps: tuple[int, ...]) -> Int64Array:
     return table
 
 
-_IMA_DIFF = _diff_table(IMA_STEPS)
-_OKI_DIFF = _diff_table(OKI_STEPS)
+def _oki_diff_table(steps: tuple[int, ...]) -> Int64Array:
+    """OKI: signed predictor change for (step index, 4-bit code), flattened as index * 16 + code.
+
+    The change is ((2 * magnitude + 1) * step) >> 3 with magnitude = code & 7; bit 3 is the
+    sign. This single rounding is what libsndfile, sox and ffmpeg decode with (measured: the
+    IMA-style sum of separately shifted terms differs by 1 on some steps, e.g. step 45).
+    """
+    st = np.asarray(steps, dtype=np.int64)[:, None]
+    code = np.arange(16, dtype=np.int64)[None, :]
+    mag = ((2 * (code & 7) + 1) * st) >> 3
+    table = np.where(code & 8, -mag, mag).ravel()
+    table.setflags(write=False)
+    return table
+
+
+_IMA_DIFF = _ima_diff_table(IMA_STEPS)
+_OKI_DIFF = _oki_diff_table(OKI_STEPS)
 
 # Chunk length of the prefix scan: bounds memory and keeps log2(chunk) passes cheap.
 _SCAN_CHUNK = 1 << 14

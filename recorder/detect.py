@@ -32,7 +32,6 @@ Detector design (details and measured results in docs/dsp.md):
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -355,7 +354,7 @@ def _run_machine(
             cur = ""
     return out, {
         "cur": cur,
-        "miss": min(miss, M_OFF),
+        "miss": miss if cur else 0,
         "cand": cand,
         "cand_hits": cand_hits,
         "cand_first": cand_first,
@@ -434,5 +433,3 @@ def detect_digits(samples: np.ndarray, detector: DtmfDetector | None = None) -> 
     events, _ = det.scan(padded.reshape(n_frames, FRAME_SAMPLES), det.initial_state())
     return [(e.onset_sample, e.digit) for e in events]
 
-
-_ = math  # math kept for callers' dBm0 helpers in doctests

@@ -261,11 +261,12 @@ class Clock:
             if stop is not None:
                 cut = min(cut, offset + stop)
             plans.append((sink, offset, frames))
-        # Commit: the earliest stop bounds what every sink consumes.
-        for sink, offset, frames in plans:
-            if offset <= cut:
-                sink.commit(start + offset * FRAME, frames, cut - offset)
+        # Commit: the earliest stop bounds what every sink consumes. Time moves to the end of
+        # the last committed frame first, so whatever a sink does on ending happens then.
         self._media_done = start + cut * FRAME
         if self._media_done > self._now:
             self._now = self._media_done
+        for sink, offset, frames in plans:
+            if offset <= cut:
+                sink.commit(start + offset * FRAME, frames, cut - offset)
         return cut < n_frames or end < target - target % FRAME
