@@ -16,8 +16,10 @@ code with the reference recorder (``recorder/codecs.py``):
   0..88, reserved byte) then 4-bit codes, low nibble first; the IMA/DVI step (89 entries) and
   index-adjust tables; the predictor saturates to int16. Output is trimmed to the ``fact`` count.
 * ``oki``: Dialogic/OKI ADPCM: one continuous stream (no blocks), predictor and step index
-  starting at 0, 4-bit codes high nibble first, 49-entry step table, 12-bit predictor saturating
-  to [-2048, 2047], output scaled by 16 to 16 bits (as libsndfile, sox and ffmpeg do).
+  starting at 0, 4-bit codes high nibble first, 49-entry step table, change
+  ``((2|c|+1) * step) >> 3``, 12-bit predictor saturating to [-2048, 2047], output scaled by 16
+  (ffmpeg's rule). libsndfile and sox saturate in 16-bit units instead, which differs only
+  after a positive overload; ``oki_variant="sndfile"`` reproduces them.
 
 Speed: both ADPCM recurrences are "add, then clamp" on a small state, and functions of the form
 ``x -> min(max(x + a, lo), hi)`` are closed under composition, so each recurrence is evaluated as
@@ -49,6 +51,7 @@ __all__ = [
     "FORMATS",
     "IMA_STEPS",
     "OKI_STEPS",
+    "OKI_VARIANTS",
     "ULAW_TABLE",
     "clamp_add_scan",
     "decode",
@@ -57,6 +60,9 @@ __all__ = [
 ]
 
 FORMATS: tuple[str, ...] = ("alaw", "ulaw", "oki", "ima", "s16bit", "u8bit")
+
+#: OKI saturation rules (see `_decode_oki`): "dialogic" (12-bit, ffmpeg) is the default.
+OKI_VARIANTS: tuple[str, ...] = ("dialogic", "sndfile")
 
 Int16Array = npt.NDArray[np.int16]
 Int64Array = npt.NDArray[np.int64]
@@ -230,21 +236,29 @@ def _adpcm_run(
     The state before the first event is value 0, index 0. Returns the value after each event.
     """
     n = codes.size
-    # Step index after each event: codes move it by _INDEX_ADJUST and clamp; resets set it.
-    idx_add = np.where(reset_mask, 0, _INDEX_ADJUST[codes])
-    idx_lo = np.where(reset_mask, reset_index, 0)
-    idx_hi = np.where(reset_mask, reset_index, max_index)
-    idx_after = clamp_add_scan(idx_add, idx_lo, idx_hi, 0)
-    # The step used by a code is the index *before* it.
-    idx_before = np.empty(n, dtype=np.int64)
-    if n:
-        idx_before[0] = 0
+    out = np.empty(n, dtype=np.int64)
+    index, value = 0, 0
+    # Chunks keep the working set in cache; the state (index, value) carries across.
+    for start in range(0, n, _SCAN_CHUNK):
+        stop = min(start + _SCAN_CHUNK, n)
+        c = codes[start:stop]
+        m = reset_mask[start:stop]
+        # Step index after each event: codes move it by _INDEX_ADJUST and clamp; resets set it.
+        idx_add = np.where(m, 0, _INDEX_ADJUST[c])
+        idx_lo = np.where(m, reset_index[start:stop], 0)
+        idx_hi = np.where(m, reset_index[start:stop], max_index)
+        idx_after = clamp_add_scan(idx_add, idx_lo, idx_hi, index)
+        # The step used by a code is the index *before* it.
+        idx_before = np.empty(stop - start, dtype=np.int64)
+        idx_before[0] = index
         idx_before[1:] = idx_after[:-1]
-    diff = diff_table[idx_before * 16 + codes]
-    v_add = np.where(reset_mask, 0, diff)
-    v_lo = np.where(reset_mask, reset_value, vmin)
-    v_hi = np.where(reset_mask, reset_value, vmax)
-    return clamp_add_scan(v_add, v_lo, v_hi, 0)
+        v_add = np.where(m, 0, diff_table[idx_before * 16 + c])
+        v_lo = np.where(m, reset_value[start:stop], vmin)
+        v_hi = np.where(m, reset_value[start:stop], vmax)
+        res = clamp_add_scan(v_add, v_lo, v_hi, value)
+        out[start:stop] = res
+        index, value = int(idx_after[-1]), int(res[-1])
+    return out
 
 
 def _decode_ima(raw: bytes, block_align: int) -> Int16Array:
@@ -264,11 +278,9 @@ def _decode_ima(raw: bytes, block_align: int) -> Int16Array:
     ):
         if blocks.shape[0] == 0:
             continue
-        nb, width = blocks.shape
-        pred = (blocks[:, 0].astype(np.int64) | (blocks[:, 1].astype(np.int64) << 8)).astype(
-            np.int64
-        )
-        pred = np.where(pred >= 0x8000, pred - 0x10000, pred)
+        nb = blocks.shape[0]
+        pred = blocks[:, 0].astype(np.int64) | (blocks[:, 1].astype(np.int64) << 8)
+        pred = np.where(pred >= 0x8000, pred - 0x10000, pred)  # int16 little-endian
         index = blocks[:, 2].astype(np.int64)
         bad = np.flatnonzero(index > 88)
         if bad.size:
@@ -298,22 +310,35 @@ def _decode_ima(raw: bytes, block_align: int) -> Int16Array:
             32767,
         )
         parts.append(out.astype(np.int16))
-        del width
     if not parts:
         return np.zeros(0, dtype=np.int16)
     return np.concatenate(parts)
 
 
-def _decode_oki(raw: bytes) -> Int16Array:
-    """Decode a Dialogic/OKI ADPCM stream (high nibble first) to int16 multiples of 16."""
+def _decode_oki(raw: bytes, variant: str) -> Int16Array:
+    """Decode a Dialogic/OKI ADPCM stream (high nibble first) to int16.
+
+    ``variant`` picks the saturation rule, the only place the peers differ (measured on
+    random codes): ``"dialogic"`` keeps the 12-bit predictor in [-2048, 2047] and outputs
+    16 * predictor (ffmpeg's ``adpcm_ima_oki``; always a multiple of 16); ``"sndfile"`` keeps
+    the predictor in 16-bit units (16 * the 12-bit value) saturated to [-32768, 32767], so a
+    positive overload leaves it at 32767 and later samples off the multiple-of-16 grid
+    (libsndfile's RAW VOX_ADPCM and ``sox -t vox``). Both give identical output as long as the
+    positive limit is never reached.
+    """
     body = np.frombuffer(raw, dtype=np.uint8).astype(np.int64)
     codes = np.stack([body >> 4, body & 15], axis=1).ravel()
     n = codes.size
     zeros = np.zeros(n, dtype=np.int64)
-    out = _adpcm_run(
-        codes, np.zeros(n, dtype=bool), zeros, zeros, _OKI_DIFF, len(OKI_STEPS) - 1, -2048, 2047
-    )
-    return (out * 16).astype(np.int16)
+    no_reset = np.zeros(n, dtype=bool)
+    top = len(OKI_STEPS) - 1
+    if variant == "dialogic":
+        out = _adpcm_run(codes, no_reset, zeros, zeros, _OKI_DIFF, top, -2048, 2047) * 16
+    elif variant == "sndfile":
+        out = _adpcm_run(codes, no_reset, zeros, zeros, _OKI_DIFF * 16, top, -32768, 32767)
+    else:
+        raise ValueError(f"unknown OKI variant {variant!r}; expected one of {OKI_VARIANTS}")
+    return out.astype(np.int16)
 
 
 # --- public API -----------------------------------------------------------------------------
@@ -325,13 +350,15 @@ def decode(
     n_samples: int | None = None,
     *,
     block_align: int = 256,
+    oki_variant: str = "dialogic",
 ) -> Int16Array:
     """Decode the raw data of one encoding to int16 samples.
 
     ``n_samples`` trims the output (the ``fact`` count: IMA decodes whole blocks, OKI whole
     bytes); asking for more samples than the data holds raises `WavFormatError`, as does data
     that cannot be decoded exactly (odd-length 16-bit PCM, an IMA header step index > 88).
-    ``block_align`` is the IMA block size. An unknown ``fmt`` raises `ValueError`.
+    ``block_align`` is the IMA block size; ``oki_variant`` the OKI saturation rule
+    (`OKI_VARIANTS`). An unknown ``fmt`` raises `ValueError`.
     """
     raw = bytes(data_bytes)
     if fmt == "alaw":
@@ -347,7 +374,7 @@ def decode(
     elif fmt == "ima":
         out = _decode_ima(raw, block_align)
     elif fmt == "oki":
-        out = _decode_oki(raw)
+        out = _decode_oki(raw, oki_variant)
     else:
         raise ValueError(f"unknown encoding {fmt!r}; expected one of {FORMATS}")
     if n_samples is not None:
@@ -383,7 +410,9 @@ def encoding_of(info: WavInfo) -> str:
     )
 
 
-def decode_wav(data: bytes | bytearray | memoryview) -> tuple[WavInfo, Int16Array]:
+def decode_wav(
+    data: bytes | bytearray | memoryview, *, oki_variant: str = "dialogic"
+) -> tuple[WavInfo, Int16Array]:
     """Parse a WAV file and decode its data chunk to int16 samples.
 
     The sample count is the data size for G.711 and PCM (``fact`` is not used there; its
@@ -407,4 +436,4 @@ def decode_wav(data: bytes | bytearray | memoryview) -> tuple[WavInfo, Int16Arra
         return info, decode(fmt, body, n, block_align=info.block_align)
     if fmt == "oki":
         n = info.fact_samples
-    return info, decode(fmt, body, n)
+    return info, decode(fmt, body, n, oki_variant=oki_variant)

@@ -45,18 +45,26 @@ class CipherError(ValueError):
 def _parse_hex(value: object, param: str, lengths: tuple[int, ...]) -> bytes:
     """Bytes of a hex parameter; every message is built from fixed text, positions and lengths only."""
     if not isinstance(value, str):
-        raise CipherError(f"{param} must be a str of hexadecimal digits, not {type(value).__name__}")
+        raise CipherError(
+            f"{param} must be a str of hexadecimal digits, not {type(value).__name__}"
+        )
     if any(char.isspace() for char in value):
         raise CipherError(f"{param} must not contain whitespace")
     if value[:2] in ("0x", "0X"):
         raise CipherError(f"{param} must be bare hexadecimal digits, without a '0x' prefix")
     for position, char in enumerate(value):
         if not _HEX.fullmatch(char):
-            raise CipherError(f"{param} has a character that is not a hexadecimal digit at position {position}")
+            raise CipherError(
+                f"{param} has a character that is not a hexadecimal digit at position {position}"
+            )
     if len(value) % 2:
         raise CipherError(f"{param} has an odd number of hexadecimal digits ({len(value)})")
     if len(value) not in lengths:
-        wanted = ", ".join(str(n) for n in lengths[:-1]) + (" or " if len(lengths) > 1 else "") + str(lengths[-1])
+        wanted = (
+            ", ".join(str(n) for n in lengths[:-1])
+            + (" or " if len(lengths) > 1 else "")
+            + str(lengths[-1])
+        )
         raise CipherError(f"{param} must have {wanted} hexadecimal digits, not {len(value)}")
     return bytes.fromhex(value)
 
@@ -150,7 +158,9 @@ class Cipher:
             return unpadder.update(plain) + unpadder.finalize()
         except ValueError:
             # Suppress the library's context: nothing of the key or plaintext should be chained.
-            raise CipherError("bad padding: wrong key or IV, or data not encrypted with this cipher") from None
+            raise CipherError(
+                "bad padding: wrong key or IV, or data not encrypted with this cipher"
+            ) from None
 
     def validate(self, data: bytes | bytearray | memoryview) -> bool:
         """True when ``data`` decrypts, with valid padding, to a RIFF/WAVE file.

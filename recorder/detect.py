@@ -115,7 +115,7 @@ CAND_GAP = 1
 M_OFF = 8
 #: Onset estimate = start of the first hit span + this bias (samples), calibrated on tones at
 #: random sub-block offsets (docs/dsp.md, "Latency").
-ONSET_BIAS = -12
+ONSET_BIAS = -1
 
 #: Per-tone level gate, dBm0: Q.24 operates down to -25 dBm0 per tone with up to 8 dB twist, so
 #: the weaker tone may be at -33; 3 dB margin below that.  -55 dBm0 must not operate.
@@ -124,11 +124,13 @@ MIN_TONE_DBM0 = -36.0
 #: for the magnitude loss of off-nominal tones in the Hann window.
 TWIST_MIN_DB = -10.0
 TWIST_MAX_DB = 6.0
-#: The two tones must carry at least this fraction of the window's power (speech rejection).
+#: The two tones (corrected for the window's droop at the measured offset) must carry at least
+#: this fraction of the span's power (speech rejection).
 MIN_TONE_FRACTION = 0.80
+PRE_TONE_FRACTION = 0.60
 #: Every block of a window must hold at least this fraction of the window's loudest block
 #: (rejects windows only partly covered by a tone; makes the duration counts sharp).
-MIN_BLOCK_RATIO = 0.35
+MIN_BLOCK_RATIO = 0.5
 #: Frequency offset limit, midway between Q.24's 1.5 % (operate) and 3.5 % (must not operate).
 MAX_FREQ_OFFSET = 0.025
 #: Column second harmonic must be this far below its fundamental (Q.23 transmitters keep
@@ -166,6 +168,9 @@ _TWIST_HI = 10.0 ** (TWIST_MAX_DB / 10.0)
 _HARM_RATIO = 10.0 ** (MAX_HARMONIC_DB / 10.0)
 # Window energy E (sum x^2 over WIN samples) vs bins: tones' power (Pr + Pc) >= FRAC * E / WIN.
 _FRAC_K = MIN_TONE_FRACTION * _BIN_PER_POWER / WIN
+# Cheap per-window form of that test before the offset is known: uncorrected, a tone pair 2.5 %
+# off nominal keeps >= 0.73 of its power in the Hann bins, so 0.6 never drops a valid pair.
+_PRE_FRAC_K = PRE_TONE_FRACTION * _BIN_PER_POWER / WIN
 # Pre-gate: a window that can hold two tones each >= MIN_TONE_DBM0 has energy well above this.
 _GATE_ENERGY = 0.5 * 2.0 * WIN * DBM0_RMS**2 * 10.0 ** (MIN_TONE_DBM0 / 10.0)
 # Expected phase advance per hop, removed before measuring the offset: e^{-j w H}.
@@ -258,7 +263,7 @@ def _span_codes(xf: np.ndarray) -> np.ndarray:
         & (pc >= _MIN_TONE_BIN)
         & (pc >= _TWIST_LO * pr)
         & (pc <= _TWIST_HI * pr)
-        & (pr + pc >= _FRAC_K * ew[wi])
+        & (pr + pc >= _PRE_FRAC_K * ew[wi])
         & (ebw.min(axis=0) >= MIN_BLOCK_RATIO * ebw.max(axis=0))
     )
     wcode = np.where(ok, 4 * r + c, -1)
@@ -274,12 +279,19 @@ def _span_codes(xf: np.ndarray) -> np.ndarray:
     code = full[s]
     ri, ci = code // 4, 4 + code % 4
     keep = np.ones(s.size, dtype=bool)
+    tone_power = np.zeros(s.size, dtype=np.float64)  # droop-corrected, both windows summed
     for fi in (ri, ci):
         # Phase advance between the two windows, minus the nominal advance: offset estimate.
         za = re[a, fi] + 1j * im[a, fi]
         zb = re[b, fi] + 1j * im[b, fi]
         z = zb * np.conj(za) * _HOP_ROT[fi]
         keep &= (z.real > 0.0) & (z.real * z.real >= _COS2_LIMIT[fi] * (z.real**2 + z.imag**2))
+        # Offset in bins of the window -> Hann main-lobe droop; undo it so the energy-fraction
+        # test below does not depend on how far (within tolerance) the tone is off nominal.
+        u = np.arctan2(z.imag, z.real) * (WIN_BLOCKS / (2.0 * np.pi))
+        droop = (np.sinc(u) / (1.0 - u * u)) ** 2
+        tone_power += (pw[a, fi] + pw[b, fi]) / droop
+    keep &= tone_power >= _FRAC_K * (ew[wi[a]] + ew[wi[b]])
     s, code, a, b = s[keep], code[keep], a[keep], b[keep]
     if s.size == 0:
         return codes

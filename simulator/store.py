@@ -126,12 +126,16 @@ def _show(name: object) -> str:
 def validate_name(name: object) -> None:
     """Raise ``InvalidNameError`` naming the first broken rule, or return if ``name`` is valid."""
     if not isinstance(name, str):
-        raise InvalidNameError("NAME-TYPE", name, f"a file name must be a str, not {type(name).__name__}")
+        raise InvalidNameError(
+            "NAME-TYPE", name, f"a file name must be a str, not {type(name).__name__}"
+        )
     if not name:
         raise InvalidNameError("NAME-EMPTY", name, "a file name must not be empty")
     if len(name) > MAX_NAME_LENGTH:
         raise InvalidNameError(
-            "NAME-TOO-LONG", name, f"a file name has at most {MAX_NAME_LENGTH} characters, not {len(name)}"
+            "NAME-TOO-LONG",
+            name,
+            f"a file name has at most {MAX_NAME_LENGTH} characters, not {len(name)}",
         )
     for position, char in enumerate(name):
         if not _NAME_CHARS.fullmatch(char):
@@ -181,12 +185,16 @@ class FaultPlan:
     fail_commit: bool = False
 
     def __post_init__(self) -> None:
-        if self.fail_write_n is not None and (not isinstance(self.fail_write_n, int) or self.fail_write_n < 1):
+        if self.fail_write_n is not None and (
+            not isinstance(self.fail_write_n, int) or self.fail_write_n < 1
+        ):
             raise ValueError(f"fail_write_n must be an int >= 1 or None, not {self.fail_write_n!r}")
         if self.capacity_bytes is not None and (
             not isinstance(self.capacity_bytes, int) or self.capacity_bytes < 0
         ):
-            raise ValueError(f"capacity_bytes must be an int >= 0 or None, not {self.capacity_bytes!r}")
+            raise ValueError(
+                f"capacity_bytes must be an int >= 0 or None, not {self.capacity_bytes!r}"
+            )
 
 
 class StoreEvent(NamedTuple):
@@ -223,7 +231,9 @@ class StoreWriter:
     aborts when the block raises, as atomic-write helpers usually do.
     """
 
-    def __init__(self, store: MediaStore, name: str, tmp_path: Path | None, made_dirs: list[Path]) -> None:
+    def __init__(
+        self, store: MediaStore, name: str, tmp_path: Path | None, made_dirs: list[Path]
+    ) -> None:
         self._store = store
         self._name = name
         self._tmp_path = tmp_path
@@ -301,7 +311,10 @@ class StoreWriter:
         return self
 
     def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
     ) -> None:
         if exc_type is not None:
             self.abort()
@@ -376,8 +389,14 @@ class MediaStore:
         visibility_delay: int = 0,
         on_event: Callable[[int, str, str], None] | None = None,
     ) -> None:
-        if not isinstance(visibility_delay, int) or isinstance(visibility_delay, bool) or visibility_delay < 0:
-            raise ValueError(f"visibility_delay must be an int >= 0 ticks, not {visibility_delay!r}")
+        if (
+            not isinstance(visibility_delay, int)
+            or isinstance(visibility_delay, bool)
+            or visibility_delay < 0
+        ):
+            raise ValueError(
+                f"visibility_delay must be an int >= 0 ticks, not {visibility_delay!r}"
+            )
         self.clock: Callable[[], int] = clock if clock is not None else (lambda: 0)
         self._delay = visibility_delay
         self._on_event = on_event
@@ -492,7 +511,9 @@ class MediaStore:
         observer = _check_observer(observer)
         with self._lock:
             now = self._now()
-            return sorted(name for name in list(self._index) if self._visible(name, observer, now) is not None)
+            return sorted(
+                name for name in list(self._index) if self._visible(name, observer, now) is not None
+            )
 
     # -- observability -----------------------------------------------------------------------
 
@@ -504,7 +525,9 @@ class MediaStore:
     def total_bytes(self) -> int:
         """Bytes held: the newest version of every file (pending writers not included)."""
         with self._lock:
-            return sum(versions[-1].size for versions in self._index.values() if not versions[-1].deleted)
+            return sum(
+                versions[-1].size for versions in self._index.values() if not versions[-1].deleted
+            )
 
     def __repr__(self) -> str:
         where = "memory" if self._root is None else str(self._root)
@@ -547,7 +570,9 @@ class MediaStore:
                 path = Path(folder, filename)
                 name = path.relative_to(self._root).as_posix()
                 if is_valid_name(name) and path.is_file():
-                    self._index[name] = [_Version(self._next_seq(), None, path.stat().st_size, False, None)]
+                    self._index[name] = [
+                        _Version(self._next_seq(), None, path.stat().st_size, False, None)
+                    ]
 
     def _visible(self, name: str, observer: str, now: int) -> _Version | None:
         """The version ``observer`` is served now, or None; drops versions nobody can see again."""
@@ -556,7 +581,8 @@ class MediaStore:
             return None
         # Newest version every observer already sees: anything older is unreachable.
         settled = next(
-            (i for i in range(len(versions) - 1, -1, -1) if self._seen_by_all(versions[i], now)), None
+            (i for i in range(len(versions) - 1, -1, -1) if self._seen_by_all(versions[i], now)),
+            None,
         )
         if settled is not None and settled > 0:
             del versions[:settled]
@@ -608,7 +634,9 @@ class MediaStore:
         self._write_calls += 1
         plan = self._faults
         if plan.fail_write_n is not None and self._write_calls == plan.fail_write_n:
-            writer._fail(StoreError(f"injected failure of write call {self._write_calls} ({writer.name!r})"))
+            writer._fail(
+                StoreError(f"injected failure of write call {self._write_calls} ({writer.name!r})")
+            )
         if plan.capacity_bytes is not None:
             pending = sum(w.tell() for w in self._writers)
             if self.total_bytes() + pending + size > plan.capacity_bytes:

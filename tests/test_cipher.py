@@ -46,7 +46,9 @@ def small_wav() -> bytes:
         w.setnchannels(1)
         w.setsampwidth(2)
         w.setframerate(8000)
-        w.writeframes(b"".join(int(i * 37 - 14000).to_bytes(2, "little", signed=True) for i in range(800)))
+        w.writeframes(
+            b"".join(int(i * 37 - 14000).to_bytes(2, "little", signed=True) for i in range(800))
+        )
     return buf.getvalue()
 
 
@@ -105,7 +107,10 @@ def test_openssl_decrypts_ours(bits: int, label: str) -> None:
     cipher = Cipher(KEYS[bits], IV)
     plain = PLAINTEXTS[label]
     stream = cipher.encryptor()
-    ours = b"".join(stream.update(plain[i : i + 7]) for i in range(0, len(plain), 7)) + stream.finalize()
+    ours = (
+        b"".join(stream.update(plain[i : i + 7]) for i in range(0, len(plain), 7))
+        + stream.finalize()
+    )
     assert openssl(bits, KEYS[bits], IV, ours, decrypt=True) == plain
     assert ours == openssl(bits, KEYS[bits], IV, plain)
 
@@ -246,7 +251,9 @@ def test_repr_and_str_never_show_key_material(key: str, iv: str, upper: bool) ->
     damage=st.sampled_from(["drop", "add", "space", "0x", "g", "triple"]),
     target=st.sampled_from(["key", "iv"]),
 )
-def test_error_messages_never_show_key_material(key: str, iv: str, damage: str, target: str) -> None:
+def test_error_messages_never_show_key_material(
+    key: str, iv: str, damage: str, target: str
+) -> None:
     """Property: for a damaged key or IV the message holds neither value nor any 8-digit hex run."""
     damaged = {
         "drop": lambda s: s[:-1],

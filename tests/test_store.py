@@ -275,7 +275,9 @@ def test_nothing_visible_while_writing(store: MediaStore, tmp_path: Path, mode: 
         assert disk_files(tmp_path) == {"rec.wav"}, "temporary file left after commit"
 
 
-def test_overwrite_serves_old_version_until_commit(store: MediaStore, tmp_path: Path, mode: str) -> None:
+def test_overwrite_serves_old_version_until_commit(
+    store: MediaStore, tmp_path: Path, mode: str
+) -> None:
     """While a new version is written, readers get the complete old one; then the complete new one."""
     with store.open_write("f") as w:
         w.write(b"old contents")
@@ -521,7 +523,9 @@ def test_eventual_consistency_timeline(mode: str, tmp_path: Path, clock: FakeClo
         assert disk_files(tmp_path) == set()
 
 
-def test_rapid_overwrites_each_reach_others_in_turn(mode: str, tmp_path: Path, clock: FakeClock) -> None:
+def test_rapid_overwrites_each_reach_others_in_turn(
+    mode: str, tmp_path: Path, clock: FakeClock
+) -> None:
     """Three versions in quick succession: others see each one at its own publish time + D."""
     s = make_store(mode, tmp_path, clock, delay=50)
     for t, data in ((0, b"a"), (10, b"b"), (20, b"c")):
@@ -529,10 +533,10 @@ def test_rapid_overwrites_each_reach_others_in_turn(mode: str, tmp_path: Path, c
         with s.open_write("f") as w:
             w.write(data)
     expected = {49: None, 50: b"a", 59: b"a", 60: b"b", 69: b"b", 70: b"c"}
-    for t, data in expected.items():
+    for t, want in expected.items():
         clock.t = t
         got = s.read("f", observer="web") if s.exists("f", observer="web") else None
-        assert got == data, t
+        assert got == want, t
         assert s.read("f") == b"c"
 
 
@@ -548,11 +552,15 @@ def test_zero_delay_is_immediate(store: MediaStore) -> None:
 # A model of the consistency rules, independent of the store: per name, the list of
 # (publish tick, bytes or None for a delete); 'self' sees the newest, others the newest with
 # tick + D <= now.
-def model_view(history: dict[str, list[tuple[int, bytes | None]]], observer: str, now: int, delay: int) -> dict[str, bytes]:
+def model_view(
+    history: dict[str, list[tuple[int, bytes | None]]], observer: str, now: int, delay: int
+) -> dict[str, bytes]:
     view = {}
     for name, versions in history.items():
-        chosen = versions[-1] if observer == "self" else next(
-            (v for v in reversed(versions) if v[0] + delay <= now), None
+        chosen = (
+            versions[-1]
+            if observer == "self"
+            else next((v for v in reversed(versions) if v[0] + delay <= now), None)
         )
         if chosen is not None and chosen[1] is not None:
             view[name] = chosen[1]
@@ -570,7 +578,9 @@ op_strategy = st.one_of(
 
 @settings(max_examples=60, deadline=None)
 @given(ops=st.lists(op_strategy, max_size=25), delay=st.sampled_from([0, 1, 25]))
-def test_memory_and_directory_modes_match_the_model(ops: list[tuple[str, str, bytes]], delay: int) -> None:
+def test_memory_and_directory_modes_match_the_model(
+    ops: list[tuple[str, str, bytes]], delay: int
+) -> None:
     """Property: after any sequence of writes, deletes, aborts and clock steps, both modes give
     the same list/read results as the model, for 'self' and for another observer."""
     clock = FakeClock()
@@ -659,7 +669,9 @@ def test_failed_overwrite_keeps_old_version(store: MediaStore, tmp_path: Path, m
         assert disk_files(tmp_path) == {"f"}
 
 
-def test_capacity_counts_held_and_pending_bytes(store: MediaStore, tmp_path: Path, mode: str) -> None:
+def test_capacity_counts_held_and_pending_bytes(
+    store: MediaStore, tmp_path: Path, mode: str
+) -> None:
     """capacity: stored files + all pending writers + new data may not exceed it."""
     with store.open_write("held") as w:
         w.write(b"h" * 60)
@@ -695,7 +707,9 @@ def test_fail_commit(store: MediaStore, tmp_path: Path, mode: str) -> None:
         assert list(tmp_path.iterdir()) == []
 
 
-@pytest.mark.parametrize("kwargs", [{"fail_write_n": 0}, {"capacity_bytes": -1}, {"fail_write_n": 1.5}])
+@pytest.mark.parametrize(
+    "kwargs", [{"fail_write_n": 0}, {"capacity_bytes": -1}, {"fail_write_n": 1.5}]
+)
 def test_fault_plan_validation(kwargs: dict[str, object]) -> None:
     """FaultPlan refuses meaningless values."""
     with pytest.raises(ValueError):
