@@ -103,8 +103,10 @@ class CallChannel:
         self.clock = clock
         self.name = name
         self.audio: AudioSource = audio if audio is not None else SILENT_AUDIO
-        self.store = store if store is not None else MediaStore(clock=lambda: clock.now)
         self.log = log if log is not None else EventLog(lambda: clock.now)
+        if store is None:
+            store = MediaStore(clock=lambda: clock.now, on_event=self._store_event)
+        self.store = store
         self._state = state
         self._factory = recorder_factory or _default_factory
         self._recorder: Any = None
@@ -112,6 +114,9 @@ class CallChannel:
         self._state_listeners: list[Callable[[CallState, CallState], None]] = []
         self._dtmf_listeners: list[Callable[[str, int], None]] = []
         clock.add_source(self)
+
+    def _store_event(self, tick: int, op: str, name: str) -> None:
+        self.log.add("store", call=self.name, op=op, file=name)
 
     # -- call state -------------------------------------------------------------------
     def state(self) -> CallState:

@@ -99,16 +99,17 @@ def build_call(
 
     clock = clock or Clock()
     timeline = build_audio(scenario)
+    log = EventLog(lambda: clock.now)
     if store is None:
         store = MediaStore(
             clock=lambda: clock.now,
             visibility_delay=ms_to_ticks(scenario.store.visibility_delay_ms),
+            on_event=lambda t, op, file: log.add("store", call=name, op=op, file=file),
         )
     if scenario.store.fail_write_n is not None or scenario.store.capacity_bytes is not None:
         store.faults = FaultPlan(
             fail_write_n=scenario.store.fail_write_n, capacity_bytes=scenario.store.capacity_bytes
         )
-    log = EventLog(lambda: clock.now)
     channel = CallChannel(
         clock,
         audio=timeline,
