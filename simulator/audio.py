@@ -17,10 +17,11 @@ built once per process from a fixed seed (white: Gaussian from PCG64's raw strea
 Box-Muller; pink: the same Gaussian spectrum shaped by ``1/sqrt(f)`` from 20 Hz to 4 kHz with a
 circular FFT, so the table is exactly periodic and -3 dB/octave). A noise segment is cut into
 chunks of 8192 samples; chunk ``c`` is a window of the table at an offset, and with a sign,
-drawn from ``SeedSequence(seed, segment index, c)``, and it is scaled so the window has exactly
-unit power (so the level is exact over any whole chunk, not only on average). The first 256
-samples of each chunk are an equal-power (sine/cosine) cross-fade from the continuation of
-chunk ``c - 1``'s window, so there is no step at chunk joins (which matters for pink noise).
+drawn from ``SeedSequence(seed, segment index, c)``. The first 256 samples of each chunk are
+an equal-power (sine/cosine) cross-fade from the continuation of chunk ``c - 1``'s window, so
+there is no step at chunk joins (which matters for pink noise), and the chunk is scaled so that
+it, fade included, has exactly unit power: the level is exact over any whole chunk, not only
+on average.
 A chunk therefore depends only on ``(seed, index, c - 1, c)`` and is made independently;
 rendering is a few slice multiply-adds per chunk.
 
@@ -38,7 +39,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Literal, SupportsIndex
 
 import numpy as np
 import numpy.typing as npt
@@ -106,7 +107,7 @@ Int16Array = npt.NDArray[np.int16]
 
 def dbm0_to_rms(dbm0: float) -> float:
     """RMS in 16-bit linear of a signal at ``dbm0`` (per tone for a sine)."""
-    return DBM0_RMS * 10.0 ** (dbm0 / 20.0)
+    return float(DBM0_RMS * 10.0 ** (dbm0 / 20.0))
 
 
 def rms_to_dbm0(rms: float) -> float:
@@ -146,11 +147,11 @@ def dtmf_freqs(digit: str) -> tuple[float, float]:
     raise ValueError(f"not a DTMF digit: {digit!r}")
 
 
-def _ticks(value: object, what: str) -> int:
+def _ticks(value: SupportsIndex, what: str) -> int:
     """A non-negative integer tick count; bools and floats are rejected (time is an int)."""
     if isinstance(value, bool):
         raise TypeError(f"{what} must be an int, not bool")
-    n = operator.index(value)  # type: ignore[call-overload]
+    n = operator.index(value)
     if n < 0:
         raise ValueError(f"{what} must be >= 0, got {n}")
     return n
@@ -232,16 +233,44 @@ def _fade_curves() -> tuple[FloatArray, FloatArray]:
 
 @lru_cache(maxsize=8192)
 def _chunk_window(seed: int, index: int, chunk: int, color: str) -> tuple[int, float]:
-    """(table offset, signed gain) of noise chunk ``chunk`` (``-1`` is the fade source of 0).
-
-    The gain makes the chunk's own window of the table exactly unit power, so the level of any
-    whole chunk is exact instead of only right on average.
-    """
+    """(table offset, signed gain) of noise chunk ``chunk``'s window, the gain making that
+    window alone unit power. Chunk ``c - 1``'s window continued past its end is the fade-out
+    source of chunk ``c`` (``-1`` serves chunk 0, so every chunk is made the same way)."""
     state = _chunk_state(seed, index, chunk + 1, _TAG_NOISE)
     offset = state & (_TABLE_LEN - 1)
     sign = -1.0 if state >> 63 else 1.0
     window = _noise_table(color)[offset : offset + NOISE_CHUNK]
     return offset, sign / math.sqrt(float(np.dot(window, window)) / NOISE_CHUNK)
+
+
+@lru_cache(maxsize=8192)
+def _noise_chunk(seed: int, index: int, chunk: int, color: str) -> tuple[int, float, int, float]:
+    """(offset, gain, previous offset, previous gain) that make noise chunk ``chunk``.
+
+    The chunk is ``fade_out * prev_gain * table[prev_offset + CHUNK + j]
+    + fade_in * gain * table[offset + j]`` for ``j < FADE`` and ``gain * table[offset + j]``
+    after. ``gain`` (with the chunk's seeded sign) solves the quadratic that makes the whole
+    chunk, fade included, exactly unit power, so the level over any whole chunk is exact
+    instead of only right on average. It depends on chunk ``c - 1`` only through its window
+    (never through its final gain), so there is no recursion and random access stays O(1).
+    """
+    offset, own = _chunk_window(seed, index, chunk, color)
+    p_offset, p_gain = _chunk_window(seed, index, chunk - 1, color)
+    table = _noise_table(color)
+    fade_out, fade_in = _fade_curves()
+    head = fade_in * table[offset : offset + _FADE]
+    rest = table[offset + _FADE : offset + NOISE_CHUNK]
+    tail = (p_gain * fade_out) * table[p_offset + NOISE_CHUNK : p_offset + NOISE_CHUNK + _FADE]
+    a = float(np.dot(head, head) + np.dot(rest, rest))
+    b = float(np.dot(head, tail))
+    c = float(np.dot(tail, tail)) - NOISE_CHUNK
+    if c >= 0.0:  # cannot happen with 256 of 8192 samples faded, but never divide badly
+        return offset, own, p_offset, p_gain
+    # a g^2 + 2 b g + c = 0 with c < 0 has one positive and one negative root; take the one
+    # with the chunk's sign.
+    root = math.sqrt(b * b - a * c)
+    gain = (-b + root) / a if own > 0 else (-b - root) / a
+    return offset, gain, p_offset, p_gain
 
 
 # --------------------------------------------------------------------------- WAV loading
@@ -376,12 +405,11 @@ class Noise(Segment):
             base = chunk * NOISE_CHUNK
             j0, j1 = max(rel_lo - base, 0), min(rel_hi - base, NOISE_CHUNK)
             dst = out[base + j0 + self.start - a : base + j1 + self.start - a]
-            offset, gain = _chunk_window(seed, index, chunk, self.color)
+            offset, gain, p_offset, p_gain = _noise_chunk(seed, index, chunk, self.color)
             g = level * gain
             if j0 < _FADE:
                 # Equal-power cross-fade from the previous chunk's window continued past its end.
                 f1 = min(j1, _FADE)
-                p_offset, p_gain = _chunk_window(seed, index, chunk - 1, self.color)
                 tail = table[p_offset + NOISE_CHUNK + j0 : p_offset + NOISE_CHUNK + f1]
                 head = table[offset + j0 : offset + f1]
                 dst[: f1 - j0] += (level * p_gain) * (fade_out[j0:f1] * tail) + g * (

@@ -254,6 +254,17 @@ def test_noise_level_within_0_1_db_over_10_s(color: str, level: float) -> None:
         assert level_dbm0(tl.render(a, a + 10 * SEC)) == pytest.approx(level, abs=0.1)
 
 
+@pytest.mark.parametrize("color", ["white", "pink"])
+def test_noise_level_exact_over_each_whole_chunk(color: str) -> None:
+    """Each whole 8192-sample chunk, cross-fade included, is normalised: its level is exact up to
+    int16 rounding (0.01 dB at -20 dBm0)."""
+    start = 1000
+    tl = Timeline((Noise(start=start, duration=30 * au.NOISE_CHUNK, level_dbm0=-20, color=color),), 6)
+    x = tl.render(start, start + 30 * au.NOISE_CHUNK).reshape(30, au.NOISE_CHUNK)
+    for chunk in x:
+        assert level_dbm0(chunk) == pytest.approx(-20.0, abs=0.01)
+
+
 def test_white_noise_spectrum_is_flat() -> None:
     """Octave-band powers of white noise from 125 Hz to 3.2 kHz agree within 0.5 dB."""
     tl = Timeline((Noise(start=0, duration=60 * SEC, level_dbm0=-20),), seed=3)
@@ -311,7 +322,7 @@ def test_noise_memory_stays_flat_for_a_24_hour_segment() -> None:
 
 
 def clear_caches() -> None:
-    for fn in (au._chunk_state, au._chunk_window, au._noise_table, au._clip_bank):
+    for fn in (au._chunk_state, au._chunk_window, au._noise_chunk, au._noise_table, au._clip_bank):
         fn.cache_clear()
 
 
@@ -519,7 +530,7 @@ def test_speech_clips_scaled_to_active_level_with_pauses() -> None:
     x = tl.render(0, 122 * SEC)
     places = seg.placements(12, 0, 0, 122 * SEC)
     assert {name for _, _, name in places} == set(au.SPEECH_CLIPS)
-    for (s, e, _), (s2, _, _) in zip(places, places[1:], strict=False):
+    for (_, e, _), (s2, _, _) in zip(places, places[1:], strict=False):
         assert s2 - e >= 250 * 8
     for s, e, _ in places[:-1]:
         assert own_active_level(x[s:e]) == pytest.approx(-22.0, abs=0.1)

@@ -1,0 +1,46 @@
+"""Capabilities an implementation declares, so a missing optional feature grades UNSUPPORTED.
+
+The spec requires every format and rate; an implementation may still declare that it lacks
+some (a vendor validating a partial port), and the suite then grades the cases that need them
+UNSUPPORTED instead of FAIL. Declare them on the factory as ``factory.callsim_capabilities`` (a
+``Capabilities``), or pass ``capabilities=`` to ``check_recorder``/``--capabilities``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = ["Capabilities", "ALL_FORMATS", "ALL_RATES", "capabilities_of"]
+
+ALL_FORMATS = ("alaw", "ulaw", "s16bit", "u8bit", "ima", "oki")
+ALL_RATES = (8000, 6000, 11000, 11025)
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    formats: tuple[str, ...] = field(default=ALL_FORMATS)
+    rates: tuple[int, ...] = field(default=ALL_RATES)
+    cipher: bool = True
+    inband_dtmf: bool = True
+    out_of_band_dtmf: bool = True
+
+    def missing(self, *, fmt: str | None = None, rate: int | None = None, cipher: bool = False,
+                inband_dtmf: bool = False, out_of_band_dtmf: bool = False) -> str | None:
+        """Why a case needing these features is UNSUPPORTED, or None if all are declared."""
+        if fmt is not None and fmt not in self.formats:
+            return f"format {fmt!r} not declared"
+        if rate is not None and rate not in self.rates:
+            return f"rate {rate} not declared"
+        if cipher and not self.cipher:
+            return "cipher not declared"
+        if inband_dtmf and not self.inband_dtmf:
+            return "in-band DTMF detection not declared"
+        if out_of_band_dtmf and not self.out_of_band_dtmf:
+            return "out-of-band DTMF not declared"
+        return None
+
+
+def capabilities_of(factory: Any) -> Capabilities:
+    caps = getattr(factory, "callsim_capabilities", None)
+    return caps if isinstance(caps, Capabilities) else Capabilities()

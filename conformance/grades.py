@@ -1,0 +1,89 @@
+"""Grades, findings and case results: the vocabulary of every conformance verdict.
+
+A *finding* is one observation a check makes (a grade, the clauses it concerns, a message and
+evidence). A *case result* folds a case's findings into one grade: the worst of them (FAIL >
+NON-STRICT > INFO > PASS); UNSUPPORTED when the implementation declared it lacks a capability
+the case needs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any
+
+__all__ = ["Grade", "Finding", "CaseResult", "worst"]
+
+
+class Grade(Enum):
+    PASS = "PASS"
+    FAIL = "FAIL"  # a requirement the text fixes is broken
+    NON_STRICT = "NON-STRICT"  # one of our decisions not followed where the text allows others
+    INFO = "INFO"  # behaviour reported only
+    UNSUPPORTED = "UNSUPPORTED"  # a declared-missing optional capability
+
+    @property
+    def rank(self) -> int:
+        return {"PASS": 0, "UNSUPPORTED": 1, "INFO": 2, "NON-STRICT": 3, "FAIL": 4}[self.value]
+
+
+def worst(grades: list[Grade]) -> Grade:
+    return max(grades, key=lambda g: g.rank, default=Grade.PASS)
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One observation: ``grade`` for ``clauses``, with a message and evidence."""
+
+    grade: Grade
+    clauses: tuple[str, ...]
+    message: str
+    evidence: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"grade": self.grade.value, "clauses": list(self.clauses), "message": self.message,
+                "evidence": self.evidence}
+
+
+@dataclass
+class CaseResult:
+    """The verdict of one case."""
+
+    id: str
+    clauses: tuple[str, ...]
+    findings: list[Finding] = field(default_factory=list)
+    replay: str | None = None
+    scenario_toml: str | None = None
+    unsupported: str | None = None
+    duration_s: float = 0.0
+
+    @property
+    def grade(self) -> Grade:
+        if self.unsupported:
+            return Grade.UNSUPPORTED
+        return worst([f.grade for f in self.findings])
+
+    @property
+    def failures(self) -> list[Finding]:
+        return [f for f in self.findings if f.grade is Grade.FAIL]
+
+    def summary(self) -> str:
+        bad = [f for f in self.findings if f.grade is not Grade.PASS]
+        if self.unsupported:
+            return f"UNSUPPORTED: {self.unsupported}"
+        if not bad:
+            return "PASS"
+        return "; ".join(f"{f.grade.value} [{', '.join(f.clauses)}] {f.message}" for f in bad)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "clauses": list(self.clauses),
+            "grade": self.grade.value,
+            "summary": self.summary(),
+            "findings": [f.to_json() for f in self.findings if f.grade is not Grade.PASS],
+            "replay": self.replay,
+            "scenario": self.scenario_toml,
+            "unsupported": self.unsupported,
+            "duration_s": round(self.duration_s, 4),
+        }

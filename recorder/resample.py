@@ -1,0 +1,169 @@
+"""Streaming resampler from the call's 8000 Hz to the file rate (6000, 11000, 11025 or 8000).
+
+This module owns the rate conversion between the 20 ms call frames and the encoder. The
+definition is the whole-signal reference::
+
+    np.clip(np.round(scipy.signal.resample_poly(x, up, down, window=filter_taps(rate))),
+            -32768, 32767).astype(np.int16)
+
+with ``(up, down)`` = (3, 4), (11, 8), (441, 320) and identity at 8000. ``filter_taps`` is
+exactly resample_poly's default design (``firwin(2*10*max(up, down) + 1, 1/max(up, down),
+window=('kaiser', 5.0))``), passed explicitly so the reference cannot drift with scipy's
+default. :class:`StreamResampler` reproduces that reference **bit for bit** for any chunking:
+
+* it keeps the input history still needed and calls ``scipy.signal.upfirdn`` (the routine
+  resample_poly itself uses) on history + new chunk, with the history start a multiple of
+  ``down`` so the window's output grid is the global one. upfirdn sums each output's terms
+  oldest to newest from zero, so an output whose whole filter support lies inside the window
+  gets the same float64 value as in the whole-signal call; samples outside the window only
+  ever meet zero taps or the implicit zero padding that resample_poly also uses;
+* ``process`` emits every output whose support is complete (output ``i`` of the padded filter
+  needs inputs up to ``floor(i*down/up)``); ``flush`` zero-extends like resample_poly
+  (padtype 'constant') and emits the rest, for ``ceil(n*up/down)`` outputs in total;
+* rounding is round-half-to-even (``np.round``) then clipping to int16.
+
+The filter is linear-phase and resample_poly centres it, so there is no group delay: output
+``j`` is aligned with input time ``j*down/up``. The price is latency: ``process`` holds back
+about ``half_len/up`` input samples (10 at 6000, 10 at 11000, 7 at 11025) until more input or
+``flush``. Measured responses are in ``tests/test_resample.py``.
+"""
+
+from __future__ import annotations
+
+import math
+from functools import cache
+
+import numpy as np
+import numpy.typing as npt
+from scipy.signal import firwin, upfirdn
+
+__all__ = ["RATIOS", "StreamResampler", "filter_taps", "output_length", "resample_whole"]
+
+RATIOS: dict[int, tuple[int, int]] = {
+    8000: (1, 1),
+    6000: (3, 4),
+    11000: (11, 8),
+    11025: (441, 320),
+}
+
+
+def _ratio(rate: int) -> tuple[int, int]:
+    try:
+        return RATIOS[rate]
+    except KeyError:
+        raise ValueError(f"unsupported rate {rate}; expected one of {sorted(RATIOS)}") from None
+
+
+@cache
+def _taps(rate: int) -> npt.NDArray[np.float64]:
+    up, down = _ratio(rate)
+    max_rate = max(up, down)
+    half_len = 10 * max_rate
+    taps: npt.NDArray[np.float64] = firwin(2 * half_len + 1, 1.0 / max_rate, window=("kaiser", 5.0))
+    taps.setflags(write=False)
+    return taps
+
+
+def filter_taps(rate: int) -> npt.NDArray[np.float64]:
+    """The anti-alias FIR for ``rate`` (a copy): resample_poly's default design."""
+    if rate == 8000:
+        raise ValueError("8000 Hz is the identity; no filter")
+    return _taps(rate).copy()
+
+
+def output_length(rate: int, n_in: int) -> int:
+    """Number of output samples for ``n_in`` input samples once flushed: ceil(n*up/down)."""
+    up, down = _ratio(rate)
+    return -(-n_in * up // down)
+
+
+def _to_int16(y: npt.NDArray[np.float64]) -> npt.NDArray[np.int16]:
+    return np.clip(np.round(y), -32768, 32767).astype(np.int16)
+
+
+def resample_whole(x: npt.NDArray[np.int16], rate: int) -> npt.NDArray[np.int16]:
+    """The whole-signal reference (what the streaming output must equal)."""
+    from scipy.signal import resample_poly
+
+    up, down = _ratio(rate)
+    if up == down:
+        return np.array(x, dtype=np.int16, copy=True)
+    return _to_int16(resample_poly(np.asarray(x, dtype=np.float64), up, down, window=_taps(rate)))
+
+
+class StreamResampler:
+    """Chunk-wise 8000 -> ``rate`` conversion equal to :func:`resample_whole` on the whole."""
+
+    def __init__(self, rate: int) -> None:
+        self.rate = rate
+        self.up, self.down = _ratio(rate)
+        self._identity = self.up == self.down
+        self._total = 0  # input samples seen
+        self._closed = False
+        if self._identity:
+            return
+        taps = _taps(rate)
+        half_len = (taps.size - 1) // 2
+        # Same scaling and front padding as resample_poly, so the padded-filter output index
+        # ``i`` means the same thing here as there.
+        n_pre_pad = self.down - half_len % self.down
+        self._h = np.concatenate((np.zeros(n_pre_pad), taps * self.up))
+        self._n_pre_remove = (half_len + n_pre_pad) // self.down
+        self._buf = np.zeros(0, dtype=np.float64)  # retained input, global index _base onwards
+        self._base = 0  # a multiple of ``down``: keeps the window's output grid global
+        self._next = self._n_pre_remove  # next padded-filter output index to emit
+
+    def latency(self) -> int:
+        """Input samples accepted but whose outputs are not yet emitted (upper bound)."""
+        if self._identity:
+            return 0
+        return self._total - (self._next * self.down) // self.up
+
+    def _emit(self, end: int) -> npt.NDArray[np.int16]:
+        """Emit padded-filter outputs [_next, end) from the current window, then trim it."""
+        if end <= self._next:
+            return np.zeros(0, dtype=np.int16)
+        offset = self._base * self.up // self.down  # global index of window output 0
+        y = upfirdn(self._h, self._buf, self.up, self.down)
+        out = _to_int16(y[self._next - offset : end - offset])
+        self._next = end
+        # Output i needs inputs m with m*up >= i*down - (len(h) - 1); older ones can go.
+        m_min = max(0, math.ceil((self._next * self.down - (self._h.size - 1)) / self.up))
+        new_base = (m_min // self.down) * self.down
+        if new_base > self._base:
+            self._buf = self._buf[new_base - self._base :]
+            self._base = new_base
+        return out
+
+    def process(self, x: npt.NDArray[np.int16]) -> npt.NDArray[np.int16]:
+        """Feed more 8 kHz samples; return every output sample that is now final."""
+        if self._closed:
+            raise RuntimeError("resampler already flushed")
+        arr = np.asarray(x)
+        if arr.ndim != 1 or arr.dtype != np.int16:
+            raise TypeError(f"x must be a 1-D int16 array, got {arr.dtype} {arr.shape}")
+        self._total += arr.size
+        if self._identity:
+            return arr.copy()
+        if not arr.size:
+            return np.zeros(0, dtype=np.int16)
+        self._buf = np.concatenate((self._buf, arr.astype(np.float64)))
+        # Output i is final once input floor(i*down/up) has arrived: i < ceil(total*up/down).
+        return self._emit(-(-self._total * self.up // self.down))
+
+    def flush(self) -> npt.NDArray[np.int16]:
+        """Zero-extend the input like resample_poly and return the remaining outputs."""
+        if self._closed:
+            return np.zeros(0, dtype=np.int16)
+        self._closed = True
+        if self._identity:
+            return np.zeros(0, dtype=np.int16)
+        end = self._n_pre_remove + output_length(self.rate, self._total)
+        if end <= self._next:
+            return np.zeros(0, dtype=np.int16)
+        # Append explicit zeros until every remaining output has full support; zeros add only
+        # +-0.0 terms, which leave upfirdn's sums unchanged.
+        need_total = ((end - 1) * self.down) // self.up + 1
+        pad = max(0, need_total - (self._base + self._buf.size))
+        self._buf = np.concatenate((self._buf, np.zeros(pad)))
+        return self._emit(end)
