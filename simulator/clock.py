@@ -235,8 +235,8 @@ class Clock:
     def _deliver_media(self, target: int, sinks: list[tuple[MediaSource, MediaSink]]) -> bool:
         """Deliver whole frames ending at or before ``target`` (at most one block).
 
-        Returns True when a sink stopped early or the block was capped, so that the caller
-        re-evaluates before going on; False when media reached ``target``'s frame boundary.
+        Returns False when there was nothing to deliver, else True (the caller then re-checks
+        its condition: a sink may have ended).
         """
         start = self._media_done
         end = target - target % FRAME
@@ -269,4 +269,6 @@ class Clock:
         for sink, offset, frames in plans:
             if offset <= cut:
                 sink.commit(start + offset * FRAME, frames, cut - offset)
-        return cut < n_frames or end < target - target % FRAME
+        # Frames were delivered (or a sink ended before any): the caller re-checks its
+        # condition before anything else happens at this instant.
+        return True

@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 import tracemalloc
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 import pytest
@@ -35,6 +36,7 @@ from simulator.audio import (
     rms_to_dbm0,
 )
 
+Color = Literal["white", "pink"]
 FS = 8000
 SEC = 8000
 
@@ -247,7 +249,7 @@ def test_out_of_band_dtmf_renders_silence_but_keeps_its_schedule() -> None:
 
 @pytest.mark.parametrize("color", ["white", "pink"])
 @pytest.mark.parametrize("level", [-20.0, -45.0])
-def test_noise_level_within_0_1_db_over_10_s(color: str, level: float) -> None:
+def test_noise_level_within_0_1_db_over_10_s(color: Color, level: float) -> None:
     """Noise measures its level within 0.1 dB over 10 s, also on a span not aligned to chunks."""
     tl = Timeline((Noise(start=333, duration=120 * SEC, level_dbm0=level, color=color),), seed=9)
     for a in (333, 37 * SEC + 4321):
@@ -255,7 +257,7 @@ def test_noise_level_within_0_1_db_over_10_s(color: str, level: float) -> None:
 
 
 @pytest.mark.parametrize("color", ["white", "pink"])
-def test_noise_level_exact_over_each_whole_chunk(color: str) -> None:
+def test_noise_level_exact_over_each_whole_chunk(color: Color) -> None:
     """Each whole 8192-sample chunk, cross-fade included, is normalised: its level is exact up to
     int16 rounding (0.01 dB at -20 dBm0)."""
     start = 1000
