@@ -219,46 +219,45 @@ def clamp_add_scan(
     return out
 
 
-def _adpcm_run(
+def _adpcm_steps(
     codes: Int64Array,
-    reset_mask: npt.NDArray[np.bool_],
-    reset_index: Int64Array,
-    reset_value: Int64Array,
+    index: Int64Array,
+    value: Int64Array,
+    reset: npt.NDArray[np.bool_] | None,
     diff_table: Int64Array,
     max_index: int,
     vmin: int,
     vmax: int,
-) -> Int64Array:
-    """Run an IMA-style ADPCM decoder over a sequence of events.
+) -> tuple[Int64Array, Int64Array]:
+    """One chunk of an IMA-style ADPCM decoder; returns (value, step index) after each event.
 
-    Event k is either a reset (``reset_mask[k]``: the state becomes ``reset_value[k]`` with step
-    index ``reset_index[k]``, and that value is an output sample) or a 4-bit code ``codes[k]``.
-    The state before the first event is value 0, index 0. Returns the value after each event.
+    Event k is a 4-bit code ``codes[k]``, or, where ``reset[k]``, a reset: the state becomes
+    ``value[k]`` with step index ``index[k]`` (an IMA block header; its value is an output
+    sample). Elsewhere ``index[0]`` and ``value[0]`` hold the state before the chunk.
     """
-    n = codes.size
-    out = np.empty(n, dtype=np.int64)
-    index, value = 0, 0
-    # Chunks keep the working set in cache; the state (index, value) carries across.
-    for start in range(0, n, _SCAN_CHUNK):
-        stop = min(start + _SCAN_CHUNK, n)
-        c = codes[start:stop]
-        m = reset_mask[start:stop]
-        # Step index after each event: codes move it by _INDEX_ADJUST and clamp; resets set it.
-        idx_add = np.where(m, 0, _INDEX_ADJUST[c])
-        idx_lo = np.where(m, reset_index[start:stop], 0)
-        idx_hi = np.where(m, reset_index[start:stop], max_index)
-        idx_after = clamp_add_scan(idx_add, idx_lo, idx_hi, index)
-        # The step used by a code is the index *before* it.
-        idx_before = np.empty(stop - start, dtype=np.int64)
-        idx_before[0] = index
-        idx_before[1:] = idx_after[:-1]
-        v_add = np.where(m, 0, diff_table[idx_before * 16 + c])
-        v_lo = np.where(m, reset_value[start:stop], vmin)
-        v_hi = np.where(m, reset_value[start:stop], vmax)
-        res = clamp_add_scan(v_add, v_lo, v_hi, value)
-        out[start:stop] = res
-        index, value = int(idx_after[-1]), int(res[-1])
-    return out
+    index0, value0 = int(index[0]), int(value[0])
+    if reset is None:
+        idx_add = _INDEX_ADJUST[codes]
+        idx_lo = np.zeros_like(codes)
+        idx_hi = np.full_like(codes, max_index)
+    else:
+        idx_add = np.where(reset, 0, _INDEX_ADJUST[codes])
+        idx_lo = np.where(reset, index, 0)
+        idx_hi = np.where(reset, index, max_index)
+    idx_after = clamp_add_scan(idx_add, idx_lo, idx_hi, index0)
+    # A code uses the step index in force *before* it.
+    idx_before = np.empty_like(idx_after)
+    idx_before[0] = index0
+    idx_before[1:] = idx_after[:-1]
+    diff = diff_table[idx_before * 16 + codes]
+    if reset is None:
+        v_lo = np.full_like(codes, vmin)
+        v_hi = np.full_like(codes, vmax)
+    else:
+        diff = np.where(reset, 0, diff)
+        v_lo = np.where(reset, value, vmin)
+        v_hi = np.where(reset, value, vmax)
+    return clamp_add_scan(diff, v_lo, v_hi, value0), idx_after
 
 
 def _decode_ima(raw: bytes, block_align: int) -> Int16Array:
@@ -271,48 +270,52 @@ def _decode_ima(raw: bytes, block_align: int) -> Int16Array:
             f"IMA ADPCM data ends with a {rest}-byte partial block, shorter than its 4-byte header"
         )
     buf = np.frombuffer(raw, dtype=np.uint8)
-    parts: list[Int16Array] = []
-    for blocks in (
-        buf[: n_full * block_align].reshape(n_full, block_align),
-        buf[n_full * block_align :].reshape(1 if rest else 0, rest),
-    ):
-        if blocks.shape[0] == 0:
-            continue
-        nb = blocks.shape[0]
-        pred = blocks[:, 0].astype(np.int64) | (blocks[:, 1].astype(np.int64) << 8)
-        pred = np.where(pred >= 0x8000, pred - 0x10000, pred)  # int16 little-endian
-        index = blocks[:, 2].astype(np.int64)
-        bad = np.flatnonzero(index > 88)
-        if bad.size:
-            raise WavFormatError(
-                f"IMA ADPCM block {int(bad[0])} header has step index {int(index[bad[0]])} > 88"
-            )
-        body = blocks[:, 4:].astype(np.int64)
-        # Low nibble first within each byte.
-        nibbles = np.stack([body & 15, body >> 4], axis=2).reshape(nb, -1)
-        per = nibbles.shape[1] + 1
-        codes = np.zeros((nb, per), dtype=np.int64)
-        codes[:, 1:] = nibbles
-        mask = np.zeros((nb, per), dtype=bool)
-        mask[:, 0] = True
-        r_index = np.zeros((nb, per), dtype=np.int64)
-        r_index[:, 0] = index
-        r_value = np.zeros((nb, per), dtype=np.int64)
-        r_value[:, 0] = pred
-        out = _adpcm_run(
-            codes.ravel(),
-            mask.ravel(),
-            r_index.ravel(),
-            r_value.ravel(),
-            _IMA_DIFF,
-            88,
-            -32768,
-            32767,
+    headers = buf[: n_full * block_align].reshape(n_full, block_align)[:, 2]
+    if rest:
+        headers = np.append(headers, buf[n_full * block_align + 2])
+    bad = np.flatnonzero(headers > 88)
+    if bad.size:
+        raise WavFormatError(
+            f"IMA ADPCM block {int(bad[0])} header has step index {int(headers[bad[0]])} > 88"
         )
-        parts.append(out.astype(np.int16))
+    # Blocks are independent (each header resets the state), so decode them in groups of about
+    # one scan chunk: bounded memory, and each group is a single vectorised pass.
+    group = max(1, _SCAN_CHUNK // block_align)
+    pieces: list[tuple[int, int]] = [
+        (start, min(start + group, n_full)) for start in range(0, n_full, group)
+    ]
+    parts: list[Int16Array] = []
+    for lo_block, hi_block in pieces:
+        parts.append(_ima_blocks(buf[lo_block * block_align : hi_block * block_align], block_align))
+    if rest:
+        parts.append(_ima_blocks(buf[n_full * block_align :], rest))
     if not parts:
         return np.zeros(0, dtype=np.int16)
     return np.concatenate(parts)
+
+
+def _ima_blocks(flat: npt.NDArray[np.uint8], width: int) -> Int16Array:
+    """Decode consecutive IMA blocks of ``width`` bytes each (validated headers)."""
+    blocks = flat.reshape(-1, width)
+    nb = blocks.shape[0]
+    pred = blocks[:, 0].astype(np.int64) | (blocks[:, 1].astype(np.int64) << 8)
+    pred = np.where(pred >= 0x8000, pred - 0x10000, pred)  # int16 little-endian
+    body = blocks[:, 4:].astype(np.int64)
+    per = 2 * (width - 4) + 1  # header sample + two codes per byte, low nibble first
+    codes = np.zeros((nb, per), dtype=np.int64)
+    codes[:, 1::2] = body & 15
+    codes[:, 2::2] = body >> 4
+    reset = np.zeros((nb, per), dtype=bool)
+    reset[:, 0] = True
+    r_index = np.zeros((nb, per), dtype=np.int64)
+    r_index[:, 0] = blocks[:, 2]
+    r_value = np.zeros((nb, per), dtype=np.int64)
+    r_value[:, 0] = pred
+    out, _ = _adpcm_steps(
+        codes.ravel(), r_index.ravel(), r_value.ravel(), reset.ravel(), _IMA_DIFF, 88,
+        -32768, 32767,
+    )  # fmt: skip
+    return out.astype(np.int16)
 
 
 def _decode_oki(raw: bytes, variant: str) -> Int16Array:
@@ -326,19 +329,30 @@ def _decode_oki(raw: bytes, variant: str) -> Int16Array:
     (libsndfile's RAW VOX_ADPCM and ``sox -t vox``). Both give identical output as long as the
     positive limit is never reached.
     """
-    body = np.frombuffer(raw, dtype=np.uint8).astype(np.int64)
-    codes = np.stack([body >> 4, body & 15], axis=1).ravel()
-    n = codes.size
-    zeros = np.zeros(n, dtype=np.int64)
-    no_reset = np.zeros(n, dtype=bool)
-    top = len(OKI_STEPS) - 1
     if variant == "dialogic":
-        out = _adpcm_run(codes, no_reset, zeros, zeros, _OKI_DIFF, top, -2048, 2047) * 16
+        diff, vmin, vmax, scale = _OKI_DIFF, -2048, 2047, 16
     elif variant == "sndfile":
-        out = _adpcm_run(codes, no_reset, zeros, zeros, _OKI_DIFF * 16, top, -32768, 32767)
+        diff, vmin, vmax, scale = _OKI_DIFF * 16, -32768, 32767, 1
     else:
         raise ValueError(f"unknown OKI variant {variant!r}; expected one of {OKI_VARIANTS}")
-    return out.astype(np.int16)
+    buf = np.frombuffer(raw, dtype=np.uint8)
+    out = np.empty(2 * buf.size, dtype=np.int16)
+    index, value = 0, 0  # the decoder starts from predictor 0, step index 0
+    step = _SCAN_CHUNK // 2
+    # One continuous stream: chunks carry (index, value) from one to the next.
+    for start in range(0, buf.size, step):
+        body = buf[start : start + step].astype(np.int64)
+        codes = np.empty(2 * body.size, dtype=np.int64)
+        codes[0::2] = body >> 4
+        codes[1::2] = body & 15
+        state_i = np.full(1, index, dtype=np.int64)
+        state_v = np.full(1, value, dtype=np.int64)
+        vals, idx = _adpcm_steps(
+            codes, state_i, state_v, None, diff, len(OKI_STEPS) - 1, vmin, vmax
+        )
+        out[2 * start : 2 * start + vals.size] = vals * scale
+        index, value = int(idx[-1]), int(vals[-1])
+    return out
 
 
 # --- public API -----------------------------------------------------------------------------
@@ -405,9 +419,7 @@ def encoding_of(info: WavInfo) -> str:
         return "ima"
     if tag in (TAG_DIALOGIC_OKI, TAG_OKI_ADPCM):
         return "oki"
-    raise WavFormatError(
-        f"unsupported format: tag {tag_name(tag)} with {bits} bits per sample"
-    )
+    raise WavFormatError(f"unsupported format: tag {tag_name(tag)} with {bits} bits per sample")
 
 
 def decode_wav(

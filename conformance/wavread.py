@@ -108,7 +108,9 @@ class WavInfo:
 
     ``cb_size`` is None when the fmt chunk is the 16-byte PCMWAVEFORMAT (no cbSize field).
     ``samples_per_block`` is the IMA ADPCM ``wSamplesPerBlock`` (tag 0x0011 with a 2-byte
-    extension), else None. ``fact_samples`` is None without a ``fact`` chunk. ``chunks`` lists
+    extension), else None. ``fact_samples`` is None without a ``fact`` chunk. ``data_offset`` is
+    the file offset of the first sample byte (after the data chunk's 8-byte header), and
+    ``data_bytes`` the data chunk's declared size (pad byte excluded). ``chunks`` lists
     every chunk as ``(id, header offset, declared size)``; ``warnings`` lists the tolerated
     deviations (see the module docstring).
     """
@@ -231,9 +233,7 @@ def parse_wav(data: bytes | bytearray | memoryview) -> WavInfo:
                     # Tolerated: the RIFF rule wants a pad byte, but readers accept its absence
                     # at the very end of the file.
                     last_odd_unpadded = True
-                    warnings.append(
-                        f"odd-sized final chunk {cid!r} ({size} bytes) has no pad byte"
-                    )
+                    warnings.append(f"odd-sized final chunk {cid!r} ({size} bytes) has no pad byte")
                 elif nxt + 1 == end or _plausible_id(data, nxt + 1, end):
                     nxt += 1
                 elif _plausible_id(data, nxt, end):
@@ -353,9 +353,7 @@ def _check_avg(info: WavInfo, num: int, den: int, problems: list[str]) -> None:
         )
 
 
-def _check_ima_blocks(
-    data: bytes, info: WavInfo, problems: list[str], notes: list[str]
-) -> None:
+def _check_ima_blocks(data: bytes, info: WavInfo, problems: list[str], notes: list[str]) -> None:
     """Each IMA block header: step index 0..88 (a problem), reserved byte 0 (a note)."""
     start = info.data_offset
     stop = start + info.data_bytes
@@ -399,9 +397,7 @@ def check_info(
     if info.sample_rate != expected_rate:
         problems.append(f"sample rate is {info.sample_rate} Hz, expected {expected_rate} Hz")
     if info.bits_per_sample != rule.bits:
-        problems.append(
-            f"wBitsPerSample is {info.bits_per_sample}, expected {rule.bits} for {fmt}"
-        )
+        problems.append(f"wBitsPerSample is {info.bits_per_sample}, expected {rule.bits} for {fmt}")
     if info.block_align != rule.block_align:
         problems.append(f"nBlockAlign is {info.block_align}, expected {rule.block_align} for {fmt}")
 
@@ -410,7 +406,9 @@ def check_info(
     if fmt in ("alaw", "ulaw"):
         _check_avg(info, 1, 1, problems)
         if info.cb_size is None:
-            notes.append("non-PCM 'fmt ' chunk has no cbSize field (16 bytes, WAVEFORMATEX wants 18)")
+            notes.append(
+                "non-PCM 'fmt ' chunk has no cbSize field (16 bytes, WAVEFORMATEX wants 18)"
+            )
         elif info.cb_size != 0:
             notes.append(f"'fmt ' cbSize is {info.cb_size}, expected 0 for G.711")
         if fact is None:

@@ -413,21 +413,26 @@ class _OkiEncoder(_BaseEncoder):
 
     def _pack(self, codes: list[int]) -> bytes:
         if self._high is not None:
-            codes = [self._high, *codes]
+            codes.insert(0, self._high)
             self._high = None
         if len(codes) % 2:
             self._high = codes.pop()
-        arr = np.array(codes, dtype=np.uint8)
+        arr = np.frombuffer(bytes(codes), dtype=np.uint8)
         return ((arr[0::2] << 4) | arr[1::2]).tobytes()
 
     def _encode(self, pcm: npt.NDArray[np.int16]) -> bytes:
         if not pcm.size:
             return b""
         s = pcm.astype(np.int64) >> 4
-        if int(np.abs(s).max()) <= OKI_SAFE_LIMIT:
-            codes = self._codes_fast(s)
-        else:
-            codes = self._codes_checked(s)
+        loud = np.abs(s) > OKI_SAFE_LIMIT
+        if not loud.any():
+            return self._pack(self._codes_fast(s))
+        # Alternate runs of safe samples (fast loop) and loud samples (checked loop).
+        edges = [0, *(np.flatnonzero(np.diff(loud)) + 1).tolist(), s.size]
+        codes: list[int] = []
+        for a, b in zip(edges[:-1], edges[1:], strict=True):
+            run = s[a:b]
+            codes += self._codes_checked(run) if loud[a] else self._codes_fast(run)
         return self._pack(codes)
 
     def _flush(self) -> bytes:

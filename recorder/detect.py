@@ -133,9 +133,13 @@ PRE_TONE_FRACTION = 0.60
 MIN_BLOCK_RATIO = 0.5
 #: Frequency offset limit, midway between Q.24's 1.5 % (operate) and 3.5 % (must not operate).
 MAX_FREQ_OFFSET = 0.025
-#: Column second harmonic must be this far below its fundamental (Q.23 transmitters keep
-#: harmonics >= 20 dB down; voiced speech with a harmonic at f_col also has one at 2 f_col).
+#: Second harmonics must be this far below their fundamental (Q.23 transmitters keep harmonics
+#: >= 20 dB down; a voice or instrument with a partial at f also has one at 2f).
 MAX_HARMONIC_DB = -12.0
+#: Third-order intermodulation products (2fr-fc, 2fc-fr) must be this far below the weaker tone
+#: (Q.23: >= 20 dB down).  Clean tones measure <= -31 dB, tones in 15 dB SNR noise <= -19 dB,
+#: two 0 dBm0 tones clipped in int16 -21 dB; espeak-ng speech near-misses mostly >= -13 dB.
+MAX_IM3_DB = -16.0
 
 
 def _hann_basis(freqs: tuple[float, ...]) -> tuple[np.ndarray, float]:
@@ -158,14 +162,19 @@ def _hann_basis(freqs: tuple[float, ...]) -> tuple[np.ndarray, float]:
 
 
 _FUND_HZ = DTMF_ROW_HZ + DTMF_COL_HZ
+_FUND_HZ_ARR = np.asarray(_FUND_HZ, dtype=np.float64)
 _FUND_BASIS, _WSUM = _hann_basis(tuple(float(f) for f in _FUND_HZ))
-_HARM_BASIS, _ = _hann_basis(tuple(2.0 * f for f in DTMF_COL_HZ))
+_M = np.arange(WIN, dtype=np.float64)
+_HANN_Q = _Q * np.sin(np.pi * (_M + 0.5) / WIN) ** 2
 # Power of a sine of mean square P in a bin: |X|^2 = P * WSUM^2 / 2.
 _BIN_PER_POWER = _WSUM**2 / 2.0
 _MIN_TONE_BIN = DBM0_RMS**2 * 10.0 ** (MIN_TONE_DBM0 / 10.0) * _BIN_PER_POWER
 _TWIST_LO = 10.0 ** (TWIST_MIN_DB / 10.0)
 _TWIST_HI = 10.0 ** (TWIST_MAX_DB / 10.0)
 _HARM_RATIO = 10.0 ** (MAX_HARMONIC_DB / 10.0)
+_IM_RATIO = 10.0 ** (MAX_IM3_DB / 10.0)
+# 2.5 Hann bins: beyond it a tone's leakage is below the first sidelobe (-31 dB).
+_HARM_GUARD_HZ = 2.5 * SAMPLE_RATE / WIN
 # Window energy E (sum x^2 over WIN samples) vs bins: tones' power (Pr + Pc) >= FRAC * E / WIN.
 _FRAC_K = MIN_TONE_FRACTION * _BIN_PER_POWER / WIN
 # Cheap per-window form of that test before the offset is known: uncorrected, a tone pair 2.5 %
@@ -279,36 +288,57 @@ def _span_codes(xf: np.ndarray) -> np.ndarray:
     code = full[s]
     ri, ci = code // 4, 4 + code % 4
     keep = np.ones(s.size, dtype=bool)
-    tone_power = np.zeros(s.size, dtype=np.float64)  # droop-corrected, both windows summed
+    corr = []  # droop-corrected tone power per window: [(row_a, row_b), (col_a, col_b)]
+    hz = []  # measured tone frequencies
     for fi in (ri, ci):
         # Phase advance between the two windows, minus the nominal advance: offset estimate.
         za = re[a, fi] + 1j * im[a, fi]
         zb = re[b, fi] + 1j * im[b, fi]
         z = zb * np.conj(za) * _HOP_ROT[fi]
         keep &= (z.real > 0.0) & (z.real * z.real >= _COS2_LIMIT[fi] * (z.real**2 + z.imag**2))
+        ang = np.arctan2(z.imag, z.real)
         # Offset in bins of the window -> Hann main-lobe droop; undo it so the energy-fraction
         # test below does not depend on how far (within tolerance) the tone is off nominal.
-        u = np.arctan2(z.imag, z.real) * (WIN_BLOCKS / (2.0 * np.pi))
+        u = ang * (WIN_BLOCKS / (2.0 * np.pi))
         droop = (np.sinc(u) / (1.0 - u * u)) ** 2
-        tone_power += (pw[a, fi] + pw[b, fi]) / droop
-    keep &= tone_power >= _FRAC_K * (ew[wi[a]] + ew[wi[b]])
-    s, code, a, b = s[keep], code[keep], a[keep], b[keep]
-    if s.size == 0:
+        corr.append((pw[a, fi] / droop, pw[b, fi] / droop))
+        hz.append(_FUND_HZ_ARR[fi] + ang * (SAMPLE_RATE / (2.0 * np.pi * BLOCK)))
+    (ra, rb), (ca, cb) = corr
+    keep &= ra + rb + ca + cb >= _FRAC_K * (ew[wi[a]] + ew[wi[b]])
+    if not keep.any():
         return codes
-    # Column second harmonic, computed only for the surviving spans' windows.
-    hw = np.concatenate([wi[a], wi[b]])
-    hc = np.concatenate([code % 4, code % 4])
-    yh = np.stack([xf[hw + p] @ _HARM_BASIS for p in range(WIN_BLOCKS)])
-    yh = yh.reshape(WIN_BLOCKS, hw.size, WIN_BLOCKS, 2, 4)
-    kk = np.arange(hw.size)
-    hre = yh[0, kk, 0, 0, hc] + yh[1, kk, 1, 0, hc] + yh[2, kk, 2, 0, hc]
-    him = yh[0, kk, 0, 1, hc] + yh[1, kk, 1, 1, hc] + yh[2, kk, 2, 1, hc]
-    ph = hre * hre + him * him
-    pcol = np.concatenate([pw[a, 4 + code % 4], pw[b, 4 + code % 4]])
-    hok = ph <= _HARM_RATIO * pcol
-    hok = hok[: s.size] & hok[s.size :]
-    codes[s[hok]] = code[hok]
+    s, code, a, b = s[keep], code[keep], a[keep], b[keep]
+    ra, rb, ca, cb = ra[keep], rb[keep], ca[keep], cb[keep]
+    fr, fc = hz[0][keep], hz[1][keep]
+    # Products a clean two-tone signal lacks (Q.23 keeps them >= 20 dB down) but voiced speech
+    # has, because a speech "tone pair" is two harmonics k*f0, m*f0 of one voice: the third-order
+    # intermodulation frequencies 2fr-fc, 2fc-fr and the column's second harmonic 2fc are then
+    # harmonics of f0 too.  Measured at the tones' measured frequencies, for survivors only.
+    # The row's second harmonic 2fr can sit within a bin of the column tone (2*697 vs 1336 Hz),
+    # where the column tone's leakage would mask it; it is only tested when far enough away.
+    probe = np.stack([np.abs(2.0 * fr - fc), 2.0 * fc - fr, 2.0 * fc, 2.0 * fr], axis=1)
+    row_h = np.abs(2.0 * fr - fc) >= _HARM_GUARD_HZ
+    ok = np.ones(s.size, dtype=bool)
+    for w, pr_w, pc_w in ((wi[a], ra, ca), (wi[b], rb, cb)):
+        pp = _probe_power(xf, w, probe)
+        weaker = np.minimum(pr_w, pc_w)
+        ok &= (pp[:, 0] <= _IM_RATIO * weaker) & (pp[:, 1] <= _IM_RATIO * weaker)
+        ok &= pp[:, 2] <= _HARM_RATIO * pc_w
+        ok &= ~row_h | (pp[:, 3] <= _HARM_RATIO * pr_w)
+    codes[s[ok]] = code[ok]
     return codes
+
+
+def _probe_power(xf: np.ndarray, w: np.ndarray, hz: np.ndarray) -> np.ndarray:
+    """Hann-window power, on the basis scale of ``pw``, of windows ``w`` at per-window ``hz`` (n, k).
+
+    A direct DFT (the frequencies differ per window); only used on the few surviving spans.
+    Elementwise products and a last-axis sum keep it independent of how many rows there are.
+    """
+    seg = xf[w[:, None] + np.arange(WIN_BLOCKS)[None, :]].reshape(w.size, 1, WIN) * _HANN_Q
+    ph = np.exp((-2j * np.pi / SAMPLE_RATE) * hz[:, :, None] * _M[None, None, :])
+    v = np.sum(seg * ph, axis=-1)
+    return v.real**2 + v.imag**2
 
 
 def _run_machine(

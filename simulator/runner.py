@@ -57,6 +57,7 @@ class RunResult:
     files: list[dict[str, Any]]
     log: list[dict[str, Any]]
     contents: dict[str, bytes] = field(repr=False, default_factory=dict)
+    open_writers: int = 0
 
     def to_json(self, *, with_log: bool = False) -> dict[str, Any]:
         d: dict[str, Any] = {
@@ -195,11 +196,13 @@ def run_scenario(
     factory: Callable[[CallChannel], Any] | None = None,
     *,
     out_dir: str | Path | None = None,
+    store: MediaStore | None = None,
+    clock: Clock | None = None,
 ) -> RunResult:
     """Perform the scenario's action script and return what happened."""
     from .clock import Deadlock, SimulationLimit
 
-    channel = build_call(scenario, factory)
+    channel = build_call(scenario, factory, clock=clock, store=store)
     clock, log = channel.clock, channel.log
     steps: list[StepResult] = []
     rec: Any = None
@@ -225,7 +228,10 @@ def run_scenario(
         log.add("api-return", call=action.call, returned=_jsonable(returned), raised=raised)
         steps.append(StepResult(action.call, start / 8, _jsonable(returned), raised, clock.now / 8, message))
     if rec is None:
-        rec = channel.FileRecorder
+        try:
+            rec = channel.FileRecorder
+        except Exception as exc:  # a factory that cannot build a recorder
+            raise RuntimeError(f"the recorder factory failed: {type(exc).__name__}: {exc}") from exc
     final = {
         "state": _jsonable(rec.state()),
         "cause": _jsonable(rec.cause()),
@@ -242,6 +248,7 @@ def run_scenario(
             target = Path(out_dir) / name
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_bytes(data)
-    return RunResult(steps, final, files, log.to_list(), contents)
+    open_writers = channel.store.open_writers() if hasattr(channel.store, "open_writers") else 0
+    return RunResult(steps, final, files, log.to_list(), contents, open_writers)
 
 

@@ -9,7 +9,10 @@ are written out literally here.
 
 from __future__ import annotations
 
+import hashlib
 import math
+import subprocess
+import sys
 import tracemalloc
 from pathlib import Path
 from typing import Literal
@@ -351,6 +354,21 @@ def test_same_seed_identical_different_seed_different() -> None:
     assert np.array_equal(a, b)
     assert not np.array_equal(a, c)
     assert mixed_timeline(7).dtmf_events() == mixed_timeline(8).dtmf_events()
+
+
+def test_render_is_identical_in_a_new_process() -> None:
+    """A fresh interpreter (new tables, empty caches) renders byte-identical audio."""
+    code = (
+        "import hashlib, sys; sys.path.insert(0, sys.argv[1]); "
+        "from simulator.audio import Dtmf, Noise, Speech, Timeline, Tone; "
+        "tl = eval(sys.argv[2]); "
+        "print(hashlib.sha256(tl.render(0, 30 * 8000).tobytes()).hexdigest())"
+    )
+    root = str(Path(__file__).resolve().parent.parent)
+    out = subprocess.run([sys.executable, "-c", code, root, repr(mixed_timeline(7))],
+                         capture_output=True, text=True, check=True, cwd=root)
+    here = hashlib.sha256(mixed_timeline(7).render(0, 30 * SEC).tobytes()).hexdigest()
+    assert out.stdout.strip() == here
 
 
 def test_segment_index_decorrelates_identical_segments() -> None:

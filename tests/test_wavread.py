@@ -85,11 +85,11 @@ def _signal(n: int) -> np.ndarray:
 # --- files written by real tools -----------------------------------------------------------
 
 SF_CASES = [
-    ("ALAW", "alaw", 6, 8, 1, 50),
-    ("ULAW", "ulaw", 7, 8, 1, 50),
-    ("IMA_ADPCM", "ima", 0x11, 4, 256, 52),
-    ("PCM_U8", "u8bit", 1, 8, 1, 36),
-    ("PCM_16", "s16bit", 1, 16, 2, 36),
+    ("ALAW", "alaw", 6, 8, 1, 58),
+    ("ULAW", "ulaw", 7, 8, 1, 58),
+    ("IMA_ADPCM", "ima", 0x11, 4, 256, 60),
+    ("PCM_U8", "u8bit", 1, 8, 1, 44),
+    ("PCM_16", "s16bit", 1, 16, 2, 44),
 ]
 
 
@@ -140,8 +140,8 @@ def test_ffmpeg_files_list_chunk_before_data(tmp_path: Path) -> None:
     """ffmpeg puts LIST before data; the reader skips it. Its IMA (1024-byte blocks) is flagged."""
     src = tmp_path / "in.wav"
     sf.write(src, _signal(3001), 8000, subtype="PCM_16")
-    for fmt, codec, offset in [("alaw", "pcm_alaw", 84), ("ulaw", "pcm_mulaw", 84),
-                               ("u8bit", "pcm_u8", 70), ("s16bit", "pcm_s16le", 70)]:  # fmt: skip
+    for fmt, codec, offset in [("alaw", "pcm_alaw", 92), ("ulaw", "pcm_mulaw", 92),
+                               ("u8bit", "pcm_u8", 78), ("s16bit", "pcm_s16le", 78)]:  # fmt: skip
         out = tmp_path / f"{fmt}.wav"
         _run(["ffmpeg", "-y", "-v", "error", "-i", str(src), "-c:a", codec, str(out)])
         raw = out.read_bytes()

@@ -1,0 +1,298 @@
+"""Grade one scenario run against the oracle: steps, final state, files, post-conditions.
+
+``grade_scenario(scenario, factory)`` runs the scenario with the implementation under test,
+asks the oracle (``conformance.model``) what every reading of the spec allows, and turns each
+difference into a ``Finding``: outside what any reading allows is FAIL (the text's clause),
+allowed by some reading but not ours is NON-STRICT (our decision's clause, and the readings that
+explain the behaviour as evidence). Files are read with the suite's own WAV reader and decoders
+(``conformance.wavread``, ``conformance.decoders``) and compared with the far-end audio the
+scenario describes; the implementation is never asked to describe its output.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import asdict
+from typing import Any
+
+import numpy as np
+from scipy.signal import resample_poly
+
+from simulator.build import build_audio
+from simulator.runner import RunResult, run_scenario
+from simulator.scenario import Scenario
+from simulator.store import MediaStore
+
+from .decoders import decode_wav
+from .grades import Finding, Grade
+from .model import OURS, FRAME, JobOutcome, Reading, ScriptOutcome, predict
+from .wavread import WavFormatError, check_wav
+
+__all__ = ["grade_scenario", "SpyStore", "CAUSE_CLAUSE"]
+
+CAUSE_CLAUSE = {
+    "SILENCE": "SPEC-SILENCE", "SIZE": "SPEC-SIZE", "TIMEOUT": "SPEC-RECORD-TIMEOUT",
+    "BARGEIN": "SPEC-BARGEIN", "HANGUP": "SPEC-HANGUP-CAUSE", "ABORTED": "SPEC-STOP",
+    "ERROR": "SPEC-STATE-ERROR", "NONE": "SPEC-CAUSE-FN",
+}
+STEP_CLAUSE = {
+    "record": "SPEC-RECORD", "start": "SPEC-START", "stop": "SPEC-STOP", "wait_until_finished": "SPEC-WAIT",
+    "state": "SPEC-STATE-FN", "cause": "SPEC-CAUSE-FN", "audio_detected_in_recording": "SPEC-AUDIO",
+}
+FLAG_DECISION = {
+    "aligned_start": "SD-START", "unsure_is_audio": "SD-SILENCE", "leading_silence_counts": "SD-INITIAL-SILENCE",
+    "frame_limits_first": "SD-TIES", "size_before_silence": "SD-TIES", "early_dtmf": "SD-DTMF-FILE",
+    "old_digit_bargein": "SD-DTMF-BUFFER",
+}
+TOL = FRAME  # one frame either way for anything the text fixes
+
+
+class SpyStore(MediaStore):
+    """A media store that also remembers whether any plaintext WAV bytes were ever written."""
+
+    def __init__(self, *args: Any, **kw: Any) -> None:
+        super().__init__(*args, **kw)
+        self.plain_writes: list[str] = []
+
+    def open_write(self, name: str) -> Any:
+        writer = super().open_write(name)
+        spy = self
+        orig_write, orig_patch = writer.write, writer.patch
+
+        def write(data: Any) -> None:
+            b = bytes(data)
+            if b"RIFF" in b or b"WAVEfmt" in b or b"fmt " in b:
+                spy.plain_writes.append(name)
+            orig_write(data)
+
+        def patch(offset: int, data: Any) -> None:
+            if b"RIFF" in bytes(data) or b"fmt " in bytes(data):
+                spy.plain_writes.append(name)
+            orig_patch(offset, data)
+
+        writer.write = write  # type: ignore[method-assign]
+        writer.patch = patch  # type: ignore[method-assign]
+        return writer
+
+
+def _explain(alls: list[ScriptOutcome], readings: list[Reading], pick: Callable[[ScriptOutcome], bool]) -> list[str]:
+    """Decision clauses whose other reading explains an observation."""
+    out: set[str] = set()
+    for o, r in zip(alls, readings):
+        if pick(o):
+            for k, v in asdict(r).items():
+                if getattr(OURS, k) != v:
+                    out.add(FLAG_DECISION[k])
+    return sorted(out)
+
+
+def _fmt_ms(t: float) -> str:
+    return f"{t / 8:g} ms"
+
+
+def grade_scenario(scenario: Scenario, factory: Any, *, clauses: tuple[str, ...] = ()) -> tuple[list[Finding], RunResult]:
+    """Run ``scenario`` with ``factory`` and grade everything observable."""
+    from .model import _readings, _World, script_of  # the same readings predict() used
+
+    findings: list[Finding] = []
+    ours, alls = predict(scenario)
+    readings = _readings(_World(scenario), script_of(scenario))
+    store = SpyStore()
+    try:
+        result = run_scenario(scenario, factory, store=store)
+    except Exception as exc:  # the implementation crashed the simulation
+        return [Finding(Grade.FAIL, clauses or ("SPEC-RECORD",), f"the run crashed: {type(exc).__name__}: {exc}")], RunResult([], {}, [], [])
+    store.clock = None  # type: ignore[assignment]
+    # -- steps -------------------------------------------------------------------
+    for i, step in enumerate(result.steps):
+        exp = ours.steps[i]
+        clause = STEP_CLAUSE.get(step.call, "SPEC-RECORD")
+        observed = (step.returned, step.raised)
+        allowed = {(o.steps[i].returned, o.steps[i].raised) for o in alls}
+        end_t = int(round(step.end_ms * 8))
+        ev = {"step": i, "call": step.call, "observed": {"returned": step.returned, "raised": step.raised, "end_ms": step.end_ms},
+              "expected": {"returned": exp.returned, "raised": exp.raised, "end_ms": exp.end / 8}}
+        if step.raised and step.raised not in ("Hangup", "Error") and not any(a[1] == step.raised for a in allowed):
+            findings.append(Finding(Grade.FAIL, (clause,), f"step {i} {step.call}() raised {step.raised}: {step.message}", ev))
+            continue
+        if observed not in allowed:
+            cl = {clause}
+            if step.raised or exp.raised:
+                cl.add("SPEC-EXC-HANGUP" if "Hangup" in (step.raised, exp.raised) else "SPEC-EXC-NOTANSWERED")
+            for v in (step.returned, exp.returned):
+                if isinstance(v, str) and v in CAUSE_CLAUSE and step.call in ("record", "wait_until_finished", "cause"):
+                    cl.add(CAUSE_CLAUSE[v])
+            findings.append(Finding(Grade.FAIL, tuple(sorted(cl)),
+                                    f"step {i} {step.call}() gave {_show(observed)}, the spec allows {sorted(map(_show, allowed))}", ev))
+            continue
+        windows = [o.steps[i].end for o in alls if (o.steps[i].returned, o.steps[i].raised) == observed]
+        if not any(abs(end_t - w) <= TOL for w in windows):
+            cl = {clause} | ({CAUSE_CLAUSE[step.returned]} if isinstance(step.returned, str) and step.returned in CAUSE_CLAUSE else set())
+            findings.append(Finding(Grade.FAIL, tuple(sorted(cl)),
+                                    f"step {i} {step.call}() returned at {_fmt_ms(end_t)}, the spec allows {sorted({_fmt_ms(w) for w in windows})} ± 20 ms", ev))
+            continue
+        if observed != (exp.returned, exp.raised) or end_t != exp.end:
+            sds = _explain(alls, readings, lambda o: (o.steps[i].returned, o.steps[i].raised) == observed and abs(o.steps[i].end - end_t) <= TOL)
+            findings.append(Finding(Grade.NON_STRICT, tuple(sds or ["SD-TIES"]),
+                                    f"step {i} {step.call}() gave {_show(observed)} at {_fmt_ms(end_t)}; our decisions give "
+                                    f"{_show((exp.returned, exp.raised))} at {_fmt_ms(exp.end)}", ev))
+    # -- final observable state ------------------------------------------------
+    if result.final:
+        fin = result.final
+        for key, clause, exp_v, allowed_v in (
+            ("state", "SPEC-STATE-FN", ours.state, {o.state for o in alls}),
+            ("cause", "SPEC-CAUSE-FN", ours.cause, {o.cause for o in alls}),
+            ("audio_detected", "SPEC-AUDIO", ours.audio, {o.audio for o in alls}),
+        ):
+            got = fin.get(key)
+            if key == "audio_detected" and None in allowed_v and ours.state != "RECORDING":
+                allowed_v = allowed_v | {True, False}
+            if got not in allowed_v:
+                cl = (clause, "SPEC-AUDIO-TRUE" if exp_v is True else "SPEC-AUDIO-FALSE") if key == "audio_detected" else (clause,)
+                findings.append(Finding(Grade.FAIL, cl, f"final {key}() is {got!r}, the spec allows {sorted(map(repr, allowed_v))}",
+                                        {"observed": got, "expected": exp_v}))
+            elif got != exp_v and not (key == "audio_detected" and exp_v is None):
+                findings.append(Finding(Grade.NON_STRICT, ("SD-AUDIO",) if key == "audio_detected" else ("SD-TIES",),
+                                        f"final {key}() is {got!r}; our decisions give {exp_v!r}", {}))
+    # -- post-conditions -------------------------------------------------------
+    if result.open_writers:
+        findings.append(Finding(Grade.FAIL, ("SPEC-WAV",), f"{result.open_writers} store writer(s) left open after the run", {}))
+    findings.extend(_check_files(scenario, result, ours, alls, store))
+    return findings, result
+
+
+def _show(o: tuple[Any, Any]) -> str:
+    return f"raised {o[1]}" if o[1] else f"returned {o[0]!r}"
+
+
+# -- files --------------------------------------------------------------------------------
+#: (minimum SNR in dB, or an absolute error RMS floor in LSB) per format at 8000 Hz.
+SNR_MIN = {"s16bit": 60.0, "alaw": 28.0, "ulaw": 28.0, "u8bit": 20.0, "ima": 10.0, "oki": 10.0}
+ERR_FLOOR = {"s16bit": 1.0, "alaw": 24.0, "ulaw": 24.0, "u8bit": 160.0, "ima": 96.0, "oki": 160.0}
+RESAMPLED_SNR = 18.0  # a different (valid) resampler differs from scipy's near the band edge
+
+
+def _ratio(rate: int) -> tuple[int, int]:
+    from math import gcd
+
+    g = gcd(rate, 8000)
+    return rate // g, 8000 // g
+
+
+def _check_files(scenario: Scenario, result: RunResult, ours: ScriptOutcome, alls: list[ScriptOutcome], store: SpyStore) -> list[Finding]:
+    findings: list[Finding] = []
+    expected_names = {j.file for o in alls for j in o.jobs}
+    for name in result.contents:
+        if name not in expected_names:
+            findings.append(Finding(Grade.FAIL, ("SPEC-RECORD",), f"stray file {name!r} in the store (no job records it)", {}))
+    ciphers = {a.kwargs().get("filename"): a.kwargs().get("cipher") for a in scenario.actions if a.call in ("record", "start")}
+    timeline = None
+    for k, job in enumerate(ours.jobs):
+        alt_jobs = [o.jobs[k] for o in alls if len(o.jobs) > k]
+        data = result.contents.get(job.file)
+        later_same = [j for j in ours.jobs[k + 1:] if j.file == job.file]
+        if later_same:
+            continue  # overwritten by a later job; the last one is checked
+        if data is None:
+            if job.cause == "ERROR":
+                continue
+            grade = Grade.FAIL if job.cause in ("SILENCE", "SIZE", "TIMEOUT") else Grade.NON_STRICT
+            findings.append(Finding(grade, ("SPEC-RECORD",) if grade is Grade.FAIL else ("SD-FILES-LEFT",),
+                                    f"no file {job.file!r} after a job that ended with {job.cause}", {}))
+            continue
+        if job.cause == "ERROR":
+            findings.append(Finding(Grade.NON_STRICT, ("SD-FILES-LEFT",), f"file {job.file!r} published after an ERROR job", {}))
+            continue
+        cipher = ciphers.get(job.file)
+        if isinstance(cipher, dict):
+            if job.file in store.plain_writes:
+                findings.append(Finding(Grade.FAIL, ("SPEC-CIPHER", "SD-CIPHER"), f"plaintext WAV bytes were written to the store for {job.file!r}", {}))
+            from recorder.cipher import Cipher  # the suite decrypts with the user's key, as a user would
+
+            try:
+                data = Cipher(cipher["key"], cipher["iv"]).decrypt(data)
+            except Exception as exc:
+                findings.append(Finding(Grade.FAIL, ("SPEC-CIPHER",), f"{job.file!r} does not decrypt with the job's cipher: {exc}", {}))
+                continue
+        check = check_wav(data, job.fmt, job.rate)
+        if check.problems:
+            findings.append(Finding(Grade.FAIL, ("SPEC-WAV", "SPEC-FORMATS", "SPEC-RATES"),
+                                    f"{job.file!r} is not a valid {job.fmt} WAV at {job.rate} Hz: {'; '.join(check.problems)}",
+                                    {"problems": list(check.problems)}))
+            continue
+        try:
+            info, pcm = decode_wav(data)
+        except (WavFormatError, ValueError) as exc:
+            findings.append(Finding(Grade.FAIL, ("SPEC-WAV",), f"{job.file!r} cannot be decoded: {exc}", {}))
+            continue
+        n = len(pcm)
+        # size: never above max_bytes (data only, SD-SIZE; header included would be stricter)
+        mb = _max_bytes(scenario, job.file)
+        if mb and info.data_bytes > mb:
+            findings.append(Finding(Grade.FAIL, ("SPEC-SIZE", "SD-SIZE"), f"{job.file!r} holds {info.data_bytes} data bytes, above max_bytes={mb}", {}))
+        lo = min(j.samples for j in alt_jobs) - _frame_samples(job.rate)
+        hi = max(j.samples for j in alt_jobs) + _frame_samples(job.rate)
+        if not lo <= n <= hi:
+            findings.append(Finding(Grade.FAIL, ("SPEC-WAV",), f"{job.file!r} holds {n} samples, the job's duration allows {max(lo, 0)}..{hi}",
+                                    {"samples": n, "expected": job.samples}))
+        elif n != job.samples:
+            findings.append(Finding(Grade.NON_STRICT, ("SD-START", "SD-SIZE"), f"{job.file!r} holds {n} samples; our decisions give {job.samples}", {}))
+        if timeline is None:
+            timeline = build_audio(scenario)
+        findings.extend(_compare_audio(job, pcm, timeline))
+    return findings
+
+
+def _frame_samples(rate: int) -> int:
+    return -(-FRAME * rate // 8000)
+
+
+def _max_bytes(scenario: Scenario, name: str) -> int:
+    for a in scenario.actions:
+        if a.call in ("record", "start") and a.kwargs().get("filename") == name:
+            return int(a.kwargs().get("max_bytes", 1920000))
+    return 0
+
+
+def _compare_audio(job: JobOutcome, pcm: np.ndarray, timeline: Any) -> list[Finding]:
+    """Decoded file vs the far-end audio of the job's span, best alignment within ±2 frames."""
+    n = len(pcm)
+    if n < _frame_samples(job.rate) * 3:
+        return []
+    up, down = _ratio(job.rate)
+    margin = 2 * FRAME
+    a = max(0, job.start - margin)
+    ref8 = timeline.render(a, job.start + job.frames * FRAME + 2 * margin).astype(np.float64)
+    ref = resample_poly(ref8, up, down) if (up, down) != (1, 1) else ref8
+    off0 = int(round((job.start - a) * job.rate / 8000))
+    x = pcm.astype(np.float64)
+    edge = _frame_samples(job.rate)
+    body = x[edge: n - edge]
+    if len(body) == 0 or not np.any(body):
+        sig = ref[off0 + edge: off0 + n - edge]
+        if len(sig) and np.sqrt(np.mean(sig**2)) > 100 and not np.any(body):
+            return [Finding(Grade.FAIL, ("SPEC-WAV",), f"{job.file!r} holds only zeros where the caller spoke", {})]
+        return []
+    best = None
+    span = 2 * _frame_samples(job.rate)
+    for lag in range(-span, span + 1):
+        s = off0 + edge + lag
+        if s < 0 or s + len(body) > len(ref):
+            continue
+        r = ref[s: s + len(body)]
+        err = float(np.sqrt(np.mean((body - r) ** 2)))
+        if best is None or err < best[0]:
+            best = (err, lag, float(np.sqrt(np.mean(r**2))))
+    if best is None:
+        return []
+    err, lag, sig = best
+    snr = 20 * np.log10(max(sig, 1e-9) / max(err, 1e-9))
+    need = SNR_MIN[job.fmt] if job.rate == 8000 else min(SNR_MIN[job.fmt], RESAMPLED_SNR)
+    floor = ERR_FLOOR[job.fmt] * (1 if job.rate == 8000 else 4)
+    ev = {"snr_db": round(snr, 2), "error_rms": round(err, 2), "signal_rms": round(sig, 2), "lag_samples": lag}
+    if snr < need and err > floor:
+        return [Finding(Grade.FAIL, ("SPEC-WAV", "SPEC-FORMATS"),
+                        f"{job.file!r}: decoded audio differs from the caller's audio (SNR {snr:.1f} dB < {need} dB)", ev)]
+    if job.rate == 8000 and job.fmt == "s16bit" and err > 0.5:
+        return [Finding(Grade.FAIL, ("SPEC-FORMATS",), f"{job.file!r}: 16-bit PCM at 8000 Hz is not the caller's audio unchanged", ev)]
+    return [Finding(Grade.PASS, ("SPEC-WAV",), "audio matches", ev)]
