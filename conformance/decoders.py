@@ -407,18 +407,19 @@ def encoding_of(info: WavInfo) -> str:
     if info.channels != 1:
         raise WavFormatError(f"{info.channels} channels: only mono files are decoded")
     tag, bits = info.format_tag, info.bits_per_sample
-    if tag == TAG_ALAW:
-        return "alaw"
-    if tag == TAG_ULAW:
-        return "ulaw"
-    if tag == TAG_PCM and bits == 16:
-        return "s16bit"
-    if tag == TAG_PCM and bits == 8:
-        return "u8bit"
-    if tag == TAG_IMA_ADPCM:
-        return "ima"
-    if tag in (TAG_DIALOGIC_OKI, TAG_OKI_ADPCM):
-        return "oki"
+    # Each codec is decoded only at the sample width it is defined for (IMA also exists as a
+    # 3-bit variant, which these tables would silently misread).
+    names = {
+        (TAG_ALAW, 8): "alaw",
+        (TAG_ULAW, 8): "ulaw",
+        (TAG_PCM, 16): "s16bit",
+        (TAG_PCM, 8): "u8bit",
+        (TAG_IMA_ADPCM, 4): "ima",
+        (TAG_DIALOGIC_OKI, 4): "oki",
+        (TAG_OKI_ADPCM, 4): "oki",
+    }
+    if (tag, bits) in names:
+        return names[(tag, bits)]
     raise WavFormatError(f"unsupported format: tag {tag_name(tag)} with {bits} bits per sample")
 
 

@@ -389,8 +389,8 @@ def predict(scenario: Scenario, *, horizon_ms: int | None = None) -> tuple[Scrip
     script = script_of(scenario)
     if horizon_ms is None:
         total_sleep = sum(a["ms"] for c, a in script if c == "sleep")
-        longest = max((a.get("seconds_timeout", 120) or 0) for c, a in script
-                      if c in ("record", "wait_until_finished")) if script else 0
+        longest = max([(a.get("seconds_timeout", 120) or 0) for c, a in script
+                       if c in ("record", "wait_until_finished")] or [0])
         horizon_ms = int(total_sleep + 1000 * (longest or 120) * max(1, len(script)) + 1000)
     horizon = horizon_ms * 8
     ours = _run_script(world, script, OURS, horizon)

@@ -38,8 +38,10 @@ Decisions (each pinned by a test in ``tests/test_codecs.py``):
   completed by **one zero-valued pad sample** in the low nibble of the last byte (libsndfile's
   convention); ``fact`` carries the true count.
 
-Speed: G.711, u8 and s16 are single numpy operations. IMA and OKI are sequential; see
-``bench/`` or the report for measured figures (OKI runs a table-driven pure-Python loop).
+Speed (1 h of speech-like noise, one core, realtime factor, whole / 160-sample chunks):
+G.711 ~46 000 / 15 000, s16 ~125 000 / 50 000, u8 ~80 000 / 13 000, IMA ~8 400 / 5 500
+(audioop per block), OKI ~1 500 / 770 (pure-Python table loop; below the 3000x target; the
+rate falls with signal level because the table lookups miss the cache more).
 """
 
 from __future__ import annotations

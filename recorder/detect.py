@@ -74,16 +74,16 @@ ACTIVE_ENERGY: int = dbm0_to_energy(SILENCE_THRESHOLD_DBM0)
 def frame_energy(frames: np.ndarray) -> np.ndarray:
     """Exact energy ``sum(x**2)`` of each row of an ``(n, 160)`` int16 array, as int64.
 
-    Computed in float64: each square is below 2**30 and a row sum below 2**38, so every
-    intermediate is an exactly representable integer and the result is exact.
+    Exact integer arithmetic: squares in int32 (each at most 2**30), sums in int64.
     """
     a = np.asarray(frames)
     if a.dtype != np.int16:
         raise TypeError(f"frames must be int16, got {a.dtype}")
     if a.ndim != 2:
         raise ValueError(f"frames must be 2-D (n, samples), got shape {a.shape}")
-    f = a.astype(np.float64)
-    return np.einsum("ij,ij->i", f, f).astype(np.int64)
+    sq = a.astype(np.int32)
+    sq *= sq  # each square <= 2**30 fits int32; the row sum is taken in int64
+    return sq.sum(axis=1, dtype=np.int64)
 
 
 def is_active(frames: np.ndarray, threshold: int = ACTIVE_ENERGY) -> np.ndarray:
@@ -164,6 +164,11 @@ def _hann_basis(freqs: tuple[float, ...]) -> tuple[np.ndarray, float]:
 _FUND_HZ = DTMF_ROW_HZ + DTMF_COL_HZ
 _FUND_HZ_ARR = np.asarray(_FUND_HZ, dtype=np.float64)
 _FUND_BASIS, _WSUM = _hann_basis(tuple(float(f) for f in _FUND_HZ))
+# The same basis split by window position: _POS_BASIS[p] is (BLOCK, 2 * F) = [re | im].
+_POS_BASIS = tuple(
+    np.ascontiguousarray(_FUND_BASIS.reshape(BLOCK, WIN_BLOCKS, 2 * len(_FUND_HZ))[:, p, :])
+    for p in range(WIN_BLOCKS)
+)
 _M = np.arange(WIN, dtype=np.float64)
 _HANN_Q = _Q * np.sin(np.pi * (_M + 0.5) / WIN) ** 2
 # Power of a sine of mean square P in a bin: |X|^2 = P * WSUM^2 / 2.
@@ -246,41 +251,46 @@ def _span_codes(xf: np.ndarray) -> np.ndarray:
     need_w[:-1] |= span_ok
     need_w[1:] |= span_ok
     wi = np.flatnonzero(need_w)
-    if wi.size * 2 > nw:
-        y = xf @ _FUND_BASIS
-    else:
-        need_b = np.zeros(nb, dtype=bool)
-        for p in range(WIN_BLOCKS):
-            need_b[wi + p] = True
-        bi = np.flatnonzero(need_b)
-        y = np.zeros((nb, _FUND_BASIS.shape[1]), dtype=np.float64)
-        y[bi] = xf[bi] @ _FUND_BASIS
     nf = len(_FUND_HZ)
-    y = y.reshape(nb, WIN_BLOCKS, 2, nf)
-    # Window sums at the needed windows only (exact: integer-valued float64).
-    re = y[wi, 0, 0] + y[wi + 1, 1, 0] + y[wi + 2, 2, 0]
-    im = y[wi, 0, 1] + y[wi + 1, 1, 1] + y[wi + 2, 2, 1]
+    if wi.size * 2 > nw:
+        # Dense: every window, one product over all blocks, window sums from slices.
+        wi = np.arange(nw)
+        y = (xf @ _FUND_BASIS).reshape(nb, WIN_BLOCKS, 2, nf)
+        re = y[:nw, 0, 0] + y[1 : nw + 1, 1, 0] + y[2 : nw + 2, 2, 0]
+        im = y[:nw, 0, 1] + y[1 : nw + 1, 1, 1] + y[2 : nw + 2, 2, 1]
+    else:
+        # Sparse: only the needed windows, each block against its window position's basis.
+        acc = xf[wi] @ _POS_BASIS[0]
+        for p in range(1, WIN_BLOCKS):
+            acc += xf[wi + p] @ _POS_BASIS[p]
+        re, im = acc[:, :nf], acc[:, nf:]
+    # Window sums are exact (integer-valued float64); powers per bin.
     pw = re * re + im * im
-    r = np.argmax(pw[:, :4], axis=1)
-    c = np.argmax(pw[:, 4:], axis=1)
-    k = np.arange(wi.size)
-    pr = pw[k, r]
-    pc = pw[k, 4 + c]
-    ebw = np.stack([eb[wi], eb[wi + 1], eb[wi + 2]])
-    ok = (
-        (pr >= _MIN_TONE_BIN)
+    pr = np.maximum(np.maximum(pw[:, 0], pw[:, 1]), np.maximum(pw[:, 2], pw[:, 3]))
+    pc = np.maximum(np.maximum(pw[:, 4], pw[:, 5]), np.maximum(pw[:, 6], pw[:, 7]))
+    # Cheap tests first on all windows, the rest only on the few that pass.
+    # need_w keeps the dense and the sparse path identical (decisions never depend on chunking).
+    k = np.flatnonzero(
+        need_w[wi]
+        & (pr >= _MIN_TONE_BIN)
         & (pc >= _MIN_TONE_BIN)
-        & (pc >= _TWIST_LO * pr)
-        & (pc <= _TWIST_HI * pr)
         & (pr + pc >= _PRE_FRAC_K * ew[wi])
+    )
+    pr, pc, kw = pr[k], pc[k], wi[k]
+    r = np.argmax(pw[k, :4], axis=1)
+    c = np.argmax(pw[k, 4:], axis=1)
+    ebw = np.stack([eb[kw], eb[kw + 1], eb[kw + 2]])
+    ok = (
+        (pc >= _TWIST_LO * pr)
+        & (pc <= _TWIST_HI * pr)
         & (ebw.min(axis=0) >= MIN_BLOCK_RATIO * ebw.max(axis=0))
     )
-    wcode = np.where(ok, 4 * r + c, -1)
+    k, r, c = k[ok], r[ok], c[ok]
     # Back to full window indexing, then spans: both windows agree on the same digit.
     full = np.full(nw, -1, dtype=np.int64)
-    full[wi] = wcode
+    full[wi[k]] = 4 * r + c
     pos = np.full(nw, -1, dtype=np.int64)
-    pos[wi] = k
+    pos[wi[k]] = k
     s = np.flatnonzero((full[:-1] >= 0) & (full[:-1] == full[1:]))
     if s.size == 0:
         return codes
@@ -437,8 +447,10 @@ class DtmfDetector:
     def _scan_chunk(
         chunk: np.ndarray, st: DtmfState
     ) -> tuple[list[tuple[int, int, str]], DtmfState]:
-        tail = np.frombuffer(st.tail, dtype="<i2")
-        x = np.concatenate([tail.astype(np.float64), chunk.reshape(-1).astype(np.float64)])
+        carry = WIN_BLOCKS * BLOCK
+        x = np.empty(carry + chunk.size, dtype=np.float64)
+        x[:carry] = np.frombuffer(st.tail, dtype="<i2")
+        x[carry:] = chunk.reshape(-1)
         xf = x.reshape(-1, BLOCK)
         codes = _span_codes(xf)
         first_span = st.blocks_done - WIN_BLOCKS

@@ -539,6 +539,9 @@ class FileRecorder:
             self._state = State.ERROR
             self._log("job-end", cause="ERROR", state="ERROR", frames=0, error=type(exc).__name__)
             return False
+        if self._clock.now < job.first_tick:
+            # a wait on time needs an event at that time (the clock only stops at events)
+            self._clock.schedule(job.first_tick, Priority.APP, lambda: None, "recording-started")
         self._clock.run_until(lambda: job.ended or self._clock.now >= job.first_tick, what="the recording to start")
         return not (job.ended and job.frames_done == 0)
 

@@ -114,7 +114,9 @@ class StreamResampler:
         n_pre_pad = self.down - half_len % self.down
         self._h = np.concatenate((np.zeros(n_pre_pad), taps * self.up))
         self._n_pre_remove = (half_len + n_pre_pad) // self.down
-        self._engine = None if _UpFIRDn is None else _UpFIRDn(self._h, np.float64, self.up, self.down)
+        self._engine = (
+            None if _UpFIRDn is None else _UpFIRDn(self._h, np.float64, self.up, self.down)
+        )
         self._buf = np.zeros(0, dtype=np.float64)  # retained input, global index _base onwards
         self._base = 0  # a multiple of ``down``: keeps the window's output grid global
         self._next = self._n_pre_remove  # next padded-filter output index to emit

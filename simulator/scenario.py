@@ -111,7 +111,12 @@ class ActionSpec:
     ms: int | None = None
 
     def kwargs(self) -> dict[str, Any]:
-        return {k: (dict(v) if isinstance(v, tuple) and v and isinstance(v[0], tuple) else v) for k, v in self.args}
+        out = {}
+        for k, v in self.args:
+            if isinstance(v, tuple) and v and isinstance(v[0], tuple):
+                v = dict(v)
+            out[k] = None if v == NONE_MARKER else v
+        return out
 
 
 @dataclass(frozen=True)
@@ -177,7 +182,14 @@ class Scenario:
         return tomli_w.dumps(self.to_dict())
 
 
+#: TOML has no null: in ``args`` the string "None" stands for Python's None
+#: (``wait_until_finished`` with ``seconds_timeout = "None"`` waits forever).
+NONE_MARKER = "None"
+
+
 def _untuple(value: Any) -> Any:
+    if value is None:
+        return NONE_MARKER
     if isinstance(value, dict):
         return {k: _untuple(v) for k, v in value.items()}
     if isinstance(value, tuple):
@@ -188,6 +200,8 @@ def _untuple(value: Any) -> Any:
 
 
 def _freeze(value: Any) -> Any:
+    if value is None:
+        return NONE_MARKER
     if isinstance(value, Mapping):
         return tuple((k, _freeze(v)) for k, v in value.items())
     if isinstance(value, list):

@@ -332,6 +332,9 @@ def test_decode_wav_refuses_what_it_cannot_decode() -> None:
     flt = struct.pack("<HHIIHHH", 3, 1, 8000, 32000, 4, 32, 0)
     with pytest.raises(WavFormatError, match="unsupported format"):
         decode_wav(_riff((b"fmt ", flt), (b"data", b"\0" * 8)))
+    ima3 = struct.pack("<HHIIHHHH", 0x11, 1, 8000, 4055, 256, 3, 2, 505)
+    with pytest.raises(WavFormatError, match=r"tag 0x0011 \(IMA ADPCM\) with 3 bits"):
+        decode_wav(_riff((b"fmt ", ima3), (b"data", b"\0" * 256)))
     with pytest.raises(WavFormatError, match="requested"):
         decode_wav(_oki_wav(b"\x11" * 4, 9))
     body = _random_ima_body(np.random.default_rng(1), 1)

@@ -1,0 +1,382 @@
+"""The case catalogue: deterministic conformance cases, each tied to the clauses it checks.
+
+Most cases are scenarios graded by the oracle (``conformance.grading``); a few check things a
+scenario cannot express (signatures, enums, store faults, key material) with a custom check.
+Generated (hypothesis) properties and the stateful machine live in ``conformance.suite``.
+"""
+
+from __future__ import annotations
+
+import inspect
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from simulator.scenario import Scenario, ScenarioBuilder
+
+from .capabilities import ALL_FORMATS, ALL_RATES, Capabilities
+from .grades import CaseResult, Finding, Grade
+from .grading import grade_scenario
+
+__all__ = ["Case", "CATALOGUE", "run_case", "case_ids"]
+
+CALL_STATES = ("WAITING", "CALL_INCOMING", "RING_INCOMING", "ANSWERING", "ANSWERED", "CALL_OUTGOING",
+               "RING_OUTGOING", "HOLDING", "ON_HOLD", "TRANSFERRING", "TRANSFERRED", "RECONNECTING", "ERROR", "IDLE")
+KEYS = {128: "000102030405060708090a0b0c0d0e0f", 192: "000102030405060708090a0b0c0d0e0f1011121314151617",
+        256: "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"}
+IV = "f0e0d0c0b0a090807060504030201000"
+
+
+@dataclass(frozen=True)
+class Case:
+    id: str
+    clauses: tuple[str, ...]
+    scenario: Scenario | None = None
+    check: Callable[[Any, Capabilities], list[Finding]] | None = None
+    needs: dict[str, Any] = field(default_factory=dict)
+    use_model: bool = True
+    description: str = ""
+
+
+def run_case(case: Case, factory: Any, caps: Capabilities) -> CaseResult:
+    """Run one case against ``factory`` and grade it."""
+    res = CaseResult(case.id, case.clauses)
+    why = caps.missing(**case.needs)
+    if why:
+        res.unsupported = why
+        return res
+    t0 = time.perf_counter()
+    if case.scenario is not None:
+        res.scenario_toml = case.scenario.to_toml()
+        if case.use_model:
+            findings, _ = grade_scenario(case.scenario, factory, clauses=case.clauses)
+            res.findings.extend(findings)
+    if case.check is not None:
+        try:
+            res.findings.extend(case.check(factory, caps))
+        except Exception as exc:  # a crash in the implementation is a failure of the case
+            res.findings.append(Finding(Grade.FAIL, case.clauses, f"check crashed: {type(exc).__name__}: {exc}"))
+    res.duration_s = time.perf_counter() - t0
+    return res
+
+
+def _b(seed: int = 1, **call: Any) -> ScenarioBuilder:
+    return ScenarioBuilder(seed=seed, **call)
+
+
+CATALOGUE: list[Case] = []
+
+
+def _add(case: Case) -> None:
+    CATALOGUE.append(case)
+
+
+# -- the spec's usage examples ------------------------------------------------------------------
+_add(Case("examples/record-silence", ("SPEC-EXAMPLES", "SPEC-RECORD", "SPEC-SILENCE", "SPEC-AUDIO-TRUE"),
+          _b().speech(0, 1500).record(filename="recfile", milliseconds_max_silence=2000)
+          .action("state").action("cause").action("audio_detected_in_recording").build()))
+_add(Case("examples/start-wait", ("SPEC-EXAMPLES", "SPEC-START", "SPEC-WAIT"),
+          _b().tone(0, 300, [1000], -20).start(filename="recfile", milliseconds_max_silence=2000)
+          .sleep(500).wait_until_finished().build()))
+_add(Case("examples/start-stop", ("SPEC-EXAMPLES", "SPEC-START", "SPEC-STOP"),
+          _b().tone(0, 60_000, [1000], -20).start(filename="recfile").sleep(1000).stop().action("cause").build()))
+_add(Case("examples/state-during", ("SPEC-EXAMPLES", "SPEC-STATE-FN"),
+          _b().tone(0, 60_000, [1000], -20).start(filename="recfile").action("state").sleep(100).stop().build()))
+
+# -- API semantics ------------------------------------------------------------------------------
+_add(Case("api/before-any-job", ("SPEC-STATE-FN", "SPEC-CAUSE-FN", "SPEC-AUDIO"),
+          _b().action("state").action("cause").action("audio_detected_in_recording").build()))
+_add(Case("api/during-job", ("SPEC-STATE-FN", "SPEC-CAUSE-FN", "SPEC-AUDIO"),
+          _b().tone(0, 60_000, [800], -20).start(filename="d").sleep(500).action("state").action("cause")
+          .action("audio_detected_in_recording").stop().action("state").action("cause").build()))
+_add(Case("api/stop-when-idle", ("SPEC-STOP",), _b().stop().stop().build()))
+_add(Case("api/wait-timeout-leaves-job", ("SPEC-WAIT-TIMEOUT", "SD-WAIT-TIMEOUT"),
+          _b().tone(0, 60_000, [800], -20).start(filename="w", milliseconds_max_silence=0)
+          .wait_until_finished(seconds_timeout=2).action("state").action("cause").stop().build()))
+_add(Case("api/wait-none", ("SPEC-WAIT-NONE",),
+          _b().tone(0, 150_000, [800], -20).start(filename="w", max_bytes=0)
+          .wait_until_finished(seconds_timeout=None).build()))
+_add(Case("api/wait-after-end", ("SPEC-WAIT", "SPEC-CAUSE-END"),
+          _b().tone(0, 500, [800], -20).start(filename="w", milliseconds_max_silence=500).sleep(3000)
+          .action("state").action("cause").wait_until_finished().build()))
+_add(Case("api/second-job-resets", ("SPEC-AUDIO", "SD-AUDIO", "SD-NAME"),
+          _b().tone(0, 1000, [800], -20).record(filename="same", milliseconds_max_silence=500)
+          .action("audio_detected_in_recording").start(filename="same", milliseconds_max_silence=500)
+          .action("audio_detected_in_recording").wait_until_finished().action("audio_detected_in_recording").build()))
+_add(Case("api/stop-right-after-start", ("SPEC-STOP", "SD-FILES-LEFT", "SD-START"),
+          _b().tone(0, 5000, [800], -20).start(filename="e.wav").stop().build()))
+_add(Case("api/start-mid-frame", ("SPEC-START", "SD-START"),
+          _b().tone(0, 5000, [800], -20).sleep(7).start(filename="m").sleep(993).stop().build()))
+
+
+def _check_signatures(factory: Any, caps: Capabilities) -> list[Finding]:
+    from simulator import CallChannel, Clock
+
+    rec = factory(CallChannel(Clock()))
+    out: list[Finding] = []
+    want = {
+        "record": ["filename", "file_format", "rate", "seconds_timeout", "max_bytes", "milliseconds_max_silence",
+                   "milliseconds_initial_silence", "barge_in", "cipher"],
+        "start": ["filename", "file_format", "rate", "max_bytes", "milliseconds_max_silence",
+                  "milliseconds_initial_silence", "barge_in", "cipher"],
+        "wait_until_finished": ["seconds_timeout"],
+        "stop": [], "state": [], "cause": [], "audio_detected_in_recording": [],
+    }
+    defaults = {"file_format": "alaw", "rate": 8000, "seconds_timeout": 120, "max_bytes": 1920000,
+                "milliseconds_max_silence": 10000, "milliseconds_initial_silence": 0, "barge_in": False, "cipher": None}
+    for name, params in want.items():
+        fn = getattr(rec, name, None)
+        if not callable(fn):
+            out.append(Finding(Grade.FAIL, ("SPEC-RECORD",), f"the recorder has no method {name}()"))
+            continue
+        try:
+            sig = inspect.signature(fn)
+        except (TypeError, ValueError):
+            out.append(Finding(Grade.INFO, ("SPEC-RECORD-DEFAULTS",), f"{name}() has no inspectable signature"))
+            continue
+        got = [p for p in sig.parameters if p not in ("self",)]
+        if got[: len(params)] != params:
+            out.append(Finding(Grade.FAIL, ("SPEC-RECORD-DEFAULTS",), f"{name}() parameters are {got}, the spec's are {params}"))
+            continue
+        for p in params[1:] if name in ("record", "start") else params:
+            d = sig.parameters[p].default
+            if p in defaults and d != defaults[p]:
+                out.append(Finding(Grade.FAIL, ("SPEC-RECORD-DEFAULTS",), f"{name}({p}=...) defaults to {d!r}, the spec says {defaults[p]!r}"))
+    return out
+
+
+def _check_enums(factory: Any, caps: Capabilities) -> list[Finding]:
+    from simulator import CallChannel, Clock
+
+    ch = CallChannel(Clock(), recorder_factory=factory)
+    fr = ch.FileRecorder
+    out = []
+    causes = {"ERROR", "BARGEIN", "SILENCE", "SIZE", "ABORTED", "HANGUP", "TIMEOUT", "NONE"}
+    states = {"RECORDING", "IDLE", "ERROR"}
+    for enum_name, names, clause in (("Cause", causes, "SPEC-CAUSE"), ("State", states, "SPEC-STATE")):
+        enum = getattr(fr, enum_name, None)
+        if enum is None:
+            out.append(Finding(Grade.FAIL, (clause,), f"channel.FileRecorder.{enum_name} is missing"))
+            continue
+        missing = [n for n in names if not hasattr(enum, n)]
+        if missing:
+            out.append(Finding(Grade.FAIL, (clause,), f"{enum_name} lacks {missing}"))
+    return out
+
+
+_add(Case("api/signatures", ("SPEC-RECORD-DEFAULTS", "SPEC-RECORD"), check=_check_signatures))
+_add(Case("api/enums", ("SPEC-CAUSE", "SPEC-STATE", "SPEC-EXAMPLES"), check=_check_enums))
+
+# -- limits ---------------------------------------------------------------------------------------
+_add(Case("limits/silence-basic", ("SPEC-SILENCE", "SD-SILENCE"),
+          _b().tone(0, 1200, [600], -20).record(filename="s", milliseconds_max_silence=1000).build()))
+_add(Case("limits/silence-one-frame-short", ("SPEC-SILENCE", "SD-SILENCE"),
+          _b().tone(0, 500, [600], -20).tone(2480, 500, [600], -20)
+          .record(filename="s", milliseconds_max_silence=2000, seconds_timeout=4).build()))
+_add(Case("limits/silence-at-limit", ("SPEC-SILENCE", "SD-SILENCE"),
+          _b().tone(0, 500, [600], -20).tone(2500, 500, [600], -20)
+          .record(filename="s", milliseconds_max_silence=2000, seconds_timeout=4).build()))
+_add(Case("limits/silence-over-line-noise", ("SPEC-SILENCE", "SD-SILENCE"),
+          _b().speech(0, 2000, -20).noise(0, 20_000, -60).record(filename="s", milliseconds_max_silence=3000).build()))
+_add(Case("limits/quiet-speaker-not-cut", ("SPEC-SILENCE", "SD-SILENCE"),
+          _b().noise(0, 4000, -35).record(filename="s", milliseconds_max_silence=1000, seconds_timeout=3).build()))
+_add(Case("limits/initial-silence", ("SPEC-INITIAL-SILENCE", "SD-INITIAL-SILENCE", "SPEC-AUDIO-FALSE"),
+          _b().tone(5000, 1000, [600], -20).record(filename="i", milliseconds_initial_silence=3000)
+          .action("audio_detected_in_recording").build()))
+_add(Case("limits/initial-silence-met", ("SPEC-INITIAL-SILENCE", "SPEC-SILENCE"),
+          _b().tone(1000, 1000, [600], -20).record(filename="i", milliseconds_initial_silence=3000,
+                                                    milliseconds_max_silence=1000).build()))
+_add(Case("limits/initial-suspends-max", ("SD-INITIAL-SILENCE",),
+          _b().tone(3000, 1000, [600], -20).record(filename="i", milliseconds_initial_silence=5000,
+                                                    milliseconds_max_silence=1000).build()))
+_add(Case("limits/initial-zero-leading-silence", ("SD-INITIAL-SILENCE", "SPEC-ZERO-OFF"),
+          _b().tone(3000, 1000, [600], -20).record(filename="i", milliseconds_max_silence=2000).build()))
+_add(Case("limits/zero-max-silence", ("SPEC-ZERO-OFF",),
+          _b().record(filename="z", milliseconds_max_silence=0, seconds_timeout=20).build()))
+_add(Case("limits/zero-max-bytes", ("SPEC-ZERO-OFF", "SPEC-RECORD-TIMEOUT"),
+          _b().tone(0, 200_000, [600], -20).record(filename="z", file_format="s16bit", max_bytes=0).build()))
+_add(Case("limits/timeout-default-alaw", ("SPEC-RECORD-TIMEOUT", "SPEC-RECORD-DEFAULTS", "SD-TIMER"),
+          _b().tone(0, 200_000, [600], -20).record(filename="t").build()))
+_add(Case("limits/default-16bit-tie", ("SPEC-SIZE", "SPEC-RECORD-TIMEOUT", "SD-TIES"),
+          _b().tone(0, 200_000, [600], -20).record(filename="t", file_format="s16bit").build()))
+for _fmt in ALL_FORMATS:
+    _add(Case(f"limits/size-{_fmt}", ("SPEC-SIZE", "SD-SIZE"),
+              _b().tone(0, 20_000, [600], -20).record(filename="z", file_format=_fmt, max_bytes=3000).build(),
+              needs={"fmt": _fmt}))
+_add(Case("limits/size-11025", ("SPEC-SIZE", "SD-SIZE", "SPEC-RATES"),
+          _b().tone(0, 20_000, [600], -20).record(filename="z", rate=11025, max_bytes=5001).build(), needs={"rate": 11025}))
+_add(Case("limits/bargein-inband", ("SPEC-BARGEIN",),
+          _b().speech(0, 2000).dtmf(2500, "5", tone_ms=80, gap_ms=80).record(filename="b", barge_in=True).build(),
+          needs={"inband_dtmf": True}))
+_add(Case("limits/bargein-off", ("SPEC-BARGEIN",),
+          _b().dtmf(500, "5", tone_ms=80, gap_ms=80).record(filename="b", milliseconds_max_silence=1000).build()))
+_add(Case("limits/bargein-oob", ("SPEC-BARGEIN",),
+          _b().tone(0, 5000, [600], -20).dtmf(1234, "#", out_of_band=True).record(filename="b", barge_in=True).build(),
+          needs={"out_of_band_dtmf": True}))
+_add(Case("limits/digit-before-job", ("SD-DTMF-BUFFER", "SPEC-BARGEIN"),
+          _b().dtmf(0, "1", tone_ms=300, gap_ms=0).sleep(200)
+          .record(filename="b", barge_in=True, milliseconds_max_silence=1000).build(), needs={"inband_dtmf": True}))
+_add(Case("limits/hangup-mid-record", ("SPEC-HANGUP-CAUSE", "SD-HANGUP"),
+          _b().tone(0, 10_000, [600], -20).hangup(3210).record(filename="h").action("cause").build()))
+_add(Case("limits/hangup-on-frame-boundary", ("SPEC-HANGUP-CAUSE", "SD-TIES"),
+          _b().tone(0, 10_000, [600], -20).hangup(3200).record(filename="h").build()))
+_add(Case("limits/hangup-first-frame", ("SPEC-HANGUP-CAUSE", "SD-HANGUP"),
+          _b().tone(0, 10_000, [600], -20).hangup(5).record(filename="h").build()))
+_add(Case("limits/digit-and-hangup-same-frame", ("SPEC-HANGUP-CAUSE", "SPEC-BARGEIN", "SD-TIES"),
+          _b().tone(0, 10_000, [600], -20).dtmf(1000, "9", out_of_band=True).hangup(1000)
+          .record(filename="h", barge_in=True).build(), needs={"out_of_band_dtmf": True}))
+_add(Case("limits/hold-keeps-recording", ("SD-HOLD", "SPEC-EXC-NOTANSWERED"),
+          _b().tone(0, 60_000, [600], -20).change(1000, "ON_HOLD").change(2000, "ANSWERED")
+          .start(filename="h").sleep(1500).stop().sleep(1000).stop().build()))
+_add(Case("limits/stop-aborted", ("SPEC-STOP",),
+          _b().tone(0, 60_000, [600], -20).start(filename="a").sleep(2000).stop().action("cause").build()))
+_add(Case("limits/stop-and-hangup-same-instant", ("SPEC-STOP", "SPEC-HANGUP-CAUSE", "SPEC-EXC-HANGUP", "SD-TIES"),
+          _b().tone(0, 60_000, [600], -20).hangup(2000).start(filename="a").sleep(2000).stop().build()))
+
+# -- exception paths: 4 methods x 14 call states x record state ---------------------------------
+for _method in ("record", "start", "stop", "wait_until_finished"):
+    for _state in CALL_STATES:
+        for _busy in (False, True):
+            b = _b().tone(0, 60_000, [600], -20)
+            args = {"filename": "x", "seconds_timeout": 1} if _method == "record" else ({"filename": "x"} if _method == "start" else {})
+            if _busy:
+                b.start(filename="busy", milliseconds_max_silence=0)
+                if _state != "ANSWERED":
+                    b.change(500, _state)
+                b.sleep(1000)
+            elif _state != "ANSWERED":
+                b = _b(state=_state).tone(0, 60_000, [600], -20)
+            b.action(_method, **args).action("state")
+            cl = ("SPEC-EXC-HANGUP",) if _state == "IDLE" else ("SPEC-EXC-NOTANSWERED",) if _state != "ANSWERED" else ()
+            if _busy and _method in ("record", "start") and _state == "ANSWERED":
+                cl = ("SPEC-EXC-BUSY",)
+            if _busy and _state not in ("ANSWERED",):
+                cl = cl + ("SPEC-EXC-ORDER",)
+            _add(Case(f"exceptions/{_method}/{_state}/{'recording' if _busy else 'idle'}", cl or ("SPEC-" + _method.upper().replace('_UNTIL_FINISHED', ''),), b.build()))
+
+# -- formats and rates --------------------------------------------------------------------------
+for _fmt in ALL_FORMATS:
+    for _rate in ALL_RATES:
+        _add(Case(f"formats/{_fmt}/{_rate}", ("SPEC-FORMATS", "SPEC-RATES", "SPEC-WAV"),
+                  _b().speech(0, 3000, -20).tone(3500, 500, [700], -25)
+                  .record(filename=f"f.wav", file_format=_fmt, rate=_rate, milliseconds_max_silence=1500).build(),
+                  needs={"fmt": _fmt, "rate": _rate}))
+
+# -- cipher ---------------------------------------------------------------------------------------
+for _bits, _key in KEYS.items():
+    _add(Case(f"cipher/aes-{_bits}", ("SPEC-CIPHER", "SD-CIPHER"),
+              _b().speech(0, 2000).record(filename="c.wav", milliseconds_max_silence=1000,
+                                          cipher={"key": _key, "iv": IV}).build(), needs={"cipher": True}))
+_add(Case("cipher/hangup", ("SPEC-CIPHER", "SD-CIPHER", "SPEC-HANGUP-CAUSE"),
+          _b().speech(0, 5000).hangup(1500).record(filename="c.wav", cipher={"key": KEYS[128], "iv": IV}).build(),
+          needs={"cipher": True}))
+
+
+def _check_key_leak(factory: Any, caps: Capabilities) -> list[Finding]:
+    """SD-CIPHER: the key and IV appear in no repr, message or log entry."""
+    from recorder.cipher import Cipher
+    from simulator.runner import run_scenario
+
+    s = _b().speech(0, 2000).record(filename="k.wav", milliseconds_max_silence=1000, cipher={"key": KEYS[256], "iv": IV}).build()
+    res = run_scenario(s, factory)
+    text = repr(res.log) + repr(res.steps) + repr(res.final)
+    ch_rec = factory.__name__ if hasattr(factory, "__name__") else repr(factory)
+    leaks = [k for k in (KEYS[256], IV, KEYS[256].upper(), IV.upper()) if k in text]
+    out = []
+    if leaks:
+        out.append(Finding(Grade.FAIL, ("SD-CIPHER", "SPEC-CIPHER"), f"key material appears in the event log or results of {ch_rec}"))
+    c = Cipher(KEYS[256], IV)
+    from simulator import CallChannel, Clock
+
+    ch = CallChannel(Clock(), recorder_factory=factory)
+    try:
+        ch.FileRecorder.start(filename="k2", cipher=c)
+        text = repr(ch.FileRecorder) + str(ch.FileRecorder.__dict__ if hasattr(ch.FileRecorder, "__dict__") else "")
+        ch.FileRecorder.stop()
+    except Exception as exc:
+        text = str(exc)
+    if KEYS[256] in repr(ch.FileRecorder) or IV in repr(ch.FileRecorder):
+        out.append(Finding(Grade.FAIL, ("SD-CIPHER",), "the recorder's repr shows the key or IV"))
+    return out
+
+
+_add(Case("cipher/no-key-in-output", ("SD-CIPHER",), check=_check_key_leak, needs={"cipher": True}))
+
+
+# -- store faults -----------------------------------------------------------------------------------
+class _CountingStore:
+    """Counts the write calls and bytes a clean run makes (to place faults inside a recording)."""
+
+    @staticmethod
+    def measure(scenario: Scenario, factory: Any) -> tuple[int, int]:
+        from simulator.runner import run_scenario
+        from simulator.store import MediaStore
+
+        counts = [0, 0]
+
+        class Counting(MediaStore):
+            def open_write(self, name: str) -> Any:
+                w = super().open_write(name)
+                orig = w.write
+
+                def write(data: Any) -> None:
+                    counts[0] += 1
+                    counts[1] += len(bytes(data))
+                    orig(data)
+
+                w.write = write  # type: ignore[method-assign]
+                return w
+
+        run_scenario(scenario, factory, store=Counting())
+        return counts[0], counts[1]
+
+
+def _fault_check(where: str, kind: str) -> Callable[[Any, Capabilities], list[Finding]]:
+    """A store fault inside a recording: ERROR/ERROR, nothing published, the next job works."""
+
+    def check(factory: Any, caps: Capabilities) -> list[Finding]:
+        from simulator.runner import run_scenario
+
+        base = _b().speech(0, 4000).record(filename="f.wav", milliseconds_max_silence=1000)
+        writes, size = _CountingStore.measure(base.build(), factory)
+        if writes == 0:
+            return [Finding(Grade.FAIL, ("SPEC-RECORD",), "a clean recording wrote nothing to the store")]
+        if kind == "write":
+            n = {"first": 1, "middle": max(1, (writes + 1) // 2), "last": writes}[where]
+            store = {"fail_write_n": n}
+        else:
+            n = {"first": 0, "middle": size // 2, "last": size - 1}[where]
+            store = {"capacity_bytes": n}
+        b = _b().speech(0, 4000).store(**store)
+        b.record(filename="f.wav", milliseconds_max_silence=1000).action("state").action("cause")
+        b.record(filename="g.wav", seconds_timeout=1).action("state")
+        res = run_scenario(b.build(), factory)
+        out: list[Finding] = []
+        st = res.steps
+        ev = {"clean_writes": writes, "clean_bytes": size, "fault": store}
+        if st[0].raised:
+            return [Finding(Grade.FAIL, ("SPEC-STATE-ERROR",), f"record() raised {st[0].raised} on a store fault instead of ending with ERROR", ev)]
+        if st[0].returned != "ERROR":
+            out.append(Finding(Grade.FAIL, ("SPEC-STATE-ERROR", "SD-ERROR"), f"record() returned {st[0].returned} on a store fault ({store}), expected ERROR", ev))
+        if st[1].returned != "ERROR" or st[2].returned != "ERROR":
+            out.append(Finding(Grade.FAIL, ("SPEC-STATE-ERROR",), f"after a failed job state()={st[1].returned} cause()={st[2].returned}, expected ERROR/ERROR", ev))
+        if "f.wav" in res.contents:
+            out.append(Finding(Grade.NON_STRICT, ("SD-FILES-LEFT",), "a file was published after a failed job", ev))
+        if res.open_writers:
+            out.append(Finding(Grade.FAIL, ("SPEC-STATE-ERROR",), f"{res.open_writers} writer(s) left open after a failed job", ev))
+        if kind == "write" and (st[3].raised or st[3].returned != "TIMEOUT"):
+            out.append(Finding(Grade.FAIL, ("SPEC-STATE-ERROR", "SD-ERROR"),
+                               f"the job after a failed one gave {st[3].returned} ({st[3].raised}), expected TIMEOUT", ev))
+        return out
+
+    return check
+
+
+for _kind in ("write", "space"):
+    for _where in ("first", "middle", "last"):
+        _add(Case(f"faults/{_kind}-{_where}", ("SPEC-STATE-ERROR", "SD-ERROR", "SD-FILES-LEFT"), check=_fault_check(_where, _kind)))
+
+
+def case_ids() -> list[str]:
+    return [c.id for c in CATALOGUE]
