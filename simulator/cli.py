@@ -41,6 +41,12 @@ def _cmd_run(args: argparse.Namespace) -> int:
         return 2
     if args.out:
         Path(args.out).mkdir(parents=True, exist_ok=True)
+    if args.check:
+        from conformance.cli import _print_findings, check_scenario
+
+        code, findings = check_scenario(scenario, factory or _reference())
+        _print_findings(args.scenario, findings)
+        return code
     result = run_scenario(scenario, factory, out_dir=args.out)
     if args.log:
         Path(args.log).write_text(json.dumps(result.log, indent=1, sort_keys=True) + "\n")
@@ -58,6 +64,12 @@ def _cmd_run(args: argparse.Namespace) -> int:
         print(f"file {info['name']}: {info['format']} {info['rate']} Hz, {info['data_bytes']} data bytes, "
               f"{info['duration_ms']} ms, sha256 {info['sha256'][:16]}...")
     return 0
+
+
+def _reference() -> Any:
+    from recorder import FileRecorder
+
+    return FileRecorder
 
 
 def _cmd_conformance(args: argparse.Namespace) -> int:
@@ -88,6 +100,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--out", metavar="DIR", help="write the recorded files to DIR")
     run.add_argument("--log", metavar="FILE", help="write the event log as JSON to FILE")
     run.add_argument("--with-log", action="store_true", help="include the event log in --json output")
+    run.add_argument("--check", action="store_true",
+                     help="grade the run with the conformance oracle and the scenario's [expect] table; exit 1 on FAIL")
     _factory_arg(run)
     run.set_defaults(func=_cmd_run)
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import struct
 from collections.abc import Callable
 
+from recorder import wav
 from recorder.filerecorder import JobParams, _Job
 
 from ._base import FaultyRecorder, WriterWrap
@@ -24,9 +25,15 @@ __all__ = ["HeaderNeverFinalised", "RiffSizeNotPatched", "DataSizeIncludesHeader
 def _header_job(mangle: Callable[[bytes, bool, JobParams], bytes | None]) -> type[_Job]:
     class _Job_(_Job):
         def open(self) -> None:
-            super().open()
-            params = self.params
-            self.writer = WriterWrap(self.writer, lambda h, final: mangle(h, final, params))
+            # the reference open(), with the writer wrapped before the provisional header
+            p = self.params
+            inner = self.rec._channel.store.open_write(p.filename)
+            self.writer = WriterWrap(inner, lambda h, final: mangle(h, final, p))
+            header = wav.wav_header(p.file_format, p.rate, 0)
+            if p.cipher is not None:
+                self.plain = bytearray(header)
+            else:
+                self.writer.write(header)
 
     return _Job_
 

@@ -194,15 +194,37 @@ class BargeInAlways(FaultyRecorder):
     job_class = _AlwaysBargeJob
 
 
+class _ConfirmTimeDetector:
+    """Wraps the DTMF detector and reports each digit's onset as the frame it was confirmed in."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+
+    def initial_state(self) -> Any:
+        return self.inner.initial_state()
+
+    def scan(self, frames: np.ndarray, state: Any) -> tuple[list[Any], Any]:
+        events, new = self.inner.scan(frames, state)
+        return [dataclasses.replace(ev, onset_sample=ev.frame * 160) for ev in events], new
+
+
+class _ConfirmTimeJob(_Job):
+    def __init__(self, rec: Any, params: JobParams, first_tick: int) -> None:
+        super().__init__(rec, params, first_tick)
+        self.detector = _ConfirmTimeDetector(self.detector)  # type: ignore[assignment]
+
+
 class DigitBeforeJobBargesIn(FaultyRecorder):
-    """Bug: the DTMF detector is not primed with the audio before the job, so a digit already
-    sounding when the job starts looks new and barges in.
+    """Bug: the rule for digits already in the buffer is not implemented: the DTMF detector
+    starts fresh at the job (no pre-roll) and any digit it confirms during the job counts as
+    new, so a digit already sounding when the job starts barges in.
 
     Breaks SD-DTMF-BUFFER only: expected NON-STRICT.
     """
 
     BREAKS = "SD-DTMF-BUFFER"
     GRADE = "NON-STRICT"
+    job_class = _ConfirmTimeJob
 
     def _begin(self, params: JobParams) -> _Job:
         job = super()._begin(dataclasses.replace(params, barge_in=False))  # skips the pre-roll

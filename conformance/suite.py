@@ -1,0 +1,128 @@
+"""The conformance suite as pytest tests, and as a plain function.
+
+Three doors lead to the same checks:
+
+* ``pytest --pyargs conformance --recorder-factory=MODULE:CALLABLE`` (the ``pytest11`` plugin in
+  ``conformance.plugin`` adds the option and the ``recorder_factory`` fixture; the environment
+  variable ``CALLSIM_RECORDER_FACTORY`` works too);
+* subclass ``RecorderConformanceTests`` in your own test module and override the
+  ``recorder_factory`` fixture (and, optionally, ``capabilities``);
+* ``conformance.check_recorder(factory)`` returns a ``Report`` without pytest.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import pytest
+
+from .capabilities import Capabilities, capabilities_of
+from .cases import CATALOGUE, Case, run_case
+from .grades import CaseResult, Grade
+from .report import Report
+
+__all__ = ["RecorderConformanceTests", "check_recorder", "all_case_ids", "properties", "conclude"]
+
+_CASES: dict[str, Case] = {c.id: c for c in CATALOGUE}
+
+
+def properties() -> list[Any]:
+    """The generated (hypothesis) properties and the stateful machine, if available."""
+    try:
+        from .properties import PROPERTIES
+    except ImportError:  # pragma: no cover - during development
+        return []
+    return list(PROPERTIES)
+
+
+def _property_ids() -> list[str]:
+    return [p.id for p in properties()]
+
+
+def all_case_ids() -> list[str]:
+    return list(_CASES) + _property_ids()
+
+
+def _run_property(prop: Any, factory: Any, caps: Capabilities, profile: str) -> CaseResult:
+    from .properties import settings_for
+
+    t0 = time.perf_counter()
+    res: CaseResult = prop.run(factory, caps, settings_for(profile))
+    res.duration_s = time.perf_counter() - t0
+    return res
+
+
+def conclude(request: Any, result: CaseResult) -> None:
+    """Record a case's result for the report and turn its grade into a pytest outcome."""
+    request.node.user_properties.append(("callsim_case", result.to_json()))
+    xfails = getattr(request.config, "_callsim_xfail", set())
+    if result.grade is Grade.UNSUPPORTED:
+        pytest.skip(f"UNSUPPORTED: {result.unsupported}")
+    if result.grade is Grade.FAIL:
+        if result.id in xfails:
+            pytest.xfail(f"expected failure (listed in the implementation's xfail file): {result.summary()}")
+        pytest.fail(f"{result.id}: {result.summary()}", pytrace=False)
+
+
+class RecorderConformanceTests:
+    """Subclass this and override the ``recorder_factory`` fixture to test your recorder.
+
+    >>> class TestMyRecorder(RecorderConformanceTests):
+    ...     @pytest.fixture
+    ...     def recorder_factory(self):
+    ...         return mypackage.MyRecorder
+    """
+
+    @pytest.fixture
+    def capabilities(self, recorder_factory: Any, request: Any) -> Capabilities:
+        caps = getattr(request.config, "_callsim_capabilities", None)
+        return caps if isinstance(caps, Capabilities) else capabilities_of(recorder_factory)
+
+    @pytest.mark.parametrize("case_id", list(_CASES))
+    def test_case(self, case_id: str, recorder_factory: Any, capabilities: Capabilities, request: Any) -> None:
+        conclude(request, run_case(_CASES[case_id], recorder_factory, capabilities))
+
+    @pytest.mark.parametrize("prop_id", _property_ids())
+    def test_property(self, prop_id: str, recorder_factory: Any, capabilities: Capabilities, request: Any) -> None:
+        prop = next(p for p in properties() if p.id == prop_id)
+        profile = request.config.getoption("--callsim-profile", default="ci") or "ci"
+        conclude(request, _run_property(prop, recorder_factory, capabilities, profile))
+
+
+def _describe(factory: Any) -> str:
+    mod = getattr(factory, "__module__", None)
+    name = getattr(factory, "__qualname__", None) or getattr(factory, "__name__", None) or repr(factory)
+    return f"{mod}:{name}" if mod else str(name)
+
+
+def check_recorder(
+    factory: Any,
+    *,
+    capabilities: Capabilities | None = None,
+    profile: str = "ci",
+    select: str | None = None,
+    xfail: set[str] | None = None,
+    with_properties: bool = True,
+) -> Report:
+    """Run every case (and property) against ``factory`` and return the ``Report``.
+
+    ``select`` keeps only cases whose id contains it (``|`` separates alternatives).
+    """
+    caps = capabilities or capabilities_of(factory)
+    keep = (lambda cid: any(s in cid for s in select.split("|"))) if select else (lambda cid: True)
+    report = Report(_describe(factory), profile=profile, factory_spec=_describe(factory))
+    t0 = time.perf_counter()
+    for case in CATALOGUE:
+        if keep(case.id):
+            report.cases.append(run_case(case, factory, caps))
+    if with_properties:
+        for prop in properties():
+            if keep(prop.id):
+                report.cases.append(_run_property(prop, factory, caps, profile))
+    if xfail:
+        for c in report.cases:
+            if c.id in xfail and c.grade is Grade.FAIL:
+                c.mark_expected_failure()
+    report.duration_s = time.perf_counter() - t0
+    return report
