@@ -104,10 +104,68 @@ _add(Case("api/second-job-resets", ("SPEC-AUDIO", "SD-AUDIO", "SD-NAME"),
           _b().tone(0, 1000, [800], -20).record(filename="same", milliseconds_max_silence=500)
           .action("audio_detected_in_recording").start(filename="same", milliseconds_max_silence=500)
           .action("audio_detected_in_recording").wait_until_finished().action("audio_detected_in_recording").build()))
-_add(Case("api/stop-right-after-start", ("SPEC-STOP", "SD-FILES-LEFT", "SD-START"),
+_add(Case("api/stop-right-after-start", ("SPEC-STOP", "SD-STOP", "SD-FILES-LEFT", "SD-START"),
           _b().tone(0, 5000, [800], -20).start(filename="e.wav").stop().build()))
 _add(Case("api/start-mid-frame", ("SPEC-START", "SD-START"),
           _b().tone(0, 5000, [800], -20).sleep(7).start(filename="m").sleep(993).stop().build()))
+
+_add(Case("api/start-hangup-before-first-frame", ("SPEC-START", "SD-START-FALSE", "SPEC-HANGUP-CAUSE"),
+          _b().tone(0, 5000, [800], -20).hangup(10).sleep(7).start(filename="h").action("state").action("cause").build()))
+
+BAD_ARGS: list[tuple[str, dict[str, Any]]] = [
+    ("filename", {"filename": "../etc/passwd"}), ("filename", {"filename": "/abs.wav"}),
+    ("filename", {"filename": "a//b.wav"}), ("filename", {"filename": "a/./b"}), ("filename", {"filename": ""}),
+    ("filename", {"filename": "nul\x00.wav"}), ("filename", {"filename": "caf\u00e9.wav"}), ("filename", {"filename": 42}),
+    ("file_format", {"file_format": "mp3"}), ("file_format", {"file_format": None}),
+    ("rate", {"rate": 16000}), ("rate", {"rate": "8000"}), ("rate", {"rate": 8000.5}),
+    ("seconds_timeout", {"seconds_timeout": -1}), ("seconds_timeout", {"seconds_timeout": float("nan")}),
+    ("seconds_timeout", {"seconds_timeout": float("inf")}), ("seconds_timeout", {"seconds_timeout": "10"}),
+    ("max_bytes", {"max_bytes": -5}), ("max_bytes", {"max_bytes": 2.5}), ("max_bytes", {"max_bytes": 2**40}),
+    ("milliseconds_max_silence", {"milliseconds_max_silence": -1}),
+    ("milliseconds_initial_silence", {"milliseconds_initial_silence": "x"}),
+    ("barge_in", {"barge_in": "yes"}), ("cipher", {"cipher": "secret"}),
+]
+
+
+def _check_bad_args(factory: Any, caps: Capabilities) -> list[Finding]:
+    """SD-ARGS: a bad argument raises an Error/ValueError naming the parameter; nothing changes."""
+    from simulator import CallChannel, Clock, Error
+    from simulator.audio import Timeline, Tone
+
+    out: list[Finding] = []
+    for param, bad in BAD_ARGS:
+        for method in ("record", "start"):
+            ch = CallChannel(Clock(), audio=Timeline((Tone(start=0, duration=80_000, freqs=(600.0,), level_dbm0=-20.0),)),
+                             recorder_factory=factory)
+            rec = ch.FileRecorder
+            args = {"filename": "ok.wav", **({"seconds_timeout": 1} if method == "record" else {}), **bad}
+            if method == "start" and param == "seconds_timeout":
+                continue
+            state0, cause0 = rec.state(), rec.cause()
+            try:
+                getattr(rec, method)(**args)
+                raised: BaseException | None = None
+            except BaseException as exc:  # noqa: BLE001 - any exception is an observation here
+                raised = exc
+            where = f"{method}({param}={bad[param]!r})"
+            if raised is None:
+                out.append(Finding(Grade.NON_STRICT, ("SD-ARGS",), f"{where} raised nothing"))
+            elif not isinstance(raised, (Error, ValueError, TypeError)):
+                out.append(Finding(Grade.NON_STRICT, ("SD-ARGS",), f"{where} raised {type(raised).__name__}, not Error/ValueError"))
+            elif param not in str(raised):
+                out.append(Finding(Grade.NON_STRICT, ("SD-ARGS",), f"{where}: the message does not name {param!r}: {raised}"))
+            if raised is not None and (ch.store.list() or rec.state() != state0 or rec.cause() != cause0):
+                out.append(Finding(Grade.NON_STRICT, ("SD-ARGS",), f"{where} raised but changed the store or the record state"))
+            if raised is not None:
+                try:
+                    if not rec.start(filename="after.wav"):
+                        out.append(Finding(Grade.NON_STRICT, ("SD-ARGS",), f"after {where} a valid start() failed"))
+                except Exception as exc:  # noqa: BLE001
+                    out.append(Finding(Grade.NON_STRICT, ("SD-ARGS",), f"after {where} a valid start() raised {type(exc).__name__}"))
+    return out
+
+
+_add(Case("args/bad-arguments", ("SD-ARGS",), check=_check_bad_args))
 
 
 def _check_signatures(factory: Any, caps: Capabilities) -> list[Finding]:
@@ -206,7 +264,7 @@ for _fmt in ALL_FORMATS:
               needs={"fmt": _fmt}))
 _add(Case("limits/size-11025", ("SPEC-SIZE", "SD-SIZE", "SPEC-RATES"),
           _b().tone(0, 20_000, [600], -20).record(filename="z", rate=11025, max_bytes=5001).build(), needs={"rate": 11025}))
-_add(Case("limits/bargein-inband", ("SPEC-BARGEIN",),
+_add(Case("limits/bargein-inband", ("SPEC-BARGEIN", "SD-DTMF-FILE"),
           _b().speech(0, 2000).dtmf(2500, "5", tone_ms=80, gap_ms=80).record(filename="b", barge_in=True).build(),
           needs={"inband_dtmf": True}))
 _add(Case("limits/bargein-off", ("SPEC-BARGEIN",),
@@ -229,7 +287,7 @@ _add(Case("limits/digit-and-hangup-same-frame", ("SPEC-HANGUP-CAUSE", "SPEC-BARG
 _add(Case("limits/hold-keeps-recording", ("SD-HOLD", "SPEC-EXC-NOTANSWERED"),
           _b().tone(0, 60_000, [600], -20).change(1000, "ON_HOLD").change(2000, "ANSWERED")
           .start(filename="h").sleep(1500).stop().sleep(1000).stop().build()))
-_add(Case("limits/stop-aborted", ("SPEC-STOP",),
+_add(Case("limits/stop-aborted", ("SPEC-STOP", "SD-STOP"),
           _b().tone(0, 60_000, [600], -20).start(filename="a").sleep(2000).stop().action("cause").build()))
 _add(Case("limits/stop-and-hangup-same-instant", ("SPEC-STOP", "SPEC-HANGUP-CAUSE", "SPEC-EXC-HANGUP", "SD-TIES"),
           _b().tone(0, 60_000, [600], -20).hangup(2000).start(filename="a").sleep(2000).stop().build()))

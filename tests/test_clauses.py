@@ -1,0 +1,54 @@
+"""The clause registry: every clause has a case, every case names known clauses, the docs are
+current, and the public API of each package is pinned."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import conformance
+import recorder
+import simulator
+from conformance.cases import CATALOGUE
+from conformance.clausedoc import cases_by_clause, render
+from conformance.clauses import CLAUSES
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_every_clause_has_at_least_one_case():
+    empty = [cid for cid, cases in cases_by_clause().items() if not cases]
+    assert empty == [], f"clauses without a case: {empty}"
+
+
+def test_every_case_names_only_known_clauses():
+    unknown = {(c.id, cid) for c in CATALOGUE for cid in c.clauses if cid not in CLAUSES}
+    assert unknown == set()
+
+
+def test_every_decision_is_documented():
+    text = (ROOT / "docs" / "spec-decisions.md").read_text()
+    missing = [cid for cid, cl in CLAUSES.items() if cl.source == "decision" and f"| {cid} |" not in text]
+    assert missing == []
+
+
+def test_case_ids_are_unique():
+    ids = [c.id for c in CATALOGUE]
+    assert len(ids) == len(set(ids))
+
+
+def test_clause_doc_is_current():
+    assert (ROOT / "docs" / "clauses.md").read_text() == render(), "run: python -m conformance.clausedoc > docs/clauses.md"
+
+
+def test_public_exports_are_pinned():
+    assert sorted(simulator.__all__) == sorted([
+        "ArgumentError", "CallChannel", "CallState", "Clock", "Deadlock", "Error", "FRAME", "Hangup",
+        "LockStepThread", "Priority", "Scenario", "ScenarioBuilder", "ScenarioError", "SimulationLimit",
+        "TICKS_PER_MS", "TICKS_PER_SECOND", "load_scenario", "loads_scenario"])
+    assert sorted(recorder.__all__) == ["Cause", "Cipher", "FileRecorder", "State"]
+    assert sorted(conformance.__all__) == sorted([
+        "CLAUSES", "Capabilities", "CaseResult", "Clause", "Finding", "Grade", "RecorderConformanceTests",
+        "Report", "check_recorder"])
+    for mod in (simulator, recorder, conformance):
+        for name in mod.__all__:
+            assert hasattr(mod, name), f"{mod.__name__}.{name}"
