@@ -304,7 +304,12 @@ class _Job:
             return _oki_wav(pcm, p.rate)
         buf = io.BytesIO()
         sf.write(buf, pcm, p.rate, subtype=_SUBTYPES[p.fmt], format="WAV")
-        return buf.getvalue()
+        data = buf.getvalue()
+        if p.fmt == "ima":
+            # libsndfile's 'fact' counts the padding of the last block; state the true count
+            at = data.index(b"fact", 12)
+            data = data[: at + 8] + struct.pack("<I", len(pcm)) + data[at + 12:]
+        return data
 
 
 def _oki_wav(pcm: np.ndarray, rate: int) -> bytes:
@@ -376,6 +381,9 @@ class BufferedRecorder:
             timer = self._clock.schedule(first + p.timeout, Priority.JOB,
                                          lambda: self._end(job, Cause.TIMEOUT), "buffered-timeout")
             self._undo.append(timer.cancel)
+        if self._clock.now < first:
+            # an event at the boundary, so the clock stops there rather than after a whole block
+            self._clock.schedule(first, Priority.APP, lambda: None, "buffered-started")
         self._clock.run_until(lambda: job.ended or self._clock.now >= first, what="the recording to start")
         return not (job.ended and job.state.done == 0)
 

@@ -89,7 +89,14 @@ def _check_seconds(name: str, value: object, *, allow_zero: bool) -> int:
     """Seconds (int or float) to ticks, or ArgumentError (SD-ARGS)."""
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise ArgumentError(name, value, "must be a number of seconds (int or float)")
-    v = float(value)
+    try:
+        v = float(value)
+    except (OverflowError, ValueError, TypeError):
+        # A Real beyond float range (a huge int or Fraction): out of range on one side or the
+        # other; compared exactly so the message says which (issue 7: never an OverflowError).
+        low = value < 0  # type: ignore[operator]
+        reason = ("must be > 0" if not allow_zero else "must be >= 0") if low else f"must be at most {MAX_SECONDS} seconds"
+        raise ArgumentError(name, value, reason) from None
     if math.isnan(v) or math.isinf(v):
         raise ArgumentError(name, value, "must be a finite number of seconds")
     if v < 0 or (v == 0 and not allow_zero):
