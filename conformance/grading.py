@@ -25,7 +25,7 @@ from simulator.store import MediaStore
 
 from .decoders import decode_wav
 from .grades import Finding, Grade
-from .model import OURS, FRAME, JobOutcome, Reading, ScriptOutcome, predict
+from .model import FRAME, OURS, JobOutcome, Reading, ScriptOutcome, predict
 from .wavread import WavFormatError, check_wav
 
 __all__ = ["grade_scenario", "SpyStore", "CAUSE_CLAUSE"]
@@ -166,7 +166,7 @@ def grade_scenario(scenario: Scenario, factory: Any, *, clauses: tuple[str, ...]
                                     f"{', '.join(_fmt_range(r) for r in allowed[observed])} (± 20 ms)", ev))
             continue
         if observed not in ours_w or not _within(end_t, ours_w[observed], 0):
-            sds = _explain(alls, readings, lambda o: val(o) == observed and abs(at_end(o) - end_t) <= TOL)
+            sds = _explain(alls, readings, lambda o, v=val, ob=observed, ae=at_end, et=end_t: v(o) == ob and abs(ae(o) - et) <= TOL)
             findings.append(Finding(Grade.NON_STRICT, tuple(sds or ["SD-TIES"]),
                                     f"step {i} {step.call}() gave {_show(observed)} at {_fmt_ms(end_t)}; our decisions give "
                                     f"{_show((exp.returned, exp.raised))} at {_fmt_ms(exp.end)}", ev))
@@ -245,7 +245,9 @@ def _check_files(scenario: Scenario, result: RunResult, ours: ScriptOutcome, all
         if isinstance(cipher, dict):
             if job.file in store.plain_writes:
                 findings.append(Finding(Grade.FAIL, ("SPEC-CIPHER", "SD-CIPHER"), f"plaintext WAV bytes were written to the store for {job.file!r}", {}))
-            from recorder.cipher import Cipher  # the suite decrypts with the user's key, as a user would
+            from recorder.cipher import (
+                Cipher,  # the suite decrypts with the user's key, as a user would
+            )
 
             try:
                 data = Cipher(cipher["key"], cipher["iv"]).decrypt(data)

@@ -119,4 +119,4 @@ def pytest_sessionfinish(session: Any, exitstatus: int) -> None:
     tr = config.pluginmanager.get_plugin("terminalreporter")
     if tr is not None:
         s = report.summary()
-        tr.write_line(f"callsim conformance: " + ", ".join(f"{k} {v}" for k, v in s.items()) + f"; report: {path}")
+        tr.write_line("callsim conformance: " + ", ".join(f"{k} {v}" for k, v in s.items()) + f"; report: {path}")

@@ -27,7 +27,7 @@ from simulator.clock import FRAME, TICKS_PER_SECOND, Priority
 from simulator.errors import ArgumentError, Error, Hangup
 
 from . import codecs, wav
-from .detect import DtmfDetector, frame_energy, ACTIVE_ENERGY
+from .detect import ACTIVE_ENERGY, DtmfDetector, frame_energy
 from .resample import StreamResampler
 
 __all__ = ["FileRecorder", "Cause", "State", "RATES", "FORMAT_NAMES", "MAX_SECONDS"]

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from .channel import CallChannel, CallState
-from .clock import FRAME, Clock, ms_to_ticks
+from .clock import Clock, ms_to_ticks
 from .eventlog import EventLog
 from .scenario import Scenario
 from .store import FaultPlan, MediaStore

@@ -13,7 +13,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from simulator.scenario import ScenarioBuilder, ScenarioError, from_dict, load_scenario, loads_scenario
+from simulator.scenario import (
+    ScenarioBuilder,
+    ScenarioError,
+    from_dict,
+    load_scenario,
+    loads_scenario,
+)
 
 EXAMPLE = """
 seed = 1
