@@ -372,3 +372,54 @@ def test_repeat_job_overwrites_and_second_job_resets_audio_flag():
     assert r.audio_detected_in_recording() is None
     assert r.wait_until_finished() is Cause.SILENCE
     assert r.audio_detected_in_recording() is False
+
+
+# -- cipher ---------------------------------------------------------------------------------------
+@pytest.mark.parametrize("bits", [128, 192, 256])
+def test_cipher_file_decrypts_with_openssl(bits, tmp_path):
+    """SPEC-CIPHER, SD-CIPHER: the completed file is AES-CBC encrypted; `openssl enc -d` gives the WAV."""
+    import shutil
+    import subprocess
+
+    from recorder import Cipher
+
+    if shutil.which("openssl") is None:
+        pytest.skip("openssl not installed")
+    key = "00112233445566778899aabbccddeeff0011223344556677889900aabbccddee"[: bits // 4]
+    iv = "0f0e0d0c0b0a09080706050403020100"
+    ch = make_call(tone(0, 1500))
+    assert ch.FileRecorder.record(filename="c.wav", milliseconds_max_silence=500, cipher=Cipher(key, iv)) is Cause.SILENCE
+    enc = ch.store.read("c.wav")
+    assert enc[:4] != b"RIFF"
+    (tmp_path / "c.enc").write_bytes(enc)
+    out = subprocess.run(["openssl", "enc", "-d", f"-aes-{bits}-cbc", "-K", key, "-iv", iv, "-in", str(tmp_path / "c.enc")],
+                         capture_output=True, check=True).stdout
+    x, rate = read_wav(out)
+    assert rate == 8000 and len(x) == 2000 * 8
+
+
+def test_cipher_on_hangup_and_no_plaintext_in_store():
+    """SD-CIPHER: on hangup the encrypted partial file is published; no write holds plaintext."""
+    from recorder import Cipher
+    from simulator.store import MediaStore
+
+    writes = []
+
+    class Spy(MediaStore):
+        def open_write(self, name):
+            w = super().open_write(name)
+            orig = w.write
+            w.write = lambda data: (writes.append(bytes(data)), orig(data))[1]
+            return w
+
+    c = Cipher("000102030405060708090a0b0c0d0e0f", "0f0e0d0c0b0a09080706050403020100")
+    from simulator import CallChannel, Clock
+    from simulator.audio import Timeline
+
+    clock = Clock()
+    ch = CallChannel(clock, audio=Timeline((tone(0, 10_000),), seed=1), store=Spy(clock=lambda: clock.now))
+    ch.schedule_state(ms(1000), CallState.IDLE)
+    assert ch.FileRecorder.record(filename="h.wav", cipher=c) is Cause.HANGUP
+    assert writes and not any(b"RIFF" in w or b"fmt " in w for w in writes)
+    x, _ = read_wav(c.decrypt(ch.store.read("h.wav")))
+    assert len(x) == 8000
