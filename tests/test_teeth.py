@@ -395,6 +395,31 @@ def test_faulty_recorder_misbehaves(cls):
 needs_engine = pytest.mark.skipif(not hasattr(conformance, "check_recorder"),
                                   reason="conformance.check_recorder not yet implemented")
 
+#: Faulty recorders the suite does not yet grade as their docstring says, with what was seen
+#: (``check_recorder``, CI profile). Each is a strict xfail: once the suite is fixed the test
+#: XPASSes, fails, and the entry must go.
+KNOWN_SUITE_GAPS: dict[str, str] = {
+    "StaleCauseDuringJob": "no case asks cause() while a *second* job runs (api/during-job runs "
+                           "a first job, when a stale cause is NONE anyway)",
+    "MaxSilenceDuringInitialSilence": "graded FAIL (SPEC-SILENCE, SPEC-WAV in "
+                                      "limits/initial-suspends-max): the model has no reading in "
+                                      "which max silence also runs before the first audio",
+    "HoldStopsJob": "graded FAIL (SPEC-CAUSE-FN, SPEC-WAV in limits/hold-keeps-recording): no "
+                    "reading in which hold ends the job",
+    "WaitTimeoutEndsJob": "graded FAIL (SPEC-STATE-FN, SPEC-CAUSE-FN in "
+                          "api/wait-timeout-leaves-job): no reading in which a wait timeout "
+                          "ends the job",
+    "KeyInRepr": "cipher/no-key-in-output grades its SD-CIPHER-only findings FAIL",
+    "ArgsRaisePlainValueError": "the bad-argument check accepts a bare ValueError (not an Error, "
+                                "so `except Error` misses it); no NON-STRICT finding",
+}
+
+
+def _mark_known_gap(request: Any, cls: type) -> None:
+    reason = KNOWN_SUITE_GAPS.get(cls.__name__)
+    if reason:
+        request.applymarker(pytest.mark.xfail(reason=f"suite gap: {reason}", strict=True))
+
 
 def _assert_caught(cls: type, report: Any) -> None:
     want = cls.GRADE
@@ -414,28 +439,30 @@ def _assert_caught(cls: type, report: Any) -> None:
 @needs_engine
 @pytest.mark.slow
 @pytest.mark.parametrize("cls", faulty.ALL, ids=IDS)
-def test_suite_rejects_every_faulty_recorder(cls):
+def test_suite_rejects_every_faulty_recorder(cls, request):
     """The full CI profile grades each faulty recorder FAIL on the SPEC-* clause it breaks
     (NON-STRICT on its SD-* decision for decision-only bugs)."""
+    _mark_known_gap(request, cls)
     _assert_caught(cls, conformance.check_recorder(cls, profile="ci"))
 
 
-def _select_for(clause_id: str) -> str:
-    """A ``select`` expression naming every catalogued case that lists ``clause_id``."""
+def _select_for(*clause_ids: str) -> str:
+    """A ``select`` expression naming every catalogued case that lists one of ``clause_ids``."""
     try:
         from conformance.cases import CATALOGUE
     except ImportError:
-        return clause_id
-    ids = [c.id for c in CATALOGUE if clause_id in c.clauses]
-    return "|".join(ids) if ids else clause_id
+        return "|".join(clause_ids)
+    ids = [c.id for c in CATALOGUE if set(clause_ids) & set(c.clauses)]
+    return "|".join(ids) if ids else "|".join(clause_ids)
 
 
 @needs_engine
 @pytest.mark.parametrize("cls", faulty.ALL, ids=IDS)
-def test_suite_rejects_every_faulty_recorder_fast(cls):
+def test_suite_rejects_every_faulty_recorder_fast(cls, request):
     """Fast variant: only the catalogued cases that name the broken clause (no properties)."""
+    _mark_known_gap(request, cls)
     try:
-        report = conformance.check_recorder(cls, profile="ci", select=_select_for(cls.BREAKS),
+        report = conformance.check_recorder(cls, profile="ci", select=_select_for(cls.BREAKS, *cls.ALSO),
                                             with_properties=False)
     except TypeError:
         pytest.skip("check_recorder has no select=/with_properties= yet")
@@ -445,7 +472,8 @@ def test_suite_rejects_every_faulty_recorder_fast(cls):
 
 
 @needs_engine
+@pytest.mark.slow
 def test_suite_accepts_reference():
-    """The reference recorder gets no FAIL in the CI profile."""
+    """The reference recorder gets no FAIL in the CI profile (about 13 s)."""
     report = conformance.check_recorder(FileRecorder, profile="ci")
     assert not report.failed, [f"{c.id}: {c.summary()}" for c in report.failed]

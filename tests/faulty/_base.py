@@ -4,7 +4,7 @@ class, and small wrappers (encoder, store writer) through which one bug is injec
 Each faulty recorder is the reference recorder with exactly one realistic bug; the class
 attributes ``BREAKS`` (the clause ID it violates, from ``conformance.clauses``) and ``GRADE``
 (``"FAIL"`` for a ``SPEC-*`` clause, ``"NON-STRICT"`` for an ``SD-*`` decision) say what the
-conformance suite must report.
+conformance suite must report; ``ALSO`` lists further clauses it touches.
 """
 
 from __future__ import annotations
@@ -27,6 +27,8 @@ class FaultyRecorder(FileRecorder):
 
     BREAKS: ClassVar[str] = ""
     GRADE: ClassVar[str] = "FAIL"
+    #: further clauses the bug touches (cases naming them are run in the fast suite check)
+    ALSO: ClassVar[tuple[str, ...]] = ()
     job_class: ClassVar[type[fr._Job]] = fr._Job
 
     def _begin(self, params: fr.JobParams) -> fr._Job:

@@ -249,14 +249,14 @@ class DefaultMaxSilence3000(FaultyRecorder):
 
 
 class AddsWavExtension(FaultyRecorder):
-    """Bug (another reading): ``.wav`` is appended to names without it ("recfile" becomes
-    "recfile.wav").
+    """Bug: ``.wav`` is appended to names without it ("recfile" becomes "recfile.wav"), so
+    the recording is not at the filename the application gave.
 
-    Breaks SD-NAME only: expected NON-STRICT.
+    Breaks SPEC-RECORD (records to ``filename``) and SD-NAME (no extension added).
     """
 
-    BREAKS = "SD-NAME"
-    GRADE = "NON-STRICT"
+    BREAKS = "SPEC-RECORD"
+    ALSO = ("SD-NAME",)
 
     def _begin(self, params: JobParams) -> _Job:
         if not params.filename.endswith(".wav"):

@@ -51,13 +51,13 @@ class _LateSilenceJob(_Job):
 
 
 class SilenceOneFrameLate(FaultyRecorder):
-    """Bug: the silence counter starts at 0 on the first silent frame: SILENCE one frame late.
+    """Bug: the silence counter starts at 0 on the first silent frame: SILENCE one frame late,
+    so a pause of exactly milliseconds_max_silence followed by speech never stops the job.
 
-    Breaks SD-SILENCE only (still "after" the stated silence): expected NON-STRICT.
+    Breaks SPEC-SILENCE (and SD-SILENCE's exact frame).
     """
 
-    BREAKS = "SD-SILENCE"
-    GRADE = "NON-STRICT"
+    BREAKS = "SPEC-SILENCE"
     job_class = _LateSilenceJob
 
 
@@ -265,6 +265,7 @@ class HangupDeletesFile(FaultyRecorder):
 
     BREAKS = "SD-FILES-LEFT"
     GRADE = "NON-STRICT"
+    ALSO = ("SD-HANGUP",)
 
     def _end_job(self, job: _Job, cause: Cause) -> None:
         if cause is not Cause.HANGUP or job.ended:
