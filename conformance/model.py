@@ -56,6 +56,12 @@ class Reading:
     size_before_silence: bool = True  # SD-TIES within a frame
     early_dtmf: bool = True
     old_digit_bargein: bool = False  # SD-DTMF-BUFFER
+    # SD-DTMF-BUFFER: a detector knows a tone's onset only to within its analysis span, so a
+    # digit beginning in the job's first frame may be taken as already sounding (old)
+    onset_slack: bool = False
+    # SD-TIES (3): a call-state change due at the instant of an API call is seen by the call
+    # (ours) or only after it
+    calls_see_old_state: bool = False
 
 
 OURS = Reading()
@@ -151,13 +157,13 @@ class _World:
         self.inband = sorted((on, end) for on, end, _d, oob in ev if not oob)
         self._classes: dict[tuple[int, int], np.ndarray] = {}
 
-    def call_state(self, t: int) -> str:
-        """Call state at tick t (changes at t have happened)."""
+    def call_state(self, t: int, *, inclusive: bool = True) -> str:
+        """Call state at tick t (changes at t have happened, unless not ``inclusive``)."""
         state = self.scenario.call.state
         for at, s in self.changes:
-            if at <= t:
+            if at < t or (inclusive and at == t):
                 state = s
-        if self.hangup is not None and self.hangup <= t:
+        if self.hangup is not None and (self.hangup < t or (inclusive and self.hangup == t)):
             state = "IDLE"
         return state
 
@@ -202,7 +208,9 @@ def _natural_end(world: _World, t_call: int, p: dict[str, Any], r: Reading, hori
         events.append((idle, 0, "HANGUP"))
     if p["barge_in"]:
         for on in world.oob:
-            if on >= t0 or (r.old_digit_bargein and on >= t_call):
+            # SD-TIES (3): a digit due at the very instant of the call is handled before it
+            at_call = on == t_call and not r.calls_see_old_state
+            if not at_call and (on >= t0 or (r.old_digit_bargein and on >= t_call)):
                 events.append((on, 1, "BARGEIN"))
                 break
     if timer is not None:
@@ -214,6 +222,8 @@ def _natural_end(world: _World, t_call: int, p: dict[str, Any], r: Reading, hori
             if end <= t0:
                 continue
             if on < t0 and not r.old_digit_bargein:
+                continue
+            if r.onset_slack and not r.old_digit_bargein and on < t0 + FRAME:
                 continue
             d = (max(on, t0) + FRAME) if r.early_dtmf else (end + 2 * FRAME)
             detect.append(d)
@@ -267,6 +277,10 @@ def _readings(world: _World, script: list[tuple[str, dict[str, Any]]]) -> list[R
         flags["early_dtmf"] = [True, False]
     if any_bargein and (world.inband or world.oob):
         flags["old_digit_bargein"] = [False, True]
+    if any_bargein and world.inband:
+        flags["onset_slack"] = [False, True]
+    if world.changes or world.hangup is not None or (any_bargein and world.oob):
+        flags["calls_see_old_state"] = [False, True]
     if any(not a.get("milliseconds_initial_silence", 0) for c, a in script if c in ("record", "start")):
         flags["leading_silence_counts"] = [True, False]
     names = list(flags)
@@ -302,7 +316,7 @@ def _run_script(world: _World, script: list[tuple[str, dict[str, Any]]], r: Read
         job = None
 
     def call_check() -> str | None:
-        st = world.call_state(now)
+        st = world.call_state(now, inclusive=not r.calls_see_old_state)
         if st == "IDLE":
             return "Hangup"
         if st != "ANSWERED":
@@ -331,7 +345,10 @@ def _run_script(world: _World, script: list[tuple[str, dict[str, Any]]], r: Read
                     settle(now)
                     returned = last_cause
                 else:
-                    if end <= t0 and frames == 0:
+                    # SD-TIES (3): under calls_see_old_state an event at the very instant of
+                    # start() (already on a frame boundary) comes after start() has returned
+                    late_event = r.calls_see_old_state and end == now == t0
+                    if end <= t0 and frames == 0 and not late_event:
                         now = end
                         settle(now)
                         returned = False
@@ -343,7 +360,10 @@ def _run_script(world: _World, script: list[tuple[str, dict[str, Any]]], r: Read
             if raised is None:
                 if job is not None and job["end"] > now:
                     frames = max(0, (now - job["start"]) // FRAME)
-                    job["audio"] = job["audio"] if frames >= job["frames"] else None
+                    if frames < job["frames"]:
+                        # SD-AUDIO: detected over the frames recorded before the stop
+                        cls = world.classes(job["start"], frames) if frames else np.zeros(0, np.int8)
+                        job["audio"] = bool((cls >= (UNSURE if r.unsure_is_audio else LOUD)).any())
                     _finish("ABORTED", now, frames)
                 returned = True
         elif call == "wait_until_finished":

@@ -81,6 +81,10 @@ class State(Enum):
     ERROR = "ERROR"
 
 
+_Cause = Cause  # module-level names for annotations inside BufferedRecorder,
+_State = State  # whose class attributes Cause/State shadow them
+
+
 # -- argument checks -----------------------------------------------------------------------------
 
 def _int(value: object) -> bool:
@@ -387,7 +391,7 @@ class BufferedRecorder:
         self._clock.run_until(lambda: job.ended or self._clock.now >= first, what="the recording to start")
         return not (job.ended and job.state.done == 0)
 
-    def _end(self, job: _Job, cause: Cause) -> None:
+    def _end(self, job: _Job, cause: _Cause) -> None:
         if job.ended:
             return
         job.ended = True
@@ -417,7 +421,7 @@ class BufferedRecorder:
     def record(self, filename: str, file_format: str = "alaw", rate: int = 8000,
                seconds_timeout: float = 120, max_bytes: int = 1920000,
                milliseconds_max_silence: int = 10000, milliseconds_initial_silence: int = 0,
-               barge_in: bool = False, cipher: Any = None) -> Cause:
+               barge_in: bool = False, cipher: Any = None) -> _Cause:
         self._check_free()
         p = _params(filename, file_format, rate, seconds_timeout, max_bytes, milliseconds_max_silence,
                     milliseconds_initial_silence, barge_in, cipher, with_timeout=True)
@@ -444,16 +448,16 @@ class BufferedRecorder:
             return self._state is not State.ERROR
         return True
 
-    def state(self) -> State:
+    def state(self) -> _State:
         return self._state
 
-    def cause(self) -> Cause:
+    def cause(self) -> _Cause:
         return Cause.NONE if self._state is State.RECORDING else self._cause
 
     def audio_detected_in_recording(self) -> bool | None:
         return None if self._state is State.RECORDING else self._audio
 
-    def wait_until_finished(self, seconds_timeout: float | None = 120) -> Cause:
+    def wait_until_finished(self, seconds_timeout: float | None = 120) -> _Cause:
         self._check_call()
         ticks = None if seconds_timeout is None else _seconds("seconds_timeout", seconds_timeout, zero_ok=True)
         job = self._job

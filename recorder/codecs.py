@@ -375,6 +375,69 @@ def _get_oki_tables() -> _OkiTables:
     return _oki_tables
 
 
+# -- vectorised OKI: many segments in parallel, then exact repair at the joins -----------------
+#
+# The encoder state before a sample is (predictor p, step index i). Encoded as one integer
+# ``v = (s_prev - p) + i * _OKI_ROW + 4095`` (``s_prev`` the previous 12-bit sample, taken as 0
+# at a segment's start), the step for a sample whose difference from the previous one is ``ds``
+# is two array operations: ``idx = ds + v`` (which is ``d + i * _OKI_ROW + 4095`` with
+# ``d = s - p``), then ``v = _OKI_V[idx]``; the code is ``_OKI_C[idx]``. ``idx`` identifies the
+# state, so two runs over the same samples that ever have equal ``idx`` at the same sample are
+# identical from there on (they have *coalesced*).
+#
+# ``_codes_parallel`` cuts the signal into K segments of L samples and runs every segment from
+# four candidate start states at once (step index 0, predictor 0, 1, 2 or 3: at step index 0 a
+# code moves the predictor by 2 mod 4, so trajectories in quiet passages fall into those four
+# classes and otherwise never meet). Then each segment is re-run from its predecessor's end
+# until it coalesces with one of its candidates (usually within a step or two), repeated while
+# any end changes. A final walk keeps a segment's codes only when its start state is exactly
+# the true one; any other segment, and any segment holding a sample that could saturate, is
+# encoded by the scalar loops. The output is identical to the scalar encoder's by construction.
+_OKI_ROW = 8191  # one table row per step index: d in [-4095, 4095]
+_OKI_CANDIDATES = (0, 1, 2, 3)  # candidate start predictors (step index 0)
+_OKI_PAR_MIN = 8192  # shorter inputs: the scalar loop is cheaper than the set-up
+_OKI_PROBE = 64  # the transfer map is probed at least this many steps ...
+_OKI_FEW_PAIRS = 64  # ... and beyond them while this many pairs are still open
+
+
+@dataclass(frozen=True)
+class _OkiVecTables:
+    """``v`` transition table and code table, indexed by ``d + i*ROW + 4095``; ``v_list`` for
+    the scalar finish."""
+
+    v: npt.NDArray[np.int32]
+    c: npt.NDArray[np.uint8]
+    v_list: list[int]
+
+
+_oki_vec: _OkiVecTables | None = None
+
+
+def _get_oki_vec() -> _OkiVecTables:
+    global _oki_vec
+    if _oki_vec is None:
+        d = np.arange(-4095, 4096)
+        n = len(OKI_STEPS)
+        v = np.empty(n * _OKI_ROW, dtype=np.int32)
+        c = np.empty(n * _OKI_ROW, dtype=np.uint8)
+        adjust = np.asarray(_OKI_INDEX_ADJUST)
+        for i, step in enumerate(OKI_STEPS):
+            mag = np.minimum(7, (4 * np.abs(d)) // step)
+            recon = ((2 * mag + 1) * step) >> 3
+            neg = d < 0
+            err = d - np.where(neg, -recon, recon)  # s - p_next
+            nxt = np.clip(i + adjust[mag], 0, n - 1)
+            v[i * _OKI_ROW : (i + 1) * _OKI_ROW] = err + nxt * _OKI_ROW + 4095
+            c[i * _OKI_ROW : (i + 1) * _OKI_ROW] = mag | np.where(neg, 8, 0)
+        _oki_vec = _OkiVecTables(v, c, v.tolist())
+    return _oki_vec
+
+
+def _oki_segment_length(n: int) -> int:
+    # Enough lanes to keep each numpy call busy; longer segments coalesce more often.
+    return max(64, min(1024, n // 256))
+
+
 class _OkiEncoder(_BaseEncoder):
     """Dialogic OKI ADPCM, high nibble first; holds back one code of an odd count."""
 
@@ -413,35 +476,186 @@ class _OkiEncoder(_BaseEncoder):
         self._p, self._i = p, i
         return codes
 
-    def _pack(self, codes: list[int]) -> bytes:
-        if self._high is not None:
-            codes.insert(0, self._high)
-            self._high = None
-        if len(codes) % 2:
-            self._high = codes.pop()
-        arr = np.frombuffer(bytes(codes), dtype=np.uint8)
-        return ((arr[0::2] << 4) | arr[1::2]).tobytes()
-
-    def _encode(self, pcm: npt.NDArray[np.int16]) -> bytes:
-        if not pcm.size:
-            return b""
-        s = pcm.astype(np.int64) >> 4
+    def _codes_scalar(self, s: npt.NDArray[np.int64]) -> list[int]:
+        """Codes of ``s`` from the current state (advancing it), one sample at a time."""
+        if not s.size:
+            return []
         loud = np.abs(s) > OKI_SAFE_LIMIT
         if not loud.any():
-            return self._pack(self._codes_fast(s))
+            return self._codes_fast(s)
         # Alternate runs of safe samples (fast loop) and loud samples (checked loop).
         edges = [0, *(np.flatnonzero(np.diff(loud)) + 1).tolist(), s.size]
         codes: list[int] = []
         for a, b in zip(edges[:-1], edges[1:], strict=True):
             run = s[a:b]
             codes += self._codes_checked(run) if loud[a] else self._codes_fast(run)
+        return codes
+
+    def _codes_parallel(self, s: npt.NDArray[np.int64], seg: int) -> npt.NDArray[np.uint8]:
+        """Codes of ``s`` from the current state (advancing it); segments of ``seg`` samples."""
+        tab = _get_oki_vec()
+        row, m = _OKI_ROW, len(_OKI_CANDIDATES)
+        k = s.size // seg
+        if k < 2:
+            return np.asarray(self._codes_scalar(s), dtype=np.uint8)
+        body = s[: k * seg].reshape(k, seg)
+        loud = (np.abs(body) > OKI_SAFE_LIMIT).any(axis=1)
+        # Lanes with a loud sample run on zeros (keeps every index inside the table); the walk
+        # encodes those segments with the checked loop.
+        safe = np.where(loud[:, None], 0, body).astype(np.int32)
+        diffs = np.empty_like(safe)
+        diffs[:, 0] = safe[:, 0]  # start form: v holds (0 - p), so ds_0 is s_0 itself
+        np.subtract(safe[:, 1:], safe[:, :-1], out=diffs[:, 1:])
+        dt = np.ascontiguousarray(diffs.T)  # (seg, k): one contiguous row per step
+        last = safe[:, -1]
+        # idx[j, c, lane]: state before step j of candidate c; slot m: the segment's own run.
+        # (Lanes last: every numpy call then runs one long inner loop.)
+        idx = np.empty((seg, m + 1, k), dtype=np.int32)
+        cand = idx[:, :m, :]
+        v = np.empty((m, k), dtype=np.int32)
+        v[:] = (4095 - np.asarray(_OKI_CANDIDATES, dtype=np.int32))[:, None]
+        for j in range(seg):
+            np.add(dt[j], v, out=cand[j])
+            np.take(tab.v, cand[j], out=v)
+        cend = np.ascontiguousarray(v.T)  # (k, m)
+        # Transfer map: starting segment k from the end of candidate a of segment k - 1, the run
+        # coalesces with candidate trans[k, a] after tj[k, a] steps (-1: not found; the walk
+        # then runs that segment itself). Pairs (a, k) still open are kept compacted.
+        pre = np.empty((seg, m, k), dtype=np.int32)
+        trans = np.full((k, m), -1, dtype=np.int64)
+        tj = np.zeros((k, m), dtype=np.int64)
+        pa = np.repeat(np.arange(m), k - 1)
+        pl = np.tile(np.arange(1, k), m)
+        w = (cend[pl - 1, pa] - last[pl - 1]).astype(np.int32)  # start form
+        for j in range(seg):
+            if pl.size < _OKI_FEW_PAIRS and j >= _OKI_PROBE:
+                break
+            cur = dt[j, pl] + w
+            pre[j, pa, pl] = cur
+            hit = cand[j][:, pl] == cur  # (m, pairs)
+            got = hit.any(axis=0)
+            if got.any():
+                trans[pl[got], pa[got]] = hit[:, got].argmax(axis=0)
+                tj[pl[got], pa[got]] = j
+                keep = ~got
+                pa, pl, cur = pa[keep], pl[keep], cur[keep]
+                if not pl.size:
+                    break
+            w = tab.v[cur]
+        trans_l, tj_l, loud_l = trans.tolist(), tj.tolist(), loud.tolist()
+        sel_m = np.full(k, m, dtype=np.int64)  # candidate taken after the own/prefix steps
+        sel_j = np.zeros(k, dtype=np.int64)  # steps taken from slot m first
+        pre_a = np.full(k, -1, dtype=np.int64)  # prefix from pre[:, k, a] (mapped segments)
+        scalar_codes: dict[int, list[int]] = {}
+        p_true, i_true = self._p, self._i
+        cls = -1  # candidate class the previous segment ended in (-1: state in p_true, i_true)
+        for lane in range(k):
+            if loud_l[lane]:
+                if cls >= 0:
+                    p_true, i_true = self._state_of(cend, last, lane - 1, cls)
+                self._p, self._i = p_true, i_true
+                scalar_codes[lane] = self._codes_scalar(body[lane])
+                p_true, i_true = self._p, self._i
+                sel_m[lane] = 0  # any valid slot: these codes are replaced below
+                cls = -1
+                continue
+            if cls >= 0 and trans_l[lane][cls] >= 0:
+                pre_a[lane] = cls
+                sel_j[lane] = tj_l[lane][cls]
+                cls = sel_m[lane] = trans_l[lane][cls]
+                continue
+            if cls >= 0:
+                p_true, i_true = self._state_of(cend, last, lane - 1, cls)
+            got_c, got_j, v_end = self._walk_lane(tab, dt, idx, lane, 4095 - p_true + i_true * row)
+            sel_j[lane] = got_j
+            if got_c >= 0:
+                cls = sel_m[lane] = got_c
+            else:
+                cls = -1
+                ve = int(v_end)
+                p_true, i_true = int(body[lane, -1]) - (ve % row - 4095), ve // row
+        if cls >= 0:
+            p_true, i_true = self._state_of(cend, last, k - 1, cls)
+        self._p, self._i = p_true, i_true
+        mapped = np.flatnonzero(pre_a >= 0)
+        if mapped.size:
+            idx[:, m, mapped] = pre[:, pre_a[mapped], mapped]
+        steps = np.arange(seg)[:, None]
+        choice = np.where(steps < sel_j[None, :], m, sel_m[None, :])
+        chosen = np.take_along_axis(idx, choice[:, None, :], axis=1)[:, 0, :]
+        codes = np.ascontiguousarray(tab.c[chosen].T)  # (k, seg), time order within each row
+        for lane, lc in scalar_codes.items():
+            codes[lane] = lc
+        out = codes.reshape(-1)
+        if k * seg < s.size:
+            tail = np.asarray(self._codes_scalar(s[k * seg :]), dtype=np.uint8)
+            out = np.concatenate((out, tail))
+        return out
+
+    @staticmethod
+    def _state_of(
+        cend: npt.NDArray[np.int32], last: npt.NDArray[np.int32], lane: int, c: int
+    ) -> tuple[int, int]:
+        """(p, i) at the end of candidate ``c`` of segment ``lane``."""
+        ve = int(cend[lane, c])
+        return int(last[lane]) - (ve % _OKI_ROW - 4095), ve // _OKI_ROW
+
+    @staticmethod
+    def _walk_lane(
+        tab: _OkiVecTables,
+        dt: npt.NDArray[np.int32],
+        idx: npt.NDArray[np.int32],
+        lane: int,
+        v: int,
+    ) -> tuple[int, int, int]:
+        """Run one segment from start state ``v`` one sample at a time into slot m until it
+        coalesces with a candidate: (candidate or -1, steps in slot m, end state if -1)."""
+        seg, m = idx.shape[0], idx.shape[1] - 1
+        vl = tab.v_list
+        j0 = 0
+        width = 8
+        while j0 < seg:
+            j1 = min(seg, j0 + width)
+            ds = dt[j0:j1, lane].tolist()
+            cands = idx[j0:j1, :m, lane].tolist()
+            own: list[int] = []
+            for dd, cs in zip(ds, cands, strict=True):
+                cur = dd + v
+                if cur in cs:
+                    if own:
+                        idx[j0 : j0 + len(own), m, lane] = own
+                    return cs.index(cur), j0 + len(own), 0
+                own.append(cur)
+                v = vl[cur]
+            idx[j0:j1, m, lane] = own
+            j0 = j1
+            width *= 4
+        return -1, seg, v
+
+    def _pack(self, codes: npt.NDArray[np.uint8]) -> bytes:
+        if self._high is not None:
+            codes = np.concatenate((np.array([self._high], dtype=np.uint8), codes))
+            self._high = None
+        if codes.size % 2:
+            self._high = int(codes[-1])
+            codes = codes[:-1]
+        return ((codes[0::2] << 4) | codes[1::2]).tobytes()
+
+    def _encode(self, pcm: npt.NDArray[np.int16]) -> bytes:
+        if not pcm.size:
+            return b""
+        s = pcm.astype(np.int64) >> 4
+        if s.size >= _OKI_PAR_MIN:
+            codes = self._codes_parallel(s, _oki_segment_length(s.size))
+        else:
+            codes = np.asarray(self._codes_scalar(s), dtype=np.uint8)
         return self._pack(codes)
 
     def _flush(self) -> bytes:
         if self._high is None:
             return b""
         # One zero-valued pad sample completes the last byte (libsndfile's convention).
-        return self._pack(self._codes_fast(np.zeros(1, dtype=np.int64)))
+        return self._pack(np.asarray(self._codes_fast(np.zeros(1, dtype=np.int64)), dtype=np.uint8))
 
 
 _ALAW_TABLE: npt.NDArray[np.uint8] | None = None

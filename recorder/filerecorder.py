@@ -411,7 +411,12 @@ class FileRecorder:
         now = self._clock.now
         first = now + (-now) % FRAME  # SD-START: recording starts at the next frame boundary
         job = _Job(self, params, first)
-        job.open()  # may raise a store error: handled by the caller
+        try:
+            job.open()  # may raise a store error: handled by the caller
+        except BaseException:
+            # SD-ERROR: never leave a writer open behind a failed start, whatever the store did
+            job.discard()
+            raise
         if params.barge_in:
             # SD-DTMF-BUFFER: prime the detector with the audio just before the job.
             pre = PREROLL_FRAMES * FRAME

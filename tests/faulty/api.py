@@ -44,7 +44,7 @@ class StartReturnsNone(FaultyRecorder):
     BREAKS = "SPEC-START"
 
     @functools.wraps(FileRecorder.start)  # keep the spec's signature visible to inspect
-    def start(self, filename: str, *args: Any, **kw: Any) -> Any:
+    def start(self, filename: str, *args: Any, **kw: Any) -> Any:  # type: ignore[override]
         super().start(filename, *args, **kw)
         return None
 
@@ -138,13 +138,13 @@ class NoErrorWhenBusy(FaultyRecorder):
             self._end_job(job, Cause.ABORTED)
 
     @functools.wraps(FileRecorder.record)  # keep the spec's signature visible to inspect
-    def record(self, filename: str, *args: Any, **kw: Any) -> Cause:
+    def record(self, filename: str, *args: Any, **kw: Any) -> Cause:  # type: ignore[override]
         if self._channel.state() is CallState.ANSWERED:
             self._abort_running()
         return super().record(filename, *args, **kw)
 
     @functools.wraps(FileRecorder.start)  # keep the spec's signature visible to inspect
-    def start(self, filename: str, *args: Any, **kw: Any) -> bool:
+    def start(self, filename: str, *args: Any, **kw: Any) -> bool:  # type: ignore[override]
         if self._channel.state() is CallState.ANSWERED:
             self._abort_running()
         return super().start(filename, *args, **kw)
@@ -275,14 +275,14 @@ class ArgsRaisePlainValueError(FaultyRecorder):
     GRADE = "NON-STRICT"
 
     @functools.wraps(FileRecorder.record)  # keep the spec's signature visible to inspect
-    def record(self, filename: str, *args: Any, **kw: Any) -> Cause:
+    def record(self, filename: str, *args: Any, **kw: Any) -> Cause:  # type: ignore[override]
         try:
             return super().record(filename, *args, **kw)
         except ArgumentError as exc:
             raise ValueError(str(exc)) from None
 
     @functools.wraps(FileRecorder.start)  # keep the spec's signature visible to inspect
-    def start(self, filename: str, *args: Any, **kw: Any) -> bool:
+    def start(self, filename: str, *args: Any, **kw: Any) -> bool:  # type: ignore[override]
         try:
             return super().start(filename, *args, **kw)
         except ArgumentError as exc:

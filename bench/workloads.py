@@ -1,0 +1,248 @@
+"""The measured workloads, each a function returning seconds of wall and CPU time.
+
+Every workload builds its own inputs outside the timed region, so a figure is the cost of the
+operation alone. ``run.py`` calls these in a fresh subprocess per measurement (``python -m
+bench.workloads NAME ARGS...``) so peak RSS and the BLAS thread setting are per measurement.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import resource
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+__all__ = ["WORKLOADS", "speech_audio"]
+
+Timing = dict[str, Any]
+
+
+def _timed(fn: Callable[[], Any]) -> Timing:
+    w0, c0 = time.perf_counter(), time.process_time()
+    fn()
+    return {"wall": time.perf_counter() - w0, "cpu": time.process_time() - c0}
+
+
+def _speech_timeline(seconds: int) -> Any:
+    from simulator.audio import Speech, Timeline
+
+    # Bundled speech clips with the default natural pauses (200..1500 ms), -20 dBm0, no digits.
+    return Timeline((Speech(start=0, duration=(seconds + 60) * 8000),), seed=6)
+
+
+def speech_audio(seconds: int) -> np.ndarray:
+    """The pipeline scenario's far-end audio as int16 (rendered once, outside any timing)."""
+    return _speech_timeline(seconds).render(0, seconds * 8000)
+
+
+def pipeline(fmt: str, rate: int, seconds: int) -> Timing:
+    """Full pipeline: audio generation, silence + DTMF detection (barge-in), encoding, WAV file."""
+    from simulator.channel import CallChannel
+    from simulator.clock import Clock
+    from simulator.store import MediaStore
+
+    with tempfile.TemporaryDirectory() as d:
+        clock = Clock()
+        channel = CallChannel(
+            clock, audio=_speech_timeline(seconds), store=MediaStore(root=d, clock=lambda: clock.now)
+        )
+        rec = channel.FileRecorder
+        result: dict[str, Any] = {}
+
+        def go() -> None:
+            result["cause"] = rec.record(
+                "bench.wav", fmt, rate, seconds_timeout=seconds, max_bytes=0,
+                milliseconds_max_silence=5000, barge_in=True,
+            ).value
+
+        t = _timed(go)
+        t["cause"] = result["cause"]
+        t["bytes"] = (Path(d) / "bench.wav").stat().st_size
+    return t
+
+
+def ref_soundfile(fmt: str, rate: int, seconds: int) -> Timing:
+    """libsndfile (soundfile) writing the same audio to a WAV/VOX file: the codec reference."""
+    import soundfile as sf
+
+    x = speech_audio(seconds)
+    subtype = {"alaw": "ALAW", "ulaw": "ULAW", "s16bit": "PCM_16", "u8bit": "PCM_U8",
+               "ima": "IMA_ADPCM", "oki": "VOX_ADPCM"}[fmt]
+    with tempfile.TemporaryDirectory() as d:
+        path = os.path.join(d, "ref.raw" if fmt == "oki" else "ref.wav")
+        kw = {"format": "RAW"} if fmt == "oki" else {"format": "WAV"}
+        return _timed(lambda: sf.write(path, x, rate, subtype=subtype, **kw))
+
+
+def ref_resample_poly(rate: int, seconds: int) -> Timing:
+    """scipy.signal.resample_poly of the same audio (whole signal): the resampling reference."""
+    from scipy.signal import resample_poly
+
+    from recorder.resample import RATIOS
+
+    x = speech_audio(seconds).astype(np.float64)
+    up, down = RATIOS[rate]
+    return _timed(lambda: resample_poly(x, up, down))
+
+
+def encoder(fmt: str, seconds: int) -> Timing:
+    """Our streaming encoder alone, fed in the clock's 10 s blocks."""
+    from recorder.codecs import make_encoder
+    from simulator.clock import FRAME, MAX_BLOCK_FRAMES
+
+    x = speech_audio(seconds)
+    blk = FRAME * MAX_BLOCK_FRAMES
+
+    def go() -> None:
+        enc = make_encoder(fmt)
+        for i in range(0, x.size, blk):
+            enc.encode(x[i : i + blk])
+        enc.flush()
+
+    return _timed(go)
+
+
+def resampler(rate: int, seconds: int) -> Timing:
+    """Our streaming resampler alone, fed in the clock's 10 s blocks."""
+    from recorder.resample import StreamResampler
+    from simulator.clock import FRAME, MAX_BLOCK_FRAMES
+
+    x = speech_audio(seconds)
+    blk = FRAME * MAX_BLOCK_FRAMES
+
+    def go() -> None:
+        r = StreamResampler(rate)
+        for i in range(0, x.size, blk):
+            r.process(x[i : i + blk])
+        r.flush()
+
+    return _timed(go)
+
+
+def render(seconds: int) -> Timing:
+    """Far-end audio generation alone (Timeline.render in the clock's 10 s blocks)."""
+    from simulator.clock import FRAME, MAX_BLOCK_FRAMES
+
+    tl = _speech_timeline(seconds)
+    blk = FRAME * MAX_BLOCK_FRAMES
+    return _timed(lambda: [tl.render(a, min(a + blk, seconds * 8000)) for a in range(0, seconds * 8000, blk)])
+
+
+def dtmf(seconds: int) -> Timing:
+    """DTMF detector alone on the pipeline's speech, in the clock's 10 s blocks."""
+    from recorder.detect import DtmfDetector
+    from simulator.clock import FRAME, MAX_BLOCK_FRAMES
+
+    frames = speech_audio(seconds).reshape(-1, FRAME)
+    det = DtmfDetector()
+
+    def go() -> None:
+        st = det.initial_state()
+        for i in range(0, len(frames), MAX_BLOCK_FRAMES):
+            _, st = det.scan(frames[i : i + MAX_BLOCK_FRAMES], st)
+
+    t = _timed(go)
+    t["samples"] = int(frames.size)
+    return t
+
+
+def dtmf_probe(seconds: int) -> Timing:
+    """The issue's probe: one matrix product for 16 DFT bins on 160-sample frames."""
+    frames = speech_audio(seconds).reshape(-1, 160).astype(np.float64)
+    n = np.arange(160)
+    f = np.array([697, 770, 852, 941, 1209, 1336, 1477, 1633], float)
+    f = np.concatenate([f, 2 * f])
+    basis = np.concatenate([np.cos(2 * np.pi * np.outer(n, f) / 8000), np.sin(2 * np.pi * np.outer(n, f) / 8000)], 1)
+    t = _timed(lambda: frames @ basis)
+    t["samples"] = int(frames.size)
+    return t
+
+
+def scenario_no_recorder(seconds: int) -> Timing:
+    """Issue 2: a scenario of ``seconds`` of speech with a sleep and no recorder attached."""
+    from simulator.runner import run_scenario
+    from simulator.scenario import ScenarioBuilder
+
+    sc = ScenarioBuilder(seed=2).speech(0, seconds * 1000).sleep(seconds * 1000).build()
+    return _timed(lambda: run_scenario(sc))
+
+
+def scenario_record(seconds: int) -> Timing:
+    """Issue 3: a ``seconds`` A-law recording of speech, silence detection + barge-in, end to end
+    (scenario build, run, file published in the in-memory store)."""
+    from simulator.runner import run_scenario
+    from simulator.scenario import ScenarioBuilder
+
+    sc = (
+        ScenarioBuilder(seed=3)
+        .speech(0, (seconds + 5) * 1000)
+        .record(filename="r.wav", file_format="alaw", seconds_timeout=seconds, max_bytes=0,
+                milliseconds_max_silence=5000, barge_in=True)
+        .build()
+    )
+    return _timed(lambda: run_scenario(sc))
+
+
+def memory_24h(seconds: int) -> Timing:
+    """A long recording into a directory-backed store; reports peak RSS of this process."""
+    t = pipeline("alaw", 8000, seconds)
+    t["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+    return t
+
+
+def baseline_rss() -> Timing:
+    """Peak RSS of a process that only imported everything (what the 24 h figure starts from)."""
+    import recorder.filerecorder  # noqa: F401
+    import simulator.runner  # noqa: F401
+
+    speech_audio(1)
+    return {"wall": 0.0, "cpu": 0.0, "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0}
+
+
+WORKLOADS: dict[str, Callable[..., Timing]] = {
+    "pipeline": pipeline,
+    "ref_soundfile": ref_soundfile,
+    "ref_resample_poly": ref_resample_poly,
+    "encoder": encoder,
+    "resampler": resampler,
+    "render": render,
+    "dtmf": dtmf,
+    "dtmf_probe": dtmf_probe,
+    "scenario_no_recorder": scenario_no_recorder,
+    "scenario_record": scenario_record,
+    "memory_24h": memory_24h,
+    "baseline_rss": baseline_rss,
+}
+
+
+def _arg(a: str) -> Any:
+    return int(a) if a.lstrip("-").isdigit() else a
+
+
+if __name__ == "__main__":
+    name, *args = sys.argv[1:]
+    fn = WORKLOADS[name]
+    warm = os.environ.get("BENCH_WARM", "1") == "1"
+    if warm and name not in ("memory_24h", "baseline_rss"):
+        # warm caches (clip bank, tables, imports) with a short run of the same workload
+        short = [a if not isinstance(a, int) or a < 1000 or i != len(args) - 1 else 20
+                 for i, a in enumerate(map(_arg, args))]
+        if name.startswith("scenario") or name == "pipeline":
+            fn(*[*short[:-1], min(20, _arg(args[-1]))])
+        else:
+            fn(*[*short[:-1], min(20, _arg(args[-1]))])
+    print(json.dumps(fn(*map(_arg, args))))
+    sys.stdout.flush()
+    _ = io  # keep import for type checkers of callers
