@@ -7,7 +7,6 @@ bench.workloads NAME ARGS...``) so peak RSS and the BLAS thread setting are per 
 
 from __future__ import annotations
 
-import io
 import json
 import os
 import resource
@@ -232,17 +231,10 @@ def _arg(a: str) -> Any:
 
 
 if __name__ == "__main__":
-    name, *args = sys.argv[1:]
+    name, *raw = sys.argv[1:]
     fn = WORKLOADS[name]
-    warm = os.environ.get("BENCH_WARM", "1") == "1"
-    if warm and name not in ("memory_24h", "baseline_rss"):
-        # warm caches (clip bank, tables, imports) with a short run of the same workload
-        short = [a if not isinstance(a, int) or a < 1000 or i != len(args) - 1 else 20
-                 for i, a in enumerate(map(_arg, args))]
-        if name.startswith("scenario") or name == "pipeline":
-            fn(*[*short[:-1], min(20, _arg(args[-1]))])
-        else:
-            fn(*[*short[:-1], min(20, _arg(args[-1]))])
-    print(json.dumps(fn(*map(_arg, args))))
-    sys.stdout.flush()
-    _ = io  # keep import for type checkers of callers
+    args = [_arg(a) for a in raw]
+    if os.environ.get("BENCH_WARM", "1") == "1" and args and isinstance(args[-1], int):
+        # Warm caches (clip bank, codec tables, imports) with 20 s of the same workload.
+        fn(*args[:-1], min(20, args[-1]))
+    print(json.dumps(fn(*args)))

@@ -208,7 +208,9 @@ def _show(o: tuple[Any, Any]) -> str:
 # -- files --------------------------------------------------------------------------------
 #: (minimum SNR in dB, or an absolute error RMS floor in LSB) per format at 8000 Hz.
 SNR_MIN = {"s16bit": 60.0, "alaw": 28.0, "ulaw": 28.0, "u8bit": 20.0, "ima": 10.0, "oki": 10.0}
-ERR_FLOOR = {"s16bit": 1.0, "alaw": 24.0, "ulaw": 24.0, "u8bit": 160.0, "ima": 96.0, "oki": 160.0}
+#: u8bit: a truncating encoder ((x >> 8) + 128, as libsndfile and ffmpeg do) errs by up to one
+#: 8-bit step (256) per sample, so near-silent audio may show an error RMS close to 256.
+ERR_FLOOR = {"s16bit": 1.0, "alaw": 24.0, "ulaw": 24.0, "u8bit": 256.0, "ima": 96.0, "oki": 160.0}
 RESAMPLED_SNR = 18.0  # a different (valid) resampler differs from scipy's near the band edge
 
 
@@ -283,7 +285,7 @@ def _check_files(scenario: Scenario, result: RunResult, ours: ScriptOutcome, all
             findings.append(Finding(Grade.NON_STRICT, ("SD-START", "SD-SIZE"), f"{job.file!r} holds {n} samples; our decisions give {job.samples}", {}))
         if timeline is None:
             timeline = build_audio(scenario)
-        findings.extend(_compare_audio(job, pcm, timeline))
+        findings.extend(_compare_audio(job, pcm, timeline, _observed_start(result, k)))
     return findings
 
 
@@ -298,38 +300,75 @@ def _max_bytes(scenario: Scenario, name: str) -> int:
     return 0
 
 
-def _compare_audio(job: JobOutcome, pcm: np.ndarray, timeline: Any) -> list[Finding]:
-    """Decoded file vs the far-end audio of the job's span, best alignment within ±2 frames."""
+def _observed_start(result: RunResult, k: int) -> int | None:
+    """The tick at which the application started the k-th job (from the observed steps)."""
+    n = -1
+    for st in result.steps:
+        if st.call in ("record", "start") and st.raised is None:
+            n += 1
+            if n == k:
+                return int(round(st.at_ms * 8))
+    return None
+
+
+#: Alignment is searched on at most this many seconds of the file, then checked on all of it.
+_ALIGN_SECONDS = 2.0
+
+
+def _compare_audio(job: JobOutcome, pcm: np.ndarray, timeline: Any, called_at: int | None = None) -> list[Finding]:
+    """Decoded file vs the far-end audio of the job's span, best alignment within ±2 frames
+    of where the job was started (the observed call instant and the next frame boundary)."""
     n = len(pcm)
     if n < _frame_samples(job.rate) * 3:
         return []
     up, down = _ratio(job.rate)
-    margin = 2 * FRAME
-    a = max(0, job.start - margin)
-    ref8 = timeline.render(a, job.start + job.frames * FRAME + 2 * margin).astype(np.float64)
-    ref = resample_poly(ref8, up, down) if (up, down) != (1, 1) else ref8
-    off0 = int(round((job.start - a) * job.rate / 8000))
     x = pcm.astype(np.float64)
     edge = _frame_samples(job.rate)
     body = x[edge: n - edge]
-    if len(body) == 0 or not np.any(body):
-        sig = ref[off0 + edge: off0 + n - edge]
-        if len(sig) and np.sqrt(np.mean(sig**2)) > 100 and not np.any(body):
-            return [Finding(Grade.FAIL, ("SPEC-WAV",), f"{job.file!r} holds only zeros where the caller spoke", {})]
-        return []
-    best = None
+    starts = {job.start}
+    if called_at is not None:
+        starts |= {called_at, called_at + (-called_at) % FRAME}
     span = 2 * _frame_samples(job.rate)
-    for lag in range(-span, span + 1):
-        s = off0 + edge + lag
-        if s < 0 or s + len(body) > len(ref):
-            continue
-        r = ref[s: s + len(body)]
-        err = float(np.sqrt(np.mean((body - r) ** 2)))
-        if best is None or err < best[0]:
-            best = (err, lag, float(np.sqrt(np.mean(r**2))))
-    if best is None:
+    cands: list[tuple[float, int, int, np.ndarray]] = []
+    for t0 in sorted(starts):
+        # 640 ticks is a whole number of output samples at every rate (11025 Hz: 441 per 320
+        # ticks), and time before the call is rendered as zeros rather than clamped, so the
+        # reference grid is never shifted by a fraction of a sample
+        margin = 4 * FRAME
+        a = t0 - margin
+        b_ = t0 + -(-n * 8000 // job.rate) + 2 * margin
+        ref8 = timeline.render(max(a, 0), b_).astype(np.float64)
+        if a < 0:
+            ref8 = np.concatenate([np.zeros(min(-a, b_ - a)), ref8])
+        ref = resample_poly(ref8, up, down) if (up, down) != (1, 1) else ref8
+        off0 = int(round((t0 - a) * job.rate / 8000))
+        if len(body) == 0 or not np.any(body):
+            sig = ref[off0 + edge: off0 + n - edge]
+            if len(sig) and np.sqrt(np.mean(sig**2)) > 100 and not np.any(body):
+                return [Finding(Grade.FAIL, ("SPEC-WAV",), f"{job.file!r} holds only zeros where the caller spoke", {})]
+            return []
+        # align on the loudest stretch of the file (silence aligns with anything)
+        plen = min(len(body), int(_ALIGN_SECONDS * job.rate))
+        c = np.concatenate([[0.0], np.cumsum(body * body)])
+        p0 = int(np.argmax(c[plen:] - c[: len(c) - plen]))
+        probe = body[p0: p0 + plen]
+        for lag in range(-span, span + 1):
+            s = off0 + edge + lag
+            if s < 0 or s + len(body) > len(ref):
+                continue
+            err = float(np.sqrt(np.mean((probe - ref[s + p0: s + p0 + plen]) ** 2)))
+            cands.append((err, lag, s, ref))
+    if not cands:
         return []
-    err, lag, sig = best
+    # a periodic probe (a steady tone) fits several lags equally well: of the near-best ones,
+    # keep the lag that fits the whole file
+    low = min(c[0] for c in cands)
+    near = [c for c in cands if c[0] <= low * 1.1 + 1.0]
+    best = min(near, key=lambda c: float(np.mean((body - c[3][c[2]: c[2] + len(body)]) ** 2)))
+    _, lag, s, ref = best
+    r = ref[s: s + len(body)]
+    err = float(np.sqrt(np.mean((body - r) ** 2)))
+    sig = float(np.sqrt(np.mean(r**2)))
     snr = 20 * np.log10(max(sig, 1e-9) / max(err, 1e-9))
     need = SNR_MIN[job.fmt] if job.rate == 8000 else min(SNR_MIN[job.fmt], RESAMPLED_SNR)
     floor = ERR_FLOOR[job.fmt] * (1 if job.rate == 8000 else 4)

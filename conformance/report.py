@@ -86,17 +86,43 @@ class Report:
         }
 
     # -- writing ---------------------------------------------------------------------
-    def write(self, report_dir: str | Path) -> Path:
+    def write(self, report_dir: str | Path, *, factory: Any = None, plots: bool = True, max_plots: int = 20) -> Path:
         d = Path(report_dir)
         (d / "replay").mkdir(parents=True, exist_ok=True)
         for c in self.cases:
             if c.scenario_toml:
                 (d / "replay" / (safe_name(c.id) + ".toml")).write_text(c.scenario_toml)
+        if plots:
+            self._plot_failures(d, factory, max_plots)
         doc = self.to_json(d)
         (d / "index.json").write_text(json.dumps(doc, indent=1, sort_keys=True) + "\n")
         (d / "index.html").write_text(self.to_html(doc, d))
         (d / "junit.xml").write_text(self.to_junit(d))
         return d / "index.html"
+
+    def _plot_failures(self, d: Path, factory: Any, max_plots: int) -> None:
+        """A timeline plot for each FAIL case that has a scenario (needs the plot extra)."""
+        failing = [c for c in self.cases if c.grade is Grade.FAIL and c.scenario_toml][:max_plots]
+        if not failing:
+            return
+        try:
+            import matplotlib  # noqa: F401
+        except ImportError:
+            return
+        from simulator.plot import plot_run
+        from simulator.runner import load_factory, run_scenario
+        from simulator.scenario import loads_scenario
+
+        if factory is None:
+            factory = load_factory(self.factory_spec) if self.factory_spec else None
+        (d / "plots").mkdir(exist_ok=True)
+        for c in failing:
+            try:
+                scenario = loads_scenario(c.scenario_toml or "")
+                result = run_scenario(scenario, factory)
+                plot_run(scenario, result, d / "plots" / (safe_name(c.id) + ".png"), title=f"{c.id}: {c.summary()[:90]}")
+            except Exception:  # noqa: BLE001 - a plot is a convenience; the report must still be written
+                continue
 
     def to_junit(self, report_dir: Path) -> str:
         s = self.summary()

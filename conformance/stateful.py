@@ -206,6 +206,7 @@ def make_machine(factory: Any, caps: Capabilities, sink: Any) -> type[RuleBasedS
                     self._fail(f"{name}() raised {type(exc).__name__}: {exc}", clauses or ("SPEC-RECORD",))
                 return False
             want = Hangup if expected == "Hangup" else Error
+            sink.reached[f"raised {expected}"] += 1
             if exc is None:
                 self._fail(f"{name}() on call state {self.channel.state().value} with record state "
                            f"{'RECORDING' if self.job else self.state} did not raise {expected}", clauses)
@@ -250,6 +251,7 @@ def make_machine(factory: Any, caps: Capabilities, sink: Any) -> type[RuleBasedS
             self.cause = cause
             self.audio = _audio_allowed(job, end)
             self.last_file = (job.filename, cause)
+            sink.reached[cause] += 1
             ours = job.ours()
             if ours is not None and cause != "ABORTED" and ours.cause != cause:
                 self._soft(f"the job ended with {cause}; our decisions give {ours.cause}", ("SD-TIES", "SD-START"))
@@ -476,11 +478,10 @@ def run_stateful(factory: Any, caps: Capabilities, hs: settings) -> CaseResult:
     t0 = time.perf_counter()
     tr = _Tracker()
     machine = make_machine(factory, caps, tr)
-    steps = 10 if hs.max_examples < 100 else 30
+    steps = 15 if hs.max_examples < 100 else 30
     error: BaseException | None = None
     try:
-        run_state_machine_as_test(machine, settings=settings(hs, max_examples=max(1, hs.max_examples // 2),
-                                                             stateful_step_count=steps))
+        run_state_machine_as_test(machine, settings=settings(hs, stateful_step_count=steps))
     except Exception as exc:  # the minimal failing run (or a crash in the implementation)
         error = exc
         if tr.last_fail is not None and not isinstance(exc, _Failed):

@@ -416,7 +416,8 @@ def hangup_scenarios(draw: st.DrawFn, caps: Capabilities) -> Scenario:
         acts = draw(_job(args))
     else:
         start_args = {k: v for k, v in args.items() if k != "seconds_timeout"}
-        acts = [("start", start_args), ("sleep", {"ms": draw(st.integers(0, 9000))}),
+        until = max(0, hang - pre)
+        acts = [("start", start_args), ("sleep", {"ms": draw(st.one_of(st.integers(until, until + 2000), st.integers(0, 9000)))}),
                 draw(st.sampled_from([("stop", {}), ("wait_until_finished", {"seconds_timeout": 2})]))]
     acts = ([("sleep", {"ms": pre})] if pre else []) + acts
     acts += [(g, {}) for g in draw(st.lists(_getters, max_size=2))]
