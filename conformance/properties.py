@@ -45,7 +45,7 @@ __all__ = ["Property", "PROPERTIES", "settings_for", "register_profiles", "PROFI
 #: a user's own "ci" profile is never overwritten).
 PROFILES = {"ci": "callsim-ci", "deep": "callsim-deep"}
 #: Examples per property in the ci profile (each property scales it by its ``weight``).
-CI_EXAMPLES = 16
+CI_EXAMPLES = 20
 DEEP_EXAMPLES = 600
 #: At most this many distinct NON-STRICT/INFO findings are kept per property.
 SOFT_CAP = 10

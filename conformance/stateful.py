@@ -481,7 +481,9 @@ def run_stateful(factory: Any, caps: Capabilities, hs: settings) -> CaseResult:
     steps = 15 if hs.max_examples < 100 else 30
     error: BaseException | None = None
     try:
-        run_state_machine_as_test(machine, settings=settings(hs, stateful_step_count=steps))
+        # runs are cheap (no oracle, no file decoding): three times the profile's examples
+        run_state_machine_as_test(machine, settings=settings(hs, max_examples=3 * hs.max_examples,
+                                                             stateful_step_count=steps))
     except Exception as exc:  # the minimal failing run (or a crash in the implementation)
         error = exc
         if tr.last_fail is not None and not isinstance(exc, _Failed):

@@ -35,5 +35,11 @@ class ArgumentError(Error, ValueError):
 
 
 def _safe_repr(value: object, limit: int = 80) -> str:
-    text = repr(value)
+    try:
+        text = repr(value)
+    except ValueError:  # e.g. an int too long for repr (Python's 4300-digit limit)
+        digits = value.bit_length() * 30103 // 100000 + 1 if isinstance(value, int) else None
+        return f"<int with about {digits} digits>" if digits else f"<{type(value).__name__}>"
+    except Exception:  # noqa: BLE001 - a broken __repr__ must not hide the argument error
+        return f"<{type(value).__name__}>"
     return text if len(text) <= limit else text[: limit - 3] + "..."

@@ -375,9 +375,6 @@ def _check_garbage(case: tuple[str, dict[str, Any]], prev: str) -> None:
     assert ch.store.exists(name) and ch.store.open_writers() == 0
 
 
-@pytest.mark.xfail(strict=True, raises=ValueError,
-                   reason="simulator/errors.py _safe_repr calls repr() on a >4300-digit int, which "
-                          "Python 3.11 refuses (ValueError); reported to the lead (not my file)")
 def test_int_too_long_to_print_still_gives_argument_error() -> None:
     """SD-ARGS: even an int too long for repr() yields ArgumentError, not a bare ValueError."""
     ch = make_call()
