@@ -90,6 +90,10 @@ _add(Case("api/before-any-job", ("SPEC-STATE-FN", "SPEC-CAUSE-FN", "SPEC-AUDIO")
 _add(Case("api/during-job", ("SPEC-STATE-FN", "SPEC-CAUSE-FN", "SPEC-AUDIO"),
           _b().tone(0, 60_000, [800], -20).start(filename="d").sleep(500).action("state").action("cause")
           .action("audio_detected_in_recording").stop().action("state").action("cause").build()))
+_add(Case("api/cause-during-second-job", ("SPEC-CAUSE-FN", "SPEC-STATE-FN", "SPEC-AUDIO"),
+          _b().tone(0, 500, [800], -20).tone(2000, 60_000, [800], -20).record(filename="one", milliseconds_max_silence=500)
+          .action("cause").sleep(1000).start(filename="two").action("cause").action("state")
+          .action("audio_detected_in_recording").stop().action("cause").build()))
 _add(Case("api/stop-when-idle", ("SPEC-STOP",), _b().stop().stop().build()))
 _add(Case("api/wait-timeout-leaves-job", ("SPEC-WAIT-TIMEOUT", "SD-WAIT-TIMEOUT"),
           _b().tone(0, 60_000, [800], -20).start(filename="w", milliseconds_max_silence=0)

@@ -28,11 +28,17 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Any
+from typing import Any, NoReturn
 
 from hypothesis import settings
 from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule, run_state_machine_as_test
+from hypothesis.stateful import (
+    RuleBasedStateMachine,
+    invariant,
+    precondition,
+    rule,
+    run_state_machine_as_test,
+)
 
 from simulator import CallChannel, CallState, Clock
 from simulator.audio import Timeline, Tone
@@ -159,7 +165,7 @@ def make_machine(factory: Any, caps: Capabilities, sink: Any) -> type[RuleBasedS
 
             return dataclasses.replace(b.build(), description=f"{STATEFUL_ID}: a run of the API state machine")
 
-        def _fail(self, message: str, clauses: tuple[str, ...], **evidence: Any) -> None:
+        def _fail(self, message: str, clauses: tuple[str, ...], **evidence: Any) -> NoReturn:
             ev = {"at_ms": self.now / 8, **evidence}
             sink.last_fail = (self.scenario(), [Finding(Grade.FAIL, clauses, message, ev)])
             raise _Failed(message)
@@ -273,12 +279,14 @@ def make_machine(factory: Any, caps: Capabilities, sink: Any) -> type[RuleBasedS
             surely_running = all(c.lo > t for c in job.cands)
             if surely_running:
                 return
-            if not surely_ended:
-                if self._get("state") == "RECORDING":
-                    for c in job.cands:
-                        c.lo = max(c.lo, t)
-                    job.cands = [c for c in job.cands if not (c.optional and c.hi < t)]
-                    return
+            if self._get("state") == "RECORDING":
+                if surely_ended and mh is not None:
+                    self._fail(f"state() is RECORDING at {t / 8:g} ms; the job must have ended by {mh / 8:g} ms",
+                               ("SPEC-STATE-FN",), candidates=[vars(c) for c in job.cands])
+                for c in job.cands:
+                    c.lo = max(c.lo, t)
+                job.cands = [c for c in job.cands if not (c.optional and c.hi < t)]
+                return
             cause = self._get("cause")
             possible = self._possible(job.call, t)
             if cause not in {c.cause for c in possible}:
@@ -391,7 +399,7 @@ def make_machine(factory: Any, caps: Capabilities, sink: Any) -> type[RuleBasedS
                 if deadline is None or not deadline <= t <= deadline + TOL:
                     self._fail(f"wait_until_finished({timeout_ms and timeout_ms / 1000}) returned TIMEOUT at {t / 8:g} ms",
                                ("SPEC-WAIT-TIMEOUT",))
-                if mh is not None and mh < deadline:
+                if mh is not None and deadline is not None and mh < deadline:
                     self._fail(f"wait_until_finished() returned TIMEOUT, but the job must have ended by {mh / 8:g} ms",
                                ("SPEC-WAIT", "SPEC-WAIT-TIMEOUT"), candidates=[vars(c) for c in self.job.cands])
                 for c in self.job.cands:
@@ -481,9 +489,9 @@ def run_stateful(factory: Any, caps: Capabilities, hs: settings) -> CaseResult:
     steps = 15 if hs.max_examples < 100 else 30
     error: BaseException | None = None
     try:
-        # runs are cheap (no oracle, no file decoding): three times the profile's examples
-        run_state_machine_as_test(machine, settings=settings(hs, max_examples=3 * hs.max_examples,
-                                                             stateful_step_count=steps))
+        # small profiles: runs are cheap (no oracle, no file decoding), so twice the examples
+        n = hs.max_examples * (2 if hs.max_examples < 100 else 1)
+        run_state_machine_as_test(machine, settings=settings(hs, max_examples=n, stateful_step_count=steps))
     except Exception as exc:  # the minimal failing run (or a crash in the implementation)
         error = exc
         if tr.last_fail is not None and not isinstance(exc, _Failed):

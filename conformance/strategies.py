@@ -400,7 +400,6 @@ def hangup_scenarios(draw: st.DrawFn, caps: Capabilities) -> Scenario:
     """A far-end hangup at any millisecond (frame boundaries and sub-frame offsets) before,
     during or after a job: HANGUP, or ``Hangup`` raised by calls made on the idle call."""
     segs = draw(st.lists(loud_segments(200, 3000), min_size=1, max_size=4))
-    audio_ms = sum(s.duration_ms for s in segs)
     # not at 0 ms: the runner performs the first action before events due at 0 (reported)
     hang = draw(st.one_of(st.integers(1, 8000), st.integers(1, 400).map(lambda k: k * 20),
                           st.integers(0, 400).map(lambda k: k * 20 + 1)))
@@ -466,7 +465,7 @@ def none_scenarios(draw: st.DrawFn, caps: Capabilities) -> Scenario:
     segs.append(Seg("tone", 12_000, (("freqs", [600.0]), ("level_dbm0", -20.0)), loud=True))
     args = draw(_long_job_args(caps, "n.wav"))
     acts: list[Action] = [("start", args), ("cause", {})]
-    body = st.one_of(st.integers(0, 1000).map(lambda ms: ("sleep", {"ms": ms})), _getters.map(lambda g: (g, {})),
+    body: st.SearchStrategy[Action] = st.one_of(st.integers(0, 1000).map(lambda ms: ("sleep", {"ms": ms})), _getters.map(lambda g: (g, {})),
                      st.integers(0, 1500).map(lambda ms: ("wait_until_finished", {"seconds_timeout": ms / 1000})))
     acts += draw(st.lists(body, min_size=1, max_size=4))
     acts += [("cause", {}), ("stop", {}), ("cause", {})]

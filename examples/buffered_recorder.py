@@ -320,8 +320,11 @@ def _oki_wav(pcm: np.ndarray, rate: int) -> bytes:
     """Dialogic OKI ADPCM in WAV (tag 0x0017): libsndfile's raw VOX stream in a hand-made header."""
     raw = io.BytesIO()
     if len(pcm):
-        sf.write(raw, pcm, rate, subtype="VOX_ADPCM", format="RAW")
-    data = raw.getvalue()[: (len(pcm) + 1) // 2]
+        # VOX packs two samples a byte and soundfile refuses an odd count: complete it with one
+        # zero sample (the low nibble of the last byte); 'fact' keeps the true count
+        even = np.concatenate([pcm, np.zeros(len(pcm) % 2, np.int16)])
+        sf.write(raw, even, rate, subtype="VOX_ADPCM", format="RAW")
+    data = raw.getvalue()
     fmt = struct.pack("<HHIIHHH", 0x0017, 1, rate, rate // 2, 1, 4, 0)
     body = b"WAVE" + b"fmt " + struct.pack("<I", len(fmt)) + fmt
     body += b"fact" + struct.pack("<II", 4, len(pcm))

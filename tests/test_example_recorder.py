@@ -149,6 +149,18 @@ def test_each_format_and_rate(fmt, rate):
     assert abs(20 * np.log10(float(np.hypot(*fit)) / 22827) + 10) < 0.6
 
 
+def test_oki_odd_sample_count():
+    """SPEC-FORMATS (oki): an odd number of samples (0.1 s at 11025 Hz = 1103) is padded to
+    whole bytes; 'fact' keeps the true count and the independent reader accepts the file."""
+    ch = make_call(tone(0, 3000), factory=B)
+    r = ch.FileRecorder
+    assert r.record(filename="o", file_format="oki", rate=11025, seconds_timeout=0.1, max_bytes=0,
+                    milliseconds_max_silence=0) is r.Cause.TIMEOUT
+    data = ch.store.read("o")
+    assert validate_wav(data, "oki", 11025) == []
+    assert data[data.index(b"fact") + 8: data.index(b"fact") + 12] == (1103).to_bytes(4, "little")
+
+
 @pytest.mark.slow
 @pytest.mark.skipif(not hasattr(conformance, "check_recorder"),
                     reason="conformance.check_recorder not yet implemented")

@@ -41,7 +41,7 @@ KNOWN_NON_STRICT = {
 }
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _reference_result(prop_id: str) -> CaseResult:
     return PROPS[prop_id].run(FileRecorder, CAPS, settings_for("ci"))
 
