@@ -154,8 +154,8 @@ def _check_bad_args(factory: Any, caps: Capabilities) -> list[Finding]:
             where = f"{method}({param}={bad[param]!r})"
             if raised is None:
                 out.append(Finding(Grade.NON_STRICT, ("SD-ARGS",), f"{where} raised nothing"))
-            elif not isinstance(raised, (Error, ValueError, TypeError)):
-                out.append(Finding(Grade.NON_STRICT, ("SD-ARGS",), f"{where} raised {type(raised).__name__}, not Error/ValueError"))
+            elif not isinstance(raised, Error):
+                out.append(Finding(Grade.NON_STRICT, ("SD-ARGS",), f"{where} raised {type(raised).__name__}, which `except Error` does not catch"))
             elif param not in str(raised):
                 out.append(Finding(Grade.NON_STRICT, ("SD-ARGS",), f"{where}: the message does not name {param!r}: {raised}"))
             if raised is not None and (ch.store.list() or rec.state() != state0 or rec.cause() != cause0):
@@ -346,8 +346,10 @@ def _check_key_leak(factory: Any, caps: Capabilities) -> list[Finding]:
     ch_rec = factory.__name__ if hasattr(factory, "__name__") else repr(factory)
     leaks = [k for k in (KEYS[256], IV, KEYS[256].upper(), IV.upper()) if k in text]
     out = []
+    # The page says only that the file is encrypted; keeping credentials out of output is the
+    # vendor's neighbouring rule and our decision, so a leak grades NON-STRICT.
     if leaks:
-        out.append(Finding(Grade.FAIL, ("SD-CIPHER", "SPEC-CIPHER"), f"key material appears in the event log or results of {ch_rec}"))
+        out.append(Finding(Grade.NON_STRICT, ("SD-CIPHER",), f"key material appears in the event log or results of {ch_rec}"))
     c = Cipher(KEYS[256], IV)
     from simulator import CallChannel, Clock
 
@@ -359,7 +361,7 @@ def _check_key_leak(factory: Any, caps: Capabilities) -> list[Finding]:
     except Exception as exc:
         text = str(exc)
     if KEYS[256] in repr(ch.FileRecorder) or IV in repr(ch.FileRecorder):
-        out.append(Finding(Grade.FAIL, ("SD-CIPHER",), "the recorder's repr shows the key or IV"))
+        out.append(Finding(Grade.NON_STRICT, ("SD-CIPHER",), "the recorder's repr shows the key or IV"))
     return out
 
 

@@ -52,10 +52,15 @@ class Reading:
     aligned_start: bool = True  # SD-START
     unsure_is_audio: bool = True
     leading_silence_counts: bool = True  # SD-INITIAL-SILENCE
+    # SD-INITIAL-SILENCE: with an initial-silence limit set, the maximum-silence timer waits for
+    # the first audio (ours) or runs from the start as well
+    max_silence_during_initial: bool = False
     frame_limits_first: bool = True  # SD-TIES: frame limits before same-instant events
     size_before_silence: bool = True  # SD-TIES within a frame
     early_dtmf: bool = True
     old_digit_bargein: bool = False  # SD-DTMF-BUFFER
+    hold_ends_job: str = ""  # SD-HOLD: "" (ours: hold does not end a job) or the cause it ends with
+    wait_timeout_ends_job: bool = False  # SD-WAIT-TIMEOUT
     # SD-DTMF-BUFFER: a detector knows a tone's onset only to within its analysis span, so a
     # digit beginning in the job's first frame may be taken as already sounding (old)
     onset_slack: bool = False
@@ -206,6 +211,10 @@ def _natural_end(world: _World, t_call: int, p: dict[str, Any], r: Reading, hori
     idle = world.idle_at(t_call)
     if idle is not None:
         events.append((idle, 0, "HANGUP"))
+    if r.hold_ends_job:
+        holds = [at for at, st in world.changes if at >= t_call and st not in ("ANSWERED", "IDLE")]
+        if holds:
+            events.append((min(holds), 0, r.hold_ends_job))
     if p["barge_in"]:
         for on in world.oob:
             # SD-TIES (3): a digit due at the very instant of the call is handled before it
@@ -229,6 +238,9 @@ def _natural_end(world: _World, t_call: int, p: dict[str, Any], r: Reading, hori
             detect.append(d)
     detect.sort()
     first_event = min((e for e in events), default=None)
+    if size_frames == 0 and (first_event is None or first_event[0] > t0):
+        # SD-SIZE: max_bytes below the smallest unit (an IMA block) allows no sample at all
+        return "SIZE", t0, 0, False
     stop_tick = min(horizon, first_event[0] if first_event else horizon)
     n_frames = max(0, (stop_tick - t0) // FRAME + 1)
     cls = world.classes(t0, n_frames) if n_frames else np.zeros(0, np.int8)
@@ -256,7 +268,8 @@ def _natural_end(world: _World, t_call: int, p: dict[str, Any], r: Reading, hori
         sil = False
         if init_sil and not heard and f + 1 >= init_sil:
             sil = True
-        if max_sil and run >= max_sil and (heard or (not init_sil and r.leading_silence_counts)):
+        if max_sil and run >= max_sil and (heard or (not init_sil and r.leading_silence_counts)
+                                            or (init_sil and r.max_silence_during_initial)):
             sil = True
         if sil:
             limits.append((2 if r.size_before_silence else 0, "SILENCE"))
@@ -283,6 +296,13 @@ def _readings(world: _World, script: list[tuple[str, dict[str, Any]]]) -> list[R
         flags["calls_see_old_state"] = [False, True]
     if any(not a.get("milliseconds_initial_silence", 0) for c, a in script if c in ("record", "start")):
         flags["leading_silence_counts"] = [True, False]
+    if any(st not in ("ANSWERED", "IDLE") for _, st in world.changes):
+        flags["hold_ends_job"] = ["", "HANGUP", "ABORTED", "ERROR"]
+    if any(c == "wait_until_finished" and a.get("seconds_timeout", 120) is not None for c, a in script):
+        flags["wait_timeout_ends_job"] = [False, True]
+    if any(a.get("milliseconds_initial_silence", 0) and a.get("milliseconds_max_silence", 10000)
+           for c, a in script if c in ("record", "start")):
+        flags["max_silence_during_initial"] = [False, True]
     names = list(flags)
     out = []
     for combo in itertools.product(*(flags[n] for n in names)):
@@ -348,7 +368,9 @@ def _run_script(world: _World, script: list[tuple[str, dict[str, Any]]], r: Read
                     # SD-TIES (3): under calls_see_old_state an event at the very instant of
                     # start() (already on a frame boundary) comes after start() has returned
                     late_event = r.calls_see_old_state and end == now == t0
-                    if end <= t0 and frames == 0 and not late_event:
+                    # SD-START-FALSE: only a hangup (or a store refusal) before the first frame;
+                    # a size limit that allows no sample ends the job once it has started
+                    if end <= t0 and frames == 0 and not late_event and cause != "SIZE":
                         now = end
                         settle(now)
                         returned = False
@@ -379,6 +401,8 @@ def _run_script(world: _World, script: list[tuple[str, dict[str, Any]]], r: Read
                 else:
                     now += int(round(timeout * 8000))
                     returned = "TIMEOUT"
+                    if r.wait_timeout_ends_job:
+                        _finish("TIMEOUT", now, max(0, (now - job["start"]) // FRAME))
         elif call == "state":
             returned = "RECORDING" if job is not None else last_state
         elif call == "cause":

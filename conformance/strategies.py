@@ -308,6 +308,12 @@ def silence_scenarios(draw: st.DrawFn, caps: Capabilities) -> Scenario:
     lead = draw(st.lists(quiet_segments(max_ms=1500), max_size=1))
     loud = draw(st.lists(st.one_of(loud_segments(max_ms=2500), quiet_segments(max_ms=800)), min_size=1, max_size=4))
     max_sil = draw(st.integers(100, 5000))
+    if draw(st.booleans()):
+        # a pause within two frames of the limit between two steady tones: one frame early or
+        # late decides between SILENCE in the pause and the job going on (SPEC-SILENCE)
+        n = -(-max_sil // 20)
+        tone = _tone(st.integers(200, 1500), loud_levels(), loud=True)
+        loud = [draw(tone), Seg("silence", n * 20 + draw(st.integers(-30, 10)), quiet=True), draw(tone)]
     args = draw(record_args(caps, filename="s.wav", seconds_timeout=30, max_bytes=0,
                             milliseconds_max_silence=max_sil, barge_in=False,
                             milliseconds_initial_silence=draw(silence_ms(100, 5000))))
@@ -406,7 +412,7 @@ def hangup_scenarios(draw: st.DrawFn, caps: Capabilities) -> Scenario:
     pre = draw(st.one_of(st.integers(0, max(0, hang - 20)), st.integers(0, hang + 100)))
     changes: tuple[tuple[int, str], ...] = ()
     if draw(st.booleans()) and hang > 200:
-        at = draw(st.integers(0, hang - 100))
+        at = draw(st.integers(1, hang - 100))
         back = draw(st.integers(at + 20, hang))
         changes = ((at, draw(st.sampled_from(HOLD_STATES))), (back, "ANSWERED"))
     args = draw(record_args(caps, filename="h.wav", max_bytes=0, barge_in=False, milliseconds_initial_silence=0,

@@ -381,6 +381,8 @@ class FileRecorder:
 
     Cause = Cause
     State = State
+    #: The job class (a media sink); subclasses may replace it (the suite's faulty recorders do).
+    job_class: type[_Job] = _Job
 
     def __init__(self, channel: Any) -> None:
         self._channel = channel
@@ -410,7 +412,7 @@ class FileRecorder:
     def _begin(self, params: JobParams) -> _Job:
         now = self._clock.now
         first = now + (-now) % FRAME  # SD-START: recording starts at the next frame boundary
-        job = _Job(self, params, first)
+        job = self.job_class(self, params, first)
         try:
             job.open()  # may raise a store error: handled by the caller
         except BaseException:
