@@ -43,7 +43,8 @@ FLAG_DECISION = {
     "aligned_start": "SD-START", "unsure_is_audio": "SD-SILENCE", "leading_silence_counts": "SD-INITIAL-SILENCE",
     "frame_limits_first": "SD-TIES", "size_before_silence": "SD-TIES", "early_dtmf": "SD-DTMF-FILE",
     "old_digit_bargein": "SD-DTMF-BUFFER", "onset_slack": "SD-DTMF-BUFFER", "calls_see_old_state": "SD-TIES",
-    "max_silence_during_initial": "SD-INITIAL-SILENCE",
+    "max_silence_during_initial": "SD-INITIAL-SILENCE", "hold_ends_job": "SD-HOLD",
+    "wait_timeout_ends_job": "SD-WAIT-TIMEOUT",
 }
 TOL = FRAME  # one frame either way for anything the text fixes
 

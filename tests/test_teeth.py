@@ -398,16 +398,7 @@ needs_engine = pytest.mark.skipif(not hasattr(conformance, "check_recorder"),
 #: Faulty recorders the suite does not yet grade as their docstring says, with what was seen
 #: (``check_recorder``, CI profile). Each is a strict xfail: once the suite is fixed the test
 #: XPASSes, fails, and the entry must go.
-KNOWN_SUITE_GAPS: dict[str, str] = {
-    "HoldStopsJob": "graded FAIL (SPEC-CAUSE-FN, SPEC-WAV in limits/hold-keeps-recording): no "
-                    "reading in which hold ends the job",
-    "WaitTimeoutEndsJob": "graded FAIL (SPEC-STATE-FN, SPEC-CAUSE-FN in "
-                          "api/wait-timeout-leaves-job): no reading in which a wait timeout "
-                          "ends the job",
-    "KeyInRepr": "cipher/no-key-in-output grades its SD-CIPHER-only findings FAIL",
-    "ArgsRaisePlainValueError": "the bad-argument check accepts a bare ValueError (not an Error, "
-                                "so `except Error` misses it); no NON-STRICT finding",
-}
+KNOWN_SUITE_GAPS: dict[str, str] = {}
 
 
 def _mark_known_gap(request: Any, cls: type) -> None:
