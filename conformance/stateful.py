@@ -79,6 +79,7 @@ class _Cand:
     hi: int
     ours: int  # the tick under our decisions
     optional: bool = False  # it may not end the job at all (a digit near the job's start)
+    soft: str = ""  # a decision (SD-*) this end departs from: taking it grades NON-STRICT
 
 
 @dataclass
@@ -240,7 +241,15 @@ def make_machine(factory: Any, caps: Capabilities, sink: Any) -> type[RuleBasedS
             if barge_in:
                 for d in self.digits:
                     self._digit_cand(job, d)
+            for at, state in self.changes:
+                if at > t and state != "ANSWERED":
+                    self._hold_cands(job, at)
             return job
+
+        def _hold_cands(self, job: _Job, at: int) -> None:
+            # SD-HOLD: hold and transfer do not end a job (ours); other readings end it there
+            for cause in ("HANGUP", "ABORTED", "ERROR"):
+                job.cands.append(_Cand(cause, at, at + TOL, at, optional=True, soft="SD-HOLD"))
 
         def _digit_cand(self, job: _Job, d: int) -> None:
             if d <= job.call:
@@ -249,7 +258,7 @@ def make_machine(factory: Any, caps: Capabilities, sink: Any) -> type[RuleBasedS
             # start recording at the call itself
             job.cands.append(_Cand("BARGEIN", d, d + TOL, d, optional=d < job.first_hi))
 
-        def _end_job(self, cause: str, end: int) -> None:
+        def _end_job(self, cause: str, end: int, *, soft: bool = False) -> None:
             assert self.job is not None
             job = self.job
             self.job = None
@@ -259,7 +268,7 @@ def make_machine(factory: Any, caps: Capabilities, sink: Any) -> type[RuleBasedS
             self.last_file = (job.filename, cause)
             sink.reached[cause] += 1
             ours = job.ours()
-            if ours is not None and cause != "ABORTED" and ours.cause != cause:
+            if ours is not None and not soft and cause != "ABORTED" and ours.cause != cause:
                 self._soft(f"the job ended with {cause}; our decisions give {ours.cause}", ("SD-TIES", "SD-START"))
 
         def _possible(self, end_lo: int, end_hi: int) -> list[_Cand]:
@@ -293,8 +302,9 @@ def make_machine(factory: Any, caps: Capabilities, sink: Any) -> type[RuleBasedS
                 self._fail(f"the job ended with {cause}; by now the spec allows {sorted({c.cause for c in possible}) or 'none'}"
                            + ("" if surely_ended else " (or still RECORDING)"),
                            ("SPEC-CAUSE-END", "SPEC-STATE-FN"), candidates=[vars(c) for c in job.cands])
+            soft = self._note_soft_end(possible, cause)
             end_lo = min(c.lo for c in possible if c.cause == cause)
-            self._end_job(cause, max(job.call, min(end_lo, t)))
+            self._end_job(cause, max(job.call, min(end_lo, t)), soft=soft)
 
         def _check_end(self, name: str, got: Any, t_end: int) -> None:
             """A blocking call returned the job's cause ``got`` at ``t_end``."""
@@ -311,7 +321,16 @@ def make_machine(factory: Any, caps: Capabilities, sink: Any) -> type[RuleBasedS
                            f"{sorted({c.cause for c in possible}) or 'no end at that instant'}",
                            (CAUSE_CLAUSE.get(str(got), "SPEC-RECORD"), "SPEC-RECORD" if name == "record" else "SPEC-WAIT"),
                            candidates=[vars(c) for c in self.job.cands])
-            self._end_job(str(got), t_end)
+            self._end_job(str(got), t_end, soft=self._note_soft_end(possible, str(got)))
+
+        def _note_soft_end(self, possible: list[_Cand], cause: str) -> bool:
+            """NON-STRICT when only a reading other than our decision ends the job this way."""
+            matching = [c for c in possible if c.cause == cause]
+            if matching and all(c.soft for c in matching):
+                self._soft(f"the job ended with {cause} where only another reading of {matching[0].soft} ends it",
+                           (matching[0].soft,))
+                return True
+            return False
 
         # -- rules: the API --------------------------------------------------------------------
         @rule(timeout_ms=st.integers(100, 3000), fmt=st.sampled_from(fmts), rate=st.sampled_from(rates),
@@ -402,6 +421,11 @@ def make_machine(factory: Any, caps: Capabilities, sink: Any) -> type[RuleBasedS
                 if mh is not None and deadline is not None and mh < deadline:
                     self._fail(f"wait_until_finished() returned TIMEOUT, but the job must have ended by {mh / 8:g} ms",
                                ("SPEC-WAIT", "SPEC-WAIT-TIMEOUT"), candidates=[vars(c) for c in self.job.cands])
+                if self._get("state") != "RECORDING":
+                    # SD-WAIT-TIMEOUT: ours keeps the job running; another reading ends it
+                    self._soft("wait_until_finished() returned TIMEOUT and the job ended", ("SD-WAIT-TIMEOUT",))
+                    self._end_job(self._get("cause"), t, soft=True)
+                    return
                 for c in self.job.cands:
                     c.lo = max(c.lo, t)
                 self.job.cands = [c for c in self.job.cands if not (c.optional and c.hi < t)]
@@ -445,6 +469,8 @@ def make_machine(factory: Any, caps: Capabilities, sink: Any) -> type[RuleBasedS
             self.channel.schedule_state(at, CallState(state))
             self.channel.schedule_state(back, CallState.ANSWERED)
             self.changes += [(at, state), (back, "ANSWERED")]
+            if self.job is not None:
+                self._hold_cands(self.job, at)
 
         # -- after every step -------------------------------------------------------------------
         @invariant()
