@@ -175,8 +175,8 @@ table{{border-collapse:collapse;width:100%}}.g{{color:#fff;padding:1px 6px;borde
 <h1>callsim conformance report</h1>
 <p>implementation: <code>{e(doc['implementation'])}</code> · suite {e(doc['suite_version'])} · spec decisions v{doc['spec_decisions_version']} · profile {e(doc['profile'])} · {doc['duration_s']} s</p>
 <p>{summary} · {s['total']} cases</p>
-<h2>By clause</h2><table><tr><th>clause</th><th>source</th><th>requirement</th><th>cases</th><th>grades</th><th>failed by</th></tr>{''.join(rows)}</table>
 <h2>Cases not passing</h2>{''.join(details) or '<p>none</p>'}
+<h2>By clause</h2><table><tr><th>clause</th><th>source</th><th>requirement</th><th>cases</th><th>grades</th><th>failed by</th></tr>{''.join(rows)}</table>
 <h2>All cases</h2><table><tr><th>grade</th><th>case</th><th>clauses</th><th>summary</th></tr>{case_rows}</table>
 </body></html>
 """
