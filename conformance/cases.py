@@ -310,7 +310,7 @@ for _method in ("record", "start", "stop", "wait_until_finished"):
             elif _state != "ANSWERED":
                 b = _b(state=_state).tone(0, 60_000, [600], -20)
             b.action(_method, **args).action("state")
-            cl = ("SPEC-EXC-HANGUP",) if _state == "IDLE" else ("SPEC-EXC-NOTANSWERED",) if _state != "ANSWERED" else ()
+            cl: tuple[str, ...] = ("SPEC-EXC-HANGUP",) if _state == "IDLE" else ("SPEC-EXC-NOTANSWERED",) if _state != "ANSWERED" else ()
             if _busy and _method in ("record", "start") and _state == "ANSWERED":
                 cl = ("SPEC-EXC-BUSY",)
             if _busy and _state not in ("ANSWERED",):

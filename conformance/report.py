@@ -142,7 +142,7 @@ class Report:
             elif c.grade in (Grade.NON_STRICT, Grade.INFO):
                 so = ET.SubElement(tc, "system-out")
                 so.text = c.summary()
-        return ET.tostring(ET.ElementTree(suite).getroot(), encoding="unicode", xml_declaration=True)
+        return ET.tostring(suite, encoding="unicode", xml_declaration=True)
 
     def to_html(self, doc: dict[str, Any], report_dir: Path) -> str:
         e = html.escape

@@ -56,7 +56,7 @@ def _run_property(prop: Any, factory: Any, caps: Capabilities, profile: str) -> 
 def conclude(request: Any, result: CaseResult) -> None:
     """Record a case's result for the report and turn its grade into a pytest outcome."""
     request.node.user_properties.append(("callsim_case", result.to_json()))
-    xfails = getattr(request.config, "_callsim_xfail", set())
+    xfails: set[str] = getattr(request.config, "_callsim_xfail", set())
     if result.grade is Grade.UNSUPPORTED:
         pytest.skip(f"UNSUPPORTED: {result.unsupported}")
     if result.grade is Grade.FAIL:

@@ -66,6 +66,11 @@ class State(Enum):
     ERROR = "ERROR"
 
 
+#: Aliases for annotations inside FileRecorder, whose Cause/State attributes shadow the enums.
+CauseT = Cause
+StateT = State
+
+
 @dataclass(frozen=True)
 class JobParams:
     """Validated parameters of one record job, with times converted to ticks and frames."""
@@ -459,7 +464,7 @@ class FileRecorder:
             undo()
         self._unsubscribe = []
 
-    def _end_job(self, job: _Job, cause: Cause) -> None:
+    def _end_job(self, job: _Job, cause: CauseT) -> None:
         if job.ended:
             return
         self._detach(job)
@@ -478,7 +483,7 @@ class FileRecorder:
         job.discard()
         self._finish_state(job, Cause.ERROR, State.ERROR, error=exc)
 
-    def _finish_state(self, job: _Job, cause: Cause, state: State, error: BaseException | None = None) -> None:
+    def _finish_state(self, job: _Job, cause: CauseT, state: StateT, error: BaseException | None = None) -> None:
         job.cause = cause
         self._audio = job.heard  # SD-AUDIO
         self._cause = cause
@@ -503,7 +508,7 @@ class FileRecorder:
         milliseconds_initial_silence: int = 0,
         barge_in: bool = False,
         cipher: Any = None,
-    ) -> Cause:
+    ) -> CauseT:
         """Record to ``filename`` and block until the job ends; return its cause (SPEC-RECORD)."""
         self._check_call()
         if self._state is State.RECORDING:
@@ -568,11 +573,11 @@ class FileRecorder:
         self._end_job(job, Cause.ABORTED)
         return self._state is not State.ERROR
 
-    def state(self) -> State:
+    def state(self) -> StateT:
         """The current record state (SPEC-STATE-FN)."""
         return self._state
 
-    def cause(self) -> Cause:
+    def cause(self) -> CauseT:
         """NONE while a job runs or before any; else the last job's cause (SPEC-CAUSE-FN)."""
         return Cause.NONE if self._state is State.RECORDING else self._cause
 
@@ -582,7 +587,7 @@ class FileRecorder:
             return None
         return self._audio
 
-    def wait_until_finished(self, seconds_timeout: float | None = 120) -> Cause:
+    def wait_until_finished(self, seconds_timeout: float | None = 120) -> CauseT:
         """Block until the job ends or the timeout expires (TIMEOUT) (SPEC-WAIT)."""
         self._check_call()
         ticks = None if seconds_timeout is None else _check_seconds("seconds_timeout", seconds_timeout, allow_zero=True)

@@ -5,6 +5,8 @@ Millisecond values from the file are converted to ticks once, here (8 ticks per 
 
 from __future__ import annotations
 
+from typing import Any
+
 from .audio import Dtmf, Noise, Segment, Silence, Speech, Timeline, Tone, WavFile
 from .clock import ms_to_ticks
 from .scenario import AudioSpec, Scenario
@@ -30,11 +32,11 @@ def segment_of(spec: AudioSpec) -> Segment:
             level_dbm0=float(p["level_dbm0"]),
         )
     if kind == "dtmf":
-        kwargs = {k: p[k] for k in ("tone_ms", "gap_ms", "level_dbm0", "twist_db", "freq_offset_pct",
+        kwargs: dict[str, Any] = {k: p[k] for k in ("tone_ms", "gap_ms", "level_dbm0", "twist_db", "freq_offset_pct",
                                      "low_offset_pct", "high_offset_pct", "out_of_band") if k in p}
         return Dtmf(start=start, digits=p["digits"], **kwargs)
     if kind == "speech":
-        kwargs = {"clips": tuple(p["clips"])} if "clips" in p else {}
+        kwargs = {"clips": tuple(p["clips"])} if "clips" in p else {}  # type: ignore[assignment]
         return Speech(start=start, duration=ms_to_ticks(p["duration_ms"]),
                       level_dbm0=float(p.get("level_dbm0", -20.0)), **kwargs)
     if kind == "file":

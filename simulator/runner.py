@@ -105,7 +105,7 @@ def build_call(
         store = MediaStore(
             clock=lambda: clock.now,
             visibility_delay=ms_to_ticks(scenario.store.visibility_delay_ms),
-            on_event=lambda t, op, file: log.add("store", call=name, op=op, file=file),
+            on_event=lambda t, op, file: None if log.add("store", call=name, op=op, file=file) else None,
         )
     if scenario.store.fail_write_n is not None or scenario.store.capacity_bytes is not None:
         store.faults = FaultPlan(
@@ -182,7 +182,7 @@ def describe_file(name: str, data: bytes) -> dict[str, Any]:
         elif cid == b"data":
             data_bytes = min(size, len(data) - body)
         pos = body + size + (size & 1)
-    name_ = _TAGS.get(fmt_tag) if fmt_tag != 1 else ("s16bit" if bits == 16 else "u8bit" if bits == 8 else None)
+    name_ = _TAGS.get(fmt_tag or 0) if fmt_tag != 1 else ("s16bit" if bits == 16 else "u8bit" if bits == 8 else None)
     if samples is None and data_bytes is not None and bits:
         samples = data_bytes * 8 // bits
     info.update(format=name_, rate=rate, data_bytes=data_bytes)
