@@ -47,6 +47,7 @@ rate falls with signal level because the table lookups miss the cache more).
 from __future__ import annotations
 
 import math
+import os
 import struct
 import warnings
 from dataclasses import dataclass
@@ -433,6 +434,78 @@ def _get_oki_vec() -> _OkiVecTables:
     return _oki_vec
 
 
+# -- optional compiled OKI loop (numba) --------------------------------------------------------
+#
+# The scalar encoder is a serial recurrence; in C it costs a few ns per sample, in Python ~100.
+# When ``numba`` is importable the same loop (``_oki_kernel``: the checked, saturation-safe
+# encoder, every sample) is compiled once per machine (``cache=True`` keeps the machine code in
+# ``__pycache__``, or numba's user-wide cache when that is read-only). numba is optional: without
+# it, or with ``CALLSIM_NUMBA=0``, or if compiling fails, the pure numpy/Python path runs.
+# Both give identical bytes (tests/test_oki_numba.py). Importing numba costs ~0.15-0.25 s (and
+# compiling ~1 s once per machine), so an encoder only loads it after ``_OKI_NUMBA_MIN``
+# samples; short recordings never pay for it unless another encoder already loaded it.
+_OKI_NUMBA_MIN = 8000 * 120  # 2 minutes of audio (~0.1 s of pure-path encoding)
+_OKI_STEPS_ARR = np.asarray(OKI_STEPS, dtype=np.int64)
+_OKI_ADJUST_ARR = np.asarray(_OKI_INDEX_ADJUST, dtype=np.int64)
+_oki_compiled: Any = None  # the compiled kernel once loaded; False after a failed attempt
+
+
+def _oki_kernel(
+    pcm: npt.NDArray[np.int16],
+    p: int,
+    i: int,
+    steps: npt.NDArray[np.int64],
+    adjust: npt.NDArray[np.int64],
+    codes: npt.NDArray[np.uint8],
+) -> tuple[int, int]:
+    """Codes of ``pcm`` into ``codes`` from state (p, i); returns the new state.
+
+    Plain Python over arrays so numba can compile it; the same arithmetic as
+    ``_oki_safe_code`` / ``_oki_reconstruct`` (nearest code, then the largest smaller magnitude
+    that stays in [-2048, 2047], else magnitude 0 the other way).
+    """
+    for n in range(pcm.shape[0]):
+        d = (np.int64(pcm[n]) >> 4) - p
+        step = steps[i]
+        sign = 0
+        if d < 0:
+            sign = 8
+            d = -d
+        mag = min(7, (4 * d) // step)
+        while True:
+            r = ((2 * mag + 1) * step) >> 3
+            q = p - r if sign else p + r
+            if -2048 <= q <= 2047:
+                break
+            if mag == 0:
+                sign = 8 - sign
+                q = p + r if sign == 0 else p - r
+                break
+            mag -= 1
+        p = q
+        i = min(48, max(0, i + adjust[mag]))
+        codes[n] = sign | mag
+    return p, i
+
+
+def _get_oki_compiled() -> Any:
+    """The numba-compiled ``_oki_kernel``, or None when numba is absent, disabled or fails."""
+    global _oki_compiled
+    if _oki_compiled is None:
+        _oki_compiled = False
+        if os.environ.get("CALLSIM_NUMBA", "1") != "0":
+            try:
+                import numba  # optional accelerator (extra "fast")
+
+                fn = numba.njit(cache=True, nogil=True)(_oki_kernel)
+                probe = np.zeros(1, dtype=np.uint8)
+                fn(np.zeros(1, dtype=np.int16), 0, 0, _OKI_STEPS_ARR, _OKI_ADJUST_ARR, probe)
+                _oki_compiled = fn
+            except Exception:  # noqa: BLE001 - any failure means: use the pure path
+                _oki_compiled = False
+    return _oki_compiled or None
+
+
 def _oki_segment_length(n: int) -> int:
     # Enough lanes to keep each numpy call busy; longer segments coalesce more often.
     return max(64, min(1024, n // 256))
@@ -447,6 +520,7 @@ class _OkiEncoder(_BaseEncoder):
         self._p = 0  # predictor (12-bit)
         self._i = 0  # step index
         self._high: int | None = None  # code waiting for its low-nibble partner
+        self._seen = 0  # samples encoded so far (numba is loaded only for long streams)
 
     def _codes_fast(self, s: npt.NDArray[np.int64]) -> list[int]:
         # Tracks e = s_n - p_{n+1}; then d_{n+1} = (s_{n+1} - s_n) + e, so the loop body is a
@@ -644,6 +718,15 @@ class _OkiEncoder(_BaseEncoder):
     def _encode(self, pcm: npt.NDArray[np.int16]) -> bytes:
         if not pcm.size:
             return b""
+        self._seen += pcm.size
+        if _oki_compiled or (_oki_compiled is None and self._seen >= _OKI_NUMBA_MIN):
+            fn = _get_oki_compiled()
+            if fn is not None:
+                codes = np.empty(pcm.size, dtype=np.uint8)
+                self._p, self._i = fn(
+                    pcm, self._p, self._i, _OKI_STEPS_ARR, _OKI_ADJUST_ARR, codes
+                )
+                return self._pack(codes)
         s = pcm.astype(np.int64) >> 4
         if s.size >= _OKI_PAR_MIN:
             codes = self._codes_parallel(s, _oki_segment_length(s.size))
