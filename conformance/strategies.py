@@ -413,7 +413,7 @@ def hangup_scenarios(draw: st.DrawFn, caps: Capabilities) -> Scenario:
     changes: tuple[tuple[int, str], ...] = ()
     if draw(st.booleans()) and hang > 200:
         at = draw(st.integers(1, hang - 100))
-        back = draw(st.integers(at + 20, hang))
+        back = draw(st.integers(at + 20, hang - 1))
         changes = ((at, draw(st.sampled_from(HOLD_STATES))), (back, "ANSWERED"))
     args = draw(record_args(caps, filename="h.wav", max_bytes=0, barge_in=False, milliseconds_initial_silence=0,
                             milliseconds_max_silence=0, seconds_timeout=min(30.0, max(1.0, (hang - pre) / 1000 + 1))))
@@ -604,6 +604,9 @@ def api_scenarios(draw: st.DrawFn, caps: Capabilities) -> Scenario:
     if draw(st.booleans()):
         at = draw(st.integers(1, 6000))
         changes = ((at, draw(st.sampled_from(HOLD_STATES))), (at + draw(st.integers(20, 2000)), "ANSWERED"))
+        if hangup is not None:
+            # a hung-up call stays IDLE: no scripted change after the hangup
+            changes = tuple(c for c in changes if c[0] < hangup)
     oob = draw(st.one_of(st.none(), st.tuples(st.integers(1, 8000), dtmf_segments(out_of_band=True))))
     acts: list[Action] = []
     running_unbounded = False  # a started job that only stop() or an event can end

@@ -96,6 +96,66 @@ def resample_whole(x: npt.NDArray[np.int16], rate: int) -> npt.NDArray[np.int16]
     return _to_int16(resample_poly(np.asarray(x, dtype=np.float64), up, down, window=_taps(rate)))
 
 
+class _Polyphase:
+    """upfirdn's outputs as a few dense matrix products (BLAS), equal up to ``tol``.
+
+    Output ``i`` of ``upfirdn(h, x, up, down)`` is ``sum_j h[ph + j*up] * x[c - j]`` with
+    ``c = i*down // up`` and ``ph = i*down % up``. Outputs are taken in *super-rows* of
+    ``O = R*up`` outputs, which read inputs from ``t*S`` (``S = R*down``) on, with the same
+    phases in every super-row. A super-row's outputs are split into ``G`` column groups; a
+    group's inputs are a contiguous run of ``W_g <= S`` samples at a fixed offset, so the
+    matrix of all super-rows is a strided view of the input (row stride ``S``, no copy) and
+    the group is one ``(rows, W_g) @ (W_g, O_g)`` product with the taps placed in it.
+
+    ``tol`` bounds ``|product - upfirdn|``: both sum the same terms (the product adds exact
+    zeros), each within ``n * 2**-53 * sum|terms|`` of the exact sum, ``n <= W_g + J``
+    terms, ``sum|terms| <= 32768 * max_phase sum|h|``; times 64 for safety.
+    """
+
+    def __init__(self, h: npt.NDArray[np.float64], up: int, down: int) -> None:
+        self.up, self.down = up, down
+        n_h = h.size
+        self.J = -(-n_h // up)  # most taps in one phase
+        self.R = max(1, -(-256 // down))  # super-row: S >= 256 inputs keeps products long
+        self.S, self.O = self.R * down, self.R * up
+        n_groups = max(1, self.S // (2 * self.J))
+        edges = np.linspace(0, self.O, n_groups + 1).round().astype(int)
+        o = np.arange(self.O)
+        c, ph = (o * down) // up, (o * down) % up
+        self.groups: list[tuple[int, int, int, npt.NDArray[np.float64]]] = []
+        width = 0
+        for g0, g1 in zip(edges[:-1].tolist(), edges[1:].tolist(), strict=True):
+            if g1 <= g0:
+                continue
+            lo = int(c[g0]) - self.J + 1  # lowest input offset any output of the group reads
+            hi = int(c[g1 - 1])
+            mat = np.zeros((hi - lo + 1, g1 - g0), dtype=np.float64)
+            for col, oi in enumerate(range(g0, g1)):
+                taps = h[ph[oi] :: up]
+                rows = int(c[oi]) - np.arange(taps.size) - lo
+                mat[rows, col] = taps
+            self.groups.append((g0, g1, lo, mat))
+            width = max(width, hi - lo + 1)
+        phase_sum = max(float(np.abs(h[p::up]).sum()) for p in range(up))
+        self.tol = 64.0 * (width + self.J) * 2.0**-53 * 32768.0 * phase_sum
+
+    def outputs(self, x: npt.NDArray[np.float64], a: int, b: int) -> npt.NDArray[np.float64]:
+        """Outputs ``[a, b)`` of ``upfirdn(h, x, up, down)`` (b within the valid range)."""
+        t0, t1 = a // self.O, -(-b // self.O)
+        pad = self.J  # zeros before x: outputs near the start read x[-J+1 ..] as zeros
+        right = max(0, (t1 + 1) * self.S + pad - (pad + x.size))
+        xp = np.concatenate((np.zeros(pad), x, np.zeros(right)))
+        y = np.empty((t1 - t0, self.O), dtype=np.float64)
+        stride = xp.strides[0]
+        for g0, g1, lo, mat in self.groups:
+            start = pad + t0 * self.S + lo
+            view = np.lib.stride_tricks.as_strided(
+                xp[start:], shape=(t1 - t0, mat.shape[0]), strides=(self.S * stride, stride)
+            )
+            np.matmul(view, mat, out=y[:, g0:g1])
+        return y.reshape(-1)[a - t0 * self.O : b - t0 * self.O]
+
+
 class StreamResampler:
     """Chunk-wise 8000 -> ``rate`` conversion equal to :func:`resample_whole` on the whole."""
 
@@ -117,9 +177,16 @@ class StreamResampler:
         self._engine = (
             None if _UpFIRDn is None else _UpFIRDn(self._h, np.float64, self.up, self.down)
         )
+        self._poly = _Polyphase(self._h, self.up, self.down)
         self._buf = np.zeros(0, dtype=np.float64)  # retained input, global index _base onwards
         self._base = 0  # a multiple of ``down``: keeps the window's output grid global
         self._next = self._n_pre_remove  # next padded-filter output index to emit
+
+    def _exact(self, buf: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+        """upfirdn's outputs of the window (the definition's float64 sums)."""
+        if self._engine is not None:
+            return np.asarray(self._engine.apply_filter(buf))
+        return np.asarray(upfirdn(self._h, buf, self.up, self.down))
 
     def latency(self) -> int:
         """Input samples accepted but whose outputs are not yet emitted (upper bound)."""
@@ -132,11 +199,19 @@ class StreamResampler:
         if end <= self._next:
             return np.zeros(0, dtype=np.int16)
         offset = self._base * self.up // self.down  # global index of window output 0
-        if self._engine is not None:
-            y = self._engine.apply_filter(self._buf)
-        else:
-            y = upfirdn(self._h, self._buf, self.up, self.down)
-        out = _to_int16(y[self._next - offset : end - offset])
+        a, b = self._next - offset, end - offset
+        y = self._poly.outputs(self._buf, a, b)
+        r = np.rint(y)  # np.round's rounding (half to even)
+        # Outputs within ``tol`` of a rounding boundary (k + 0.5) may round differently from
+        # upfirdn's own sum: recompute those exactly (rare: about 1e-7 of the outputs).
+        np.subtract(y, r, out=y)
+        np.abs(y, out=y)
+        near = y >= 0.5 - self._poly.tol
+        if near.any():
+            r[near] = np.rint(self._exact(self._buf)[a:b][near])
+        if r.size and (r.min() < -32768.0 or r.max() > 32767.0):
+            np.clip(r, -32768.0, 32767.0, out=r)
+        out = r.astype(np.int16)
         self._next = end
         # Output i needs inputs m with m*up >= i*down - (len(h) - 1); older ones can go.
         m_min = max(0, math.ceil((self._next * self.down - (self._h.size - 1)) / self.up))
