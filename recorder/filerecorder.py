@@ -43,6 +43,9 @@ RIFF_LIMIT = 2**32 - 1
 #: SD-DTMF-BUFFER: frames of call audio before the job that prime the DTMF detector, so a digit
 #: already sounding when the job starts is recognised as old and does not barge in.
 PREROLL_FRAMES = 5
+#: SD-DTMF-BUFFER: the detector dates onsets within about 3 ms; a digit dated up to 5 ms before
+#: the job's first frame is taken to have begun with the job.
+ONSET_SLACK = 40
 
 
 class Cause(Enum):
@@ -245,7 +248,7 @@ class _Job:
         if p.barge_in:
             events, dtmf_state = self.detector.scan(frames, self.dtmf_state)
             for ev in events:
-                if start + ev.onset_sample >= self.first_tick:
+                if start + ev.onset_sample >= self.first_tick - ONSET_SLACK:
                     candidates.append((ev.frame, 1, Cause.BARGEIN))
                     break
         # SD-SILENCE / SD-INITIAL-SILENCE.
@@ -558,10 +561,15 @@ class FileRecorder:
             self._state = State.ERROR
             self._log("job-end", cause="ERROR", state="ERROR", frames=0, error=type(exc).__name__)
             return False
-        if self._clock.now < job.first_tick:
-            # a wait on time needs an event at that time (the clock only stops at events)
-            self._clock.schedule(job.first_tick, Priority.APP, lambda: None, "recording-started")
-        self._clock.run_until(lambda: job.ended or self._clock.now >= job.first_tick, what="the recording to start")
+        # Wait for an APP event at the first frame boundary: it runs after a hangup due at that
+        # same tick (SD-TIES), so such a job never "started" (SD-START-FALSE).
+        started = [False]
+
+        def mark() -> None:
+            started[0] = True
+
+        self._clock.schedule(job.first_tick, Priority.APP, mark, "recording-started")
+        self._clock.run_until(lambda: job.ended or started[0], what="the recording to start")
         return not (job.ended and job.frames_done == 0)
 
     def stop(self) -> bool:

@@ -128,6 +128,10 @@ class CallChannel:
         old = self._state
         if new is old:
             return
+        if old is CallState.IDLE:
+            # IDLE means the far end hung up: a call does not come back (scripts may not revive it)
+            self.log.add("call-state-ignored", call=self.name, old=old.value, new=new.value, reason=reason)
+            return
         self._state = new
         self.log.add("call-state", call=self.name, old=old.value, new=new.value, reason=reason)
         for listener in list(self._state_listeners):

@@ -207,11 +207,13 @@ def run_scenario(
     steps: list[StepResult] = []
     rec: Any = None
     for action in scenario.actions:
-        start = clock.now
         returned: Any = None
         raised: str | None = None
         message: str | None = None
         kwargs = action.kwargs()
+        # SD-TIES rule 3: the application acts after every event due at the same instant
+        clock.sleep(0)
+        start = clock.now
         log.add("api-call", call=action.call, args=_redacted(kwargs) if action.call != "sleep" else {"ms": action.ms})
         try:
             if action.call == "sleep":
