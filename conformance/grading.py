@@ -175,7 +175,10 @@ def grade_scenario(scenario: Scenario, factory: Any, *, clauses: tuple[str, ...]
                                     f"{', '.join(_fmt_range(r) for r in allowed[observed])} (± 20 ms)", ev))
             continue
         if observed not in ours_w or not _within(end_t, ours_w[observed], dec_tol):
-            sds = _explain(alls, readings, lambda o, v=val, ob=observed, ae=at_end, et=end_t: v(o) == ob and abs(ae(o) - et) <= TOL)
+            def explains(o: ScriptOutcome, v: Any = val, ob: Any = observed, ae: Any = at_end, et: int = end_t) -> bool:
+                return bool(v(o) == ob and abs(ae(o) - et) <= TOL)
+
+            sds = _explain(alls, readings, explains)
             findings.append(Finding(Grade.NON_STRICT, tuple(sds or ["SD-TIES"]),
                                     f"step {i} {step.call}() gave {_show(observed)} at {_fmt_ms(end_t)}; our decisions give "
                                     f"{_show((exp.returned, exp.raised))} at {_fmt_ms(exp.end)}", ev))
@@ -184,17 +187,18 @@ def grade_scenario(scenario: Scenario, factory: Any, *, clauses: tuple[str, ...]
         fin = result.final
         # our decisions, with frames within 3 dB of the threshold (and digit timing) either way
         ours_group = [o for o, r in zip(alls, readings) if _group_key(r) == _group_key(OURS)] or [ours]
-        for key, clause, exp_v, allowed_v, ours_v in (
+        checks: list[tuple[str, str, Any, set[Any], set[Any]]] = [
             ("state", "SPEC-STATE-FN", ours.state, {o.state for o in alls}, {o.state for o in ours_group}),
             ("cause", "SPEC-CAUSE-FN", ours.cause, {o.cause for o in alls}, {o.cause for o in ours_group}),
             ("audio_detected", "SPEC-AUDIO", ours.audio, {o.audio for o in alls}, {o.audio for o in ours_group}),
-        ):
+        ]
+        for key, clause, exp_v, allowed_v, ours_v in checks:
             got = fin.get(key)
             if key == "audio_detected" and None in allowed_v and ours.state != "RECORDING":
                 allowed_v = allowed_v | {True, False}
             if got not in allowed_v:
-                cl = (clause, "SPEC-AUDIO-TRUE" if exp_v is True else "SPEC-AUDIO-FALSE") if key == "audio_detected" else (clause,)
-                findings.append(Finding(Grade.FAIL, cl, f"final {key}() is {got!r}, the spec allows {sorted(map(repr, allowed_v))}",
+                fcl: tuple[str, ...] = (clause, "SPEC-AUDIO-TRUE" if exp_v is True else "SPEC-AUDIO-FALSE") if key == "audio_detected" else (clause,)
+                findings.append(Finding(Grade.FAIL, fcl, f"final {key}() is {got!r}, the spec allows {sorted(map(repr, allowed_v))}",
                                         {"observed": got, "expected": exp_v}))
             elif got not in ours_v and not (key == "audio_detected" and None in ours_v):
                 findings.append(Finding(Grade.NON_STRICT, ("SD-AUDIO",) if key == "audio_detected" else ("SD-TIES",),

@@ -283,7 +283,7 @@ def _natural_end(world: _World, t_call: int, p: dict[str, Any], r: Reading, hori
 
 
 def _readings(world: _World, script: list[tuple[str, dict[str, Any]]]) -> list[Reading]:
-    flags: dict[str, list[bool]] = {"aligned_start": [True, False], "unsure_is_audio": [True, False],
+    flags: dict[str, list[Any]] = {"aligned_start": [True, False], "unsure_is_audio": [True, False],
                                     "frame_limits_first": [True, False], "size_before_silence": [True, False]}
     any_bargein = any(a.get("barge_in") for c, a in script if c in ("record", "start"))
     if any_bargein and world.inband:
