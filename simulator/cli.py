@@ -131,6 +131,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    # A factory named MODULE:CALLABLE is looked up from the current folder too (as pytest and
+    # uvicorn do), so `--recorder-factory mypkg.rec:Factory` works from a project's root.
+    if os.getcwd() not in sys.path and "" not in sys.path:
+        sys.path.insert(0, os.getcwd())
     parser = build_parser()
     args: Any = parser.parse_args(argv)
     return int(args.func(args))
