@@ -96,6 +96,13 @@ def resample_whole(x: npt.NDArray[np.int16], rate: int) -> npt.NDArray[np.int16]
     return _to_int16(resample_poly(np.asarray(x, dtype=np.float64), up, down, window=_taps(rate)))
 
 
+# OpenBLAS runs a product of m*n*k below 4 * 65536 on the calling thread (GEMM threshold);
+# larger ones wake its worker threads, which on a busy 2-core machine costs 5-30x (bench/notes.md,
+# finding 1). The products are cut into row slices under that size, so the resampler's speed
+# does not depend on OPENBLAS_NUM_THREADS being set before numpy was imported.
+_BLAS_SERIAL_MNK = 4 * 65536 - 1
+
+
 class _Polyphase:
     """upfirdn's outputs as a few dense matrix products (BLAS), equal up to ``tol``.
 
@@ -148,11 +155,14 @@ class _Polyphase:
         y = np.empty((t1 - t0, self.O), dtype=np.float64)
         stride = xp.strides[0]
         for g0, g1, lo, mat in self.groups:
-            start = pad + t0 * self.S + lo
-            view = np.lib.stride_tricks.as_strided(
-                xp[start:], shape=(t1 - t0, mat.shape[0]), strides=(self.S * stride, stride)
-            )
-            np.matmul(view, mat, out=y[:, g0:g1])
+            rows = max(1, _BLAS_SERIAL_MNK // mat.size)
+            for r0 in range(0, t1 - t0, rows):
+                r1 = min(t1 - t0, r0 + rows)
+                start = pad + (t0 + r0) * self.S + lo
+                view = np.lib.stride_tricks.as_strided(
+                    xp[start:], shape=(r1 - r0, mat.shape[0]), strides=(self.S * stride, stride)
+                )
+                np.matmul(view, mat, out=y[r0:r1, g0:g1])
         return y.reshape(-1)[a - t0 * self.O : b - t0 * self.O]
 
 

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from .channel import CallChannel, CallState
-from .clock import Clock, ms_to_ticks
+from .clock import Clock, Priority, ms_to_ticks
 from .eventlog import EventLog
 from .scenario import Scenario
 from .store import FaultPlan, MediaStore
@@ -127,7 +127,17 @@ def build_call(
     for onset, _end, digit, oob in timeline.dtmf_events():
         if oob:
             channel.schedule_dtmf(onset, digit)
+        else:
+            _log_at(channel, onset, "dtmf-inband", digit=digit, end_t=_end)
+    for spec, seg in zip(scenario.audio, timeline.segments):
+        if spec.kind not in ("silence", "dtmf"):
+            _log_at(channel, seg.start, "audio-start", audio=spec.kind, end_t=seg.end)
     return channel
+
+
+def _log_at(channel: CallChannel, at: int, kind: str, **fields: Any) -> None:
+    """Put a scripted event in the event log at its own instant (it changes nothing else)."""
+    channel.clock.schedule(at, Priority.CALL, lambda: channel.log.add(kind, call=channel.name, **fields), kind)
 
 
 def _jsonable(value: Any) -> Any:
