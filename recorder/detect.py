@@ -22,6 +22,10 @@ Detector design (details and measured results in docs/dsp.md):
   basis holds integers below 2**14 and samples are int16, every product and partial sum is an
   integer below 2**53, so float64 BLAS results are exact whatever the summation order: the
   detector gives bit-identical decisions for any chunking and on any machine.
+  A float32 pre-filter (``_prefilter``) first runs the per-window gate, level and tone-fraction
+  tests on every window with each threshold loosened by a proven bound on float32 rounding; only
+  the windows it keeps (a superset of those the exact tests accept; 0.3 % on speech) get the
+  exact float64 product, so decisions are still taken on exact values only.
   A *span* is two consecutive windows (4 blocks, 20 ms).  A span is a hit for digit d when both
   windows pass level, twist and block-uniformity tests for the same row and column; the phase
   advance between the two windows puts both tones within 2.5 % of nominal (midway between the
