@@ -18,20 +18,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from recorder import codecs
-from tests.test_codecs import oki_reference_encode, speechlike
+from tests.test_codecs import oki_reference_encode
+from tests.test_fast_paths import _mixed
 
 needs_numba = pytest.mark.skipif(
     importlib.util.find_spec("numba") is None, reason="numba not installed (optional extra)"
 )
-
-
-def _mixed(n: int, seed: int) -> np.ndarray:
-    rng = np.random.default_rng(seed)
-    x = speechlike(n, seed, float(rng.choice([300.0, 3000.0, 30000.0])))
-    cut = sorted(rng.integers(0, n, 4).tolist())
-    x[cut[0] : cut[1]] = 0  # digital silence
-    x[cut[2] : cut[3]] //= 64  # near silence
-    return x
 
 
 def _kernel_bytes(fn: object, x: np.ndarray) -> bytes:
