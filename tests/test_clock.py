@@ -197,3 +197,24 @@ def test_no_wall_clock_or_sleep_in_simulator_and_recorder(package):
                     if (node.module, alias.name) in FORBIDDEN or alias.name in ("sleep", "time", "monotonic", "perf_counter"):
                         offenders.append(f"{f.name}:{node.lineno} from {node.module} import {alias.name}")
     assert offenders == []
+
+
+@given(st.lists(st.integers(1, 2 * MAX_BLOCK_FRAMES), min_size=2, max_size=12))
+def test_many_sinks_each_stop_at_their_own_frame(stops):
+    """Adaptive blocks: whatever the block sizes become, every sink ends exactly at its frame
+    and receives every frame before it in order (FrameCounter asserts no gap)."""
+    clock = Clock()
+    src = Source()
+    clock.add_source(src)
+    ended = {}
+    sinks = []
+    for s in stops:
+        log: list = []
+        sink = FrameCounter(clock, 0, s, log)
+        sink.source = src
+        src.sinks.append(sink)
+        sinks.append((sink, log))
+    clock.run_until(lambda: all(k.ended for k, _ in sinks))
+    for (sink, log), s in zip(sinks, stops):
+        assert sink.got == s
+        assert ("end", s * FRAME) in log
