@@ -206,7 +206,6 @@ def test_many_sinks_each_stop_at_their_own_frame(stops):
     clock = Clock()
     src = Source()
     clock.add_source(src)
-    ended = {}
     sinks = []
     for s in stops:
         log: list = []
