@@ -137,7 +137,11 @@ def build_call(
 
 def _log_at(channel: CallChannel, at: int, kind: str, **fields: Any) -> None:
     """Put a scripted event in the event log at its own instant (it changes nothing else)."""
-    channel.clock.schedule(at, Priority.CALL, lambda: channel.log.add(kind, call=channel.name, **fields), kind)
+
+    def log() -> None:
+        channel.log.add(kind, call=channel.name, **fields)
+
+    channel.clock.schedule(at, Priority.CALL, log, kind)
 
 
 def _jsonable(value: Any) -> Any:
