@@ -354,14 +354,17 @@ def _check_key_leak(factory: Any, caps: Capabilities) -> list[Finding]:
     from simulator import CallChannel, Clock
 
     ch = CallChannel(Clock(), recorder_factory=factory)
+    shown = []  # what a log line or traceback could print while a job holds the cipher
     try:
         ch.FileRecorder.start(filename="k2", cipher=c)
-        text = repr(ch.FileRecorder) + str(ch.FileRecorder.__dict__ if hasattr(ch.FileRecorder, "__dict__") else "")
+        shown += [repr(ch.FileRecorder), str(ch.FileRecorder), str(getattr(ch.FileRecorder, "__dict__", ""))]
         ch.FileRecorder.stop()
-    except Exception as exc:
-        text = str(exc)
-    if KEYS[256] in repr(ch.FileRecorder) or IV in repr(ch.FileRecorder):
-        out.append(Finding(Grade.NON_STRICT, ("SD-CIPHER",), "the recorder's repr shows the key or IV"))
+    except Exception as exc:  # noqa: BLE001 - its message is checked like any other output
+        shown.append(str(exc))
+    shown.append(repr(ch.FileRecorder))
+    text = "\n".join(shown)
+    if any(k in text for k in (KEYS[256], IV, KEYS[256].upper(), IV.upper())):
+        out.append(Finding(Grade.NON_STRICT, ("SD-CIPHER",), "the recorder's repr, str, attributes or an exception message show the key or IV"))
     return out
 
 

@@ -94,15 +94,11 @@ def _windows(alls: list[ScriptOutcome], readings: list[Reading], value: Callable
     for o, r in zip(alls, readings):
         if ours_only and _group_key(r) != ours_key:
             continue
-        groups.setdefault((_group_key(r), _hashable(value(o))), []).append(tick(o))
+        groups.setdefault((_group_key(r), value(o)), []).append(tick(o))
     out: dict[Any, list[tuple[int, int]]] = {}
     for (_, v), ticks in groups.items():
         out.setdefault(v, []).append((min(ticks), max(ticks)))
     return out
-
-
-def _hashable(v: Any) -> Any:
-    return v
 
 
 def _within(t: int, ranges: list[tuple[int, int]], tol: int) -> bool:

@@ -19,7 +19,6 @@ under all readings, widened by one frame, is what the text allows (outside it gr
 from __future__ import annotations
 
 import itertools
-import math
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -29,7 +28,7 @@ from simulator.build import build_audio
 from simulator.scenario import Scenario
 
 __all__ = ["Reading", "OURS", "JobOutcome", "StepOutcome", "ScriptOutcome", "predict", "DEFAULTS",
-           "frame_classes", "LOUD", "QUIET", "UNSURE"]
+           "frame_classes", "LOUD", "QUIET", "UNSURE", "script_of"]
 
 FRAME = 160
 REF_RMS = 16141.2  # 0 dBm0 in 16-bit linear (G.711 digital milliwatt, A-law convention)
@@ -42,7 +41,6 @@ DEFAULTS: dict[str, Any] = {
     "milliseconds_max_silence": 10000, "milliseconds_initial_silence": 0, "barge_in": False,
     "cipher": None,
 }
-CAUSES = ("ERROR", "BARGEIN", "SILENCE", "SIZE", "ABORTED", "HANGUP", "TIMEOUT", "NONE")
 
 
 @dataclass(frozen=True)
@@ -83,19 +81,6 @@ def frame_classes(x: np.ndarray) -> np.ndarray:
     out[level >= THRESHOLD_DBM0 + MARGIN_DB] = LOUD
     out[level < THRESHOLD_DBM0 - MARGIN_DB] = QUIET
     return out
-
-
-def _data_units(fmt: str, rate_samples: int) -> int:
-    """Data bytes for a number of samples (audio data only)."""
-    if fmt == "s16bit":
-        return 2 * rate_samples
-    if fmt in ("alaw", "ulaw", "u8bit"):
-        return rate_samples
-    if fmt == "oki":
-        return (rate_samples + 1) // 2
-    if fmt == "ima":
-        return -(-rate_samples // 505) * 256
-    raise ValueError(fmt)
 
 
 def sample_limit(fmt: str, max_bytes: int) -> int | None:
@@ -440,10 +425,3 @@ def predict(scenario: Scenario, *, horizon_ms: int | None = None) -> tuple[Scrip
     ours = _run_script(world, script, OURS, horizon)
     alls = [_run_script(world, script, r, horizon) for r in _readings(world, script)]
     return ours, alls
-
-
-def has_unsure(scenario: Scenario, start: int, end: int) -> bool:
-    world = _World(scenario)
-    t0 = start - start % FRAME
-    n = max(0, math.ceil((end - t0) / FRAME))
-    return bool((world.classes(t0, n) == UNSURE).any()) if n else False

@@ -55,7 +55,7 @@ def pytest_configure(config: Any) -> None:
     caps_spec = config.getoption("--callsim-capabilities")
     if caps_spec:
         config._callsim_capabilities = _load_object(caps_spec)
-    config._callsim_results = []
+    _RESULTS.clear()  # one list per session, also when pytest.main runs twice in a process
     config._callsim_t0 = time.perf_counter()
 
 

@@ -224,7 +224,6 @@ class LockStepThread:
         self.done = False
         self.error: BaseException | None = None
         self._thread = threading.Thread(target=self._main, name=name, daemon=True)
-        self._local = threading.local()
         clock.schedule(clock.now, Priority.APP, self._resume, f"spawn {name}")
         self._thread.start()
 

@@ -34,6 +34,12 @@ def readme_commands() -> list[str]:
     return cmds
 
 
+def test_readme_has_commands_to_run():
+    """Guard against an empty parametrisation (which would test nothing)."""
+    cmds = readme_commands()
+    assert any(c.startswith("callsim conformance") for c in cmds) and any(c.startswith("callsim run") for c in cmds)
+
+
 def test_readme_opens_with_the_two_setup_commands():
     text = (ROOT / "README.md").read_text()
     first_block = re.search(r"```sh\n(.*?)```", text, flags=re.S)
