@@ -54,8 +54,11 @@ def pipeline(fmt: str, rate: int, seconds: int) -> Timing:
 
     with tempfile.TemporaryDirectory() as d:
         clock = Clock()
+        from recorder import FileRecorder
+
         channel = CallChannel(
-            clock, audio=_speech_timeline(seconds), store=MediaStore(root=d, clock=lambda: clock.now)
+            clock, audio=_speech_timeline(seconds), store=MediaStore(root=d, clock=lambda: clock.now),
+            recorder_factory=FileRecorder,
         )
         rec = channel.FileRecorder
         result: dict[str, Any] = {}
@@ -191,7 +194,9 @@ def scenario_record(seconds: int) -> Timing:
                 milliseconds_max_silence=5000, barge_in=True)
         .build()
     )
-    return _timed(lambda: run_scenario(sc))
+    from recorder import FileRecorder
+
+    return _timed(lambda: run_scenario(sc, FileRecorder))
 
 
 def memory_24h(seconds: int) -> Timing:

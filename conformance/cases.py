@@ -337,7 +337,7 @@ _add(Case("cipher/hangup", ("SPEC-CIPHER", "SD-CIPHER", "SPEC-HANGUP-CAUSE"),
 
 def _check_key_leak(factory: Any, caps: Capabilities) -> list[Finding]:
     """SD-CIPHER: the key and IV appear in no repr, message or log entry."""
-    from recorder.cipher import Cipher
+    from callsim.contract import Cipher
     from simulator.runner import run_scenario
 
     s = _b().speech(0, 2000).record(filename="k.wav", milliseconds_max_silence=1000, cipher={"key": KEYS[256], "iv": IV}).build()

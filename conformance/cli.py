@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-__all__ = ["run_conformance", "run_replay", "check_scenario"]
+__all__ = ["run_conformance", "run_replay", "check_scenario", "print_findings"]
 
 
 def run_conformance(args: Any) -> int:
@@ -60,9 +61,9 @@ def check_scenario(scenario: Any, factory: Any) -> tuple[int, list[Any]]:
     return (1 if any(f.grade is Grade.FAIL for f in findings) else 0), findings
 
 
-def run_replay(args: Any) -> int:
-    from simulator.runner import load_factory
-
+def run_replay(args: Any, resolve: Callable[[str | None], Any]) -> int:
+    """``callsim replay``: ``resolve`` turns the factory spelling (the option, else the one the
+    report names) into a factory; the command line passes ``callsim.wiring.resolve_factory``."""
     from .report import safe_name
     from .suite import check_recorder
 
@@ -73,17 +74,13 @@ def run_replay(args: Any) -> int:
         print(f"callsim replay: no case {args.case_id!r} in {index}", file=sys.stderr)
         return 2
     spec = args.recorder_factory or doc.get("factory")
-    factory = load_factory(spec)
-    if factory is None:
-        from recorder import FileRecorder
-
-        factory = FileRecorder
+    factory = resolve(spec)
     toml = Path(args.report_dir) / "replay" / (safe_name(case["id"]) + ".toml")
     if toml.exists():
         from simulator.scenario import load_scenario
 
         code, findings = check_scenario(load_scenario(toml), factory)
-        _print_findings(case["id"], findings)
+        print_findings(case["id"], findings)
         return code
     report = check_recorder(factory, select=case["id"], with_properties=case["id"].startswith(("property/", "stateful/")))
     for c in report.cases:
@@ -94,7 +91,7 @@ def run_replay(args: Any) -> int:
     return 2
 
 
-def _print_findings(name: str, findings: list[Any]) -> None:
+def print_findings(name: str, findings: list[Any]) -> None:
     bad = [f for f in findings if f.grade.value != "PASS"]
     if not bad:
         print(f"PASS {name}")

@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 from scipy.signal import resample_poly
 
+from callsim.contract import Cipher
 from simulator.build import build_audio
 from simulator.runner import RunResult, run_scenario
 from simulator.scenario import Scenario
@@ -258,11 +259,7 @@ def _check_files(scenario: Scenario, result: RunResult, ours: ScriptOutcome, all
         if isinstance(cipher, dict):
             if job.file in store.plain_writes:
                 findings.append(Finding(Grade.FAIL, ("SPEC-CIPHER", "SD-CIPHER"), f"plaintext WAV bytes were written to the store for {job.file!r}", {}))
-            from recorder.cipher import (
-                Cipher,  # the suite decrypts with the user's key, as a user would
-            )
-
-            try:
+            try:  # the suite decrypts with the user's key, as a user would
                 data = Cipher(cipher["key"], cipher["iv"]).decrypt(data)
             except Exception as exc:
                 findings.append(Finding(Grade.FAIL, ("SPEC-CIPHER",), f"{job.file!r} does not decrypt with the job's cipher: {exc}", {}))

@@ -17,6 +17,8 @@ from typing import Any
 
 import pytest
 
+from callsim.wiring import REFERENCE
+
 __all__ = ["pytest_addoption", "pytest_configure", "recorder_factory", "read_xfail"]
 
 
@@ -72,14 +74,9 @@ def _load_object(spec: str) -> Any:
 @pytest.fixture(scope="session")
 def recorder_factory(request: Any) -> Any:
     """The factory under test, resolved from the option, the environment or the default."""
-    from simulator.runner import load_factory
+    from callsim.wiring import resolve_factory
 
-    factory = load_factory(_factory_spec(request.config))
-    if factory is None:
-        from recorder import FileRecorder
-
-        factory = FileRecorder
-    return factory
+    return resolve_factory(_factory_spec(request.config))
 
 
 def pytest_runtest_logreport(report: Any) -> None:
@@ -102,7 +99,7 @@ def pytest_sessionfinish(session: Any, exitstatus: int) -> None:
     from conformance.report import Report
 
     spec = _factory_spec(config)
-    report = Report(spec or "recorder:FileRecorder (reference)", factory_spec=spec,
+    report = Report(spec or f"{REFERENCE} (reference)", factory_spec=spec,
                     profile=config.getoption("--callsim-profile"))
     seen = set()
     for d in _RESULTS:
@@ -115,7 +112,13 @@ def pytest_sessionfinish(session: Any, exitstatus: int) -> None:
         report.cases.append(res)
     report.cases.sort(key=lambda c: c.id)
     report.duration_s = time.perf_counter() - config._callsim_t0
-    path = report.write(out)
+    try:
+        from callsim.wiring import resolve_factory
+
+        factory = resolve_factory(spec)
+    except Exception:  # noqa: BLE001 - without a factory the report is written without plots
+        factory = None
+    path = report.write(out, factory=factory)
     tr = config.pluginmanager.get_plugin("terminalreporter")
     if tr is not None:
         s = report.summary()

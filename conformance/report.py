@@ -109,12 +109,12 @@ class Report:
             import matplotlib  # noqa: F401
         except ImportError:
             return
-        from simulator.plot import plot_run
-        from simulator.runner import load_factory, run_scenario
+        from callsim.plot import plot_run
+        from simulator.runner import run_scenario
         from simulator.scenario import loads_scenario
 
-        if factory is None:
-            factory = load_factory(self.factory_spec) if self.factory_spec else None
+        if factory is None:  # the caller decides which recorder a plot re-runs; none, no plots
+            return
         (d / "plots").mkdir(exist_ok=True)
         for c in failing:
             try:

@@ -2,8 +2,8 @@
 
 This module owns ``BufferedRecorder``, an example of a third-party recorder plugged into callsim
 through the one seam ``factory(channel) -> recorder``. It shares no code with the reference
-recorder (``recorder/``): it uses only the call channel's public contract (``simulator.channel``
-and ``simulator.clock``: ``first_tick``/``scan``/``commit``/``can_finish_alone`` media sinks,
+recorder (``recorder/``): it imports only the contract (``callsim.contract``: the channel seam
+with ``first_tick``/``scan``/``commit``/``can_finish_alone`` media sinks,
 ``on_state_change``, ``on_dtmf``, ``render``, ``store``), the spec's exceptions, and numpy,
 scipy and soundfile.
 
@@ -36,7 +36,6 @@ import re
 import struct
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from enum import Enum
 from fractions import Fraction
 from typing import Any
 
@@ -44,41 +43,33 @@ import numpy as np
 import soundfile as sf
 from scipy.signal import resample_poly
 
-from simulator import ArgumentError, CallState, Error, Hangup, Priority
+from callsim.contract import (
+    FORMATS,
+    FRAME,
+    RATES,
+    TICKS_PER_SECOND,
+    ArgumentError,
+    CallState,
+    Cause,
+    Error,
+    Hangup,
+    Priority,
+    State,
+    dbm0_to_energy,
+)
 
 __all__ = ["BufferedRecorder", "Cause", "State"]
 
-FRAME = 160  # samples per 20 ms frame at 8 kHz
-TICKS_PER_SECOND = 8000
-RATES = (8000, 6000, 11000, 11025)
-FORMATS = ("alaw", "ulaw", "oki", "ima", "s16bit", "u8bit")
 MAX_SECONDS = 7 * 24 * 3600
 MAX_MS = MAX_SECONDS * 1000
 RIFF_MAX = 2**32 - 1
-#: -45 dBm0 over one frame: 160 * (22827 / sqrt 2)**2 * 10**(-4.5), as an integer energy.
-SILENCE_ENERGY = round(FRAME * 22827.0**2 / 2 * 10 ** (-45 / 10))
+#: -45 dBm0 over one frame, as an integer energy (the contract's level reference).
+SILENCE_ENERGY = dbm0_to_energy(-45.0)
 PREROLL_FRAMES = 5
 IMA_BLOCK = 256
 IMA_SAMPLES_PER_BLOCK = 505
 _SUBTYPES = {"alaw": "ALAW", "ulaw": "ULAW", "s16bit": "PCM_16", "u8bit": "PCM_U8", "ima": "IMA_ADPCM"}
 _NAME_OK = re.compile(r"[A-Za-z0-9._/@-]{1,255}")
-
-
-class Cause(Enum):
-    ERROR = "ERROR"
-    BARGEIN = "BARGEIN"
-    SILENCE = "SILENCE"
-    SIZE = "SIZE"
-    ABORTED = "ABORTED"
-    HANGUP = "HANGUP"
-    TIMEOUT = "TIMEOUT"
-    NONE = "NONE"
-
-
-class State(Enum):
-    RECORDING = "RECORDING"
-    IDLE = "IDLE"
-    ERROR = "ERROR"
 
 
 _Cause = Cause  # module-level names for annotations inside BufferedRecorder,

@@ -4,8 +4,8 @@ This module owns two things:
 
 * **Silence classification** (docs/dsp.md "Silence"). A 20 ms frame of 160 samples is *active*
   when its energy ``sum(x**2)`` (exact, int64) is at or above ``ACTIVE_ENERGY``, the energy of a
-  -45 dBm0 signal.  0 dBm0 is an RMS of 16141.2 in 16-bit linear: the A-law digital milliwatt of
-  ITU-T G.711 section 5, the same convention spandsp uses.  All comparisons are between integers;
+  -45 dBm0 signal.  0 dBm0 is the contract's ``DBM0_RMS`` (16141.167 in 16-bit linear): the
+  A-law digital milliwatt of ITU-T G.711, the same convention spandsp uses.  All comparisons are between integers;
   no logarithm is taken at run time.
 
 * **DTMF detection** against the ITU-T Q.24 AT&T column (accept +-1.5 %, reject +-3.5 %; accept
@@ -42,6 +42,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from callsim.contract.units import (
+    DBM0_RMS,
+    FRAME,
+    FULL_SCALE_SINE_DBM0,
+    SILENCE_THRESHOLD_DBM0,
+    TICKS_PER_SECOND,
+    dbm0_to_energy,
+)
+
 __all__ = [
     "SAMPLE_RATE",
     "FRAME_SAMPLES",
@@ -61,21 +70,8 @@ __all__ = [
     "detect_digits",
 ]
 
-SAMPLE_RATE = 8000
-FRAME_SAMPLES = 160
-#: Full-scale sine level in dBm0 for A-law (ITU-T G.711 section 5: the digital milliwatt is
-#: 0 dBm0 and the largest sine +3.14 dBm0); spandsp uses the same convention.
-FULL_SCALE_SINE_DBM0 = 3.14
-#: RMS of a 0 dBm0 signal in 16-bit linear: 32768 * 10**(-3.14/20) / sqrt(2) = 16141.167
-#: (sine peak 22827).  Written "16141.2" in prose; the unrounded value gives the research
-#: table's integer thresholds (-45 dBm0 -> 1318226; the rounded 16141.2 would give 1318231).
-DBM0_RMS = 32768.0 * 10.0 ** (-FULL_SCALE_SINE_DBM0 / 20.0) / 2.0**0.5
-SILENCE_THRESHOLD_DBM0 = -45.0
-
-
-def dbm0_to_energy(dbm0: float, n_samples: int = FRAME_SAMPLES) -> int:
-    """Energy ``sum(x**2)`` of ``n_samples`` samples of a signal at ``dbm0`` dBm0, rounded."""
-    return int(round(n_samples * DBM0_RMS**2 * 10.0 ** (dbm0 / 10.0)))
+SAMPLE_RATE = TICKS_PER_SECOND
+FRAME_SAMPLES = FRAME
 
 
 #: A frame is active when its energy is at or above this (-45 dBm0 over 160 samples = 1318226).

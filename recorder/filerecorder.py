@@ -3,7 +3,7 @@
 Every behaviour here traces to a clause of the vendor's reference page (``SPEC-*`` IDs in
 ``conformance.clauses``) or to a decision in ``docs/spec-decisions.md`` (``SD-*`` IDs); the
 comments name them. The recorder touches the outside only through the call channel it is given
-(``simulator.channel`` documents that seam) and is single-threaded: blocking calls advance the
+(``callsim.contract`` documents that seam and is all this package imports from outside) and is single-threaded: blocking calls advance the
 channel's virtual clock.
 
 A job is a media sink: the clock hands it blocks of 20 ms frames; ``scan`` finds the first frame
@@ -17,14 +17,25 @@ from __future__ import annotations
 import math
 import numbers
 from dataclasses import dataclass
-from enum import Enum
 from typing import Any
 
 import numpy as np
 
-from simulator.channel import CallState
-from simulator.clock import FRAME, TICKS_PER_SECOND, Priority
-from simulator.errors import ArgumentError, Error, Hangup
+from callsim.contract import (
+    FORMATS,
+    FRAME,
+    RATES,
+    ArgumentError,
+    CallState,
+    Cause,
+    Error,
+    Hangup,
+    InvalidNameError,
+    Priority,
+    State,
+    seconds_to_ticks,
+    validate_name,
+)
 
 from . import codecs, wav
 from .detect import ACTIVE_ENERGY, DtmfDetector, frame_energy
@@ -32,8 +43,8 @@ from .resample import StreamResampler
 
 __all__ = ["FileRecorder", "Cause", "State", "RATES", "FORMAT_NAMES", "MAX_SECONDS"]
 
-RATES = (8000, 6000, 11000, 11025)
-FORMAT_NAMES = ("alaw", "ulaw", "oki", "ima", "s16bit", "u8bit")
+#: The encodings by name (the contract's ``FORMATS``; kept under the reference's first spelling).
+FORMAT_NAMES = FORMATS
 #: SD-ARGS: the longest timer we accept (7 days); longer values are rejected as out of range.
 MAX_SECONDS = 7 * 24 * 3600
 #: SD-ARGS: the longest silence timers we accept, in ms (same 7 days).
@@ -46,27 +57,6 @@ PREROLL_FRAMES = 5
 #: SD-DTMF-BUFFER: the detector dates onsets within about 3 ms; a digit dated up to 5 ms before
 #: the job's first frame is taken to have begun with the job.
 ONSET_SLACK = 40
-
-
-class Cause(Enum):
-    """Record termination causes (SPEC-CAUSE)."""
-
-    ERROR = "ERROR"
-    BARGEIN = "BARGEIN"
-    SILENCE = "SILENCE"
-    SIZE = "SIZE"
-    ABORTED = "ABORTED"
-    HANGUP = "HANGUP"
-    TIMEOUT = "TIMEOUT"
-    NONE = "NONE"
-
-
-class State(Enum):
-    """Record states (SPEC-STATE)."""
-
-    RECORDING = "RECORDING"
-    IDLE = "IDLE"
-    ERROR = "ERROR"
 
 
 #: Aliases for annotations inside FileRecorder, whose Cause/State attributes shadow the enums.
@@ -111,7 +101,7 @@ def _check_seconds(name: str, value: object, *, allow_zero: bool) -> int:
         raise ArgumentError(name, value, "must be > 0" if not allow_zero else "must be >= 0")
     if v > MAX_SECONDS:
         raise ArgumentError(name, value, f"must be at most {MAX_SECONDS} seconds")
-    return int(round(v * TICKS_PER_SECOND))
+    return seconds_to_ticks(v)
 
 
 def _check_ms(name: str, value: object) -> int:
@@ -140,8 +130,6 @@ def validate_params(
     with_timeout: bool,
 ) -> JobParams:
     """Check every argument of ``record``/``start`` before anything changes (SD-ARGS)."""
-    from simulator.store import InvalidNameError, validate_name
-
     if not isinstance(filename, str):
         raise ArgumentError("filename", filename, "must be a str")
     try:
@@ -151,7 +139,7 @@ def validate_params(
     if not isinstance(file_format, str) or file_format not in FORMAT_NAMES:
         raise ArgumentError("file_format", file_format, f"must be one of {', '.join(FORMAT_NAMES)}")
     if not _is_int(rate) or int(rate) not in RATES:  # type: ignore[call-overload]
-        raise ArgumentError("rate", rate, "must be one of 8000, 6000, 11000, 11025")
+        raise ArgumentError("rate", rate, f"must be one of {', '.join(map(str, RATES))}")
     timeout = _check_seconds("seconds_timeout", seconds_timeout, allow_zero=False) if with_timeout else None
     if not _is_int(max_bytes):
         raise ArgumentError("max_bytes", max_bytes, "must be an int number of bytes (0 = no limit)")
@@ -164,7 +152,7 @@ def validate_params(
     if not isinstance(barge_in, bool):
         raise ArgumentError("barge_in", barge_in, "must be True or False")
     if cipher is not None and not (hasattr(cipher, "encryptor") and callable(cipher.encryptor)):
-        raise ArgumentError("cipher", type(cipher).__name__, "must be None or a recorder.Cipher")
+        raise ArgumentError("cipher", type(cipher).__name__, "must be None or a callsim.contract.Cipher")
     return JobParams(
         filename=filename,
         file_format=file_format,

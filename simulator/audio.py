@@ -7,8 +7,8 @@ span ``[a, b)`` can be rendered at any time, and rendering ``[a, b)`` then ``[b,
 exactly the samples of ``[a, c)``. Nothing long is ever materialised: a 24-hour noise segment
 costs the same memory as a one-second one.
 
-Level reference: 0 dBm0 is an RMS of 16141.2 in 16-bit linear (sine peak 22827), the A-law
-digital-milliwatt convention of ITU-T G.711 section 5 as used by spandsp. Levels of tones and
+Level reference: 0 dBm0 is the contract's ``DBM0_RMS`` (16141.167 in 16-bit linear, sine peak
+22827), the A-law digital-milliwatt convention of ITU-T G.711 as used by spandsp. Levels of tones and
 DTMF are per tone; noise levels are the RMS of the whole signal; speech levels are the
 *active* level defined in :func:`active_level_dbm0`.
 
@@ -48,6 +48,8 @@ import numpy.typing as npt
 import soundfile as sf
 from scipy.signal import resample_poly
 
+from callsim.contract.units import DBM0_RMS, TICKS_PER_SECOND, dbm0_to_rms, rms_to_dbm0
+
 __all__ = [
     "DBM0_RMS",
     "DTMF_HIGH",
@@ -72,8 +74,7 @@ __all__ = [
     "rms_to_dbm0",
 ]
 
-SAMPLE_RATE = 8000
-DBM0_RMS = 16141.2  # RMS of a 0 dBm0 signal in 16-bit linear (A-law digital milliwatt)
+SAMPLE_RATE = TICKS_PER_SECOND
 
 DTMF_LOW: tuple[float, ...] = (697.0, 770.0, 852.0, 941.0)
 DTMF_HIGH: tuple[float, ...] = (1209.0, 1336.0, 1477.0, 1633.0)
@@ -105,18 +106,6 @@ Int16Array = npt.NDArray[np.int16]
 
 
 # --------------------------------------------------------------------------- levels
-
-
-def dbm0_to_rms(dbm0: float) -> float:
-    """RMS in 16-bit linear of a signal at ``dbm0`` (per tone for a sine)."""
-    return float(DBM0_RMS * 10.0 ** (dbm0 / 20.0))
-
-
-def rms_to_dbm0(rms: float) -> float:
-    """Level in dBm0 of a signal whose RMS in 16-bit linear is ``rms`` (``-inf`` for zero)."""
-    if rms <= 0.0:
-        return -math.inf
-    return 20.0 * math.log10(rms / DBM0_RMS)
 
 
 def active_level_dbm0(x: npt.ArrayLike, rel_db: float = SPEECH_ACTIVE_REL_DB) -> float:
@@ -303,11 +292,11 @@ def load_wav(path: str | Path) -> FloatArray:
 
 
 def _resolve_clip(name: str) -> Path:
-    """A clip given as a path, or as the name of a bundled clip in ``fixtures/audio``."""
+    """A clip given as a path, or as the name of a bundled clip in ``callsim.fixtures.audio``."""
     p = Path(name)
     if p.is_absolute() or p.exists():
         return p
-    from fixtures import audio_path  # local import: only speech needs the bundled fixtures
+    from callsim.fixtures import audio_path  # local import: only speech needs the bundled clips
 
     return audio_path(name)
 

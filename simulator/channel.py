@@ -7,9 +7,9 @@ channel it is given offers (this is the contract third-party recorders are writt
   callback)``, ``run_until(done)`` to block, ``sleep(ticks)``). A recorder never reads wall time,
   never sleeps for real and starts no free threads; where a third-party recorder needs a worker,
   ``channel.spawn`` runs it in lock step on the virtual clock.
-* far-end audio: ``channel.add_media_sink(sink)`` subscribes a ``simulator.clock.MediaSink``,
+* far-end audio: ``channel.add_media_sink(sink)`` subscribes a ``callsim.contract.MediaSink``,
   which receives blocks of whole 20 ms frames (int16, 160 samples each, 8 kHz) in time order
-  (see the scan/commit protocol in ``simulator.clock``); ``channel.render(a, b)`` returns the
+  (the scan/commit protocol is written out in ``callsim.contract.seams``); ``channel.render(a, b)`` returns the
   far-end audio of any *past* span (a platform keeps a little history, e.g. for a DTMF
   detector's pre-roll);
 * out-of-band DTMF: ``channel.on_dtmf(callback)`` calls ``callback(digit, onset_tick)`` for
@@ -19,42 +19,34 @@ channel it is given offers (this is the contract third-party recorders are writt
 * the media store: ``channel.store`` (``open_write(name)`` etc., see ``simulator.store``);
 * the event log: ``channel.log.add(kind, **fields)`` for optional diagnostics.
 
-``channel.FileRecorder`` is built on first use by the channel's recorder factory (the reference
-``recorder.FileRecorder`` unless another is given), so ``channel.FileRecorder.Cause.SILENCE``
-works as in the vendor's examples.
+``callsim.contract.CallChannelLike`` is this seam as a protocol; ``CallChannel`` implements it.
+
+``channel.FileRecorder`` is built on first use by the recorder factory the channel was given,
+so ``channel.FileRecorder.Cause.SILENCE`` works as in the vendor's examples. The simulator
+knows no implementation: a channel without a factory has no recorder (the reference is wired
+in as the default by ``callsim.wiring``, at the program's edge).
 """
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from enum import Enum
 from typing import Any, Protocol
 
 import numpy as np
 
-from .clock import FRAME, Clock, MediaSink, Priority
+from callsim.contract import CallState, MediaSink, Priority, RecorderFactory, seconds_to_ticks
 
-__all__ = ["CallState", "CallChannel", "RecorderFactory", "AudioSource", "SILENT_AUDIO"]
+from .clock import FRAME, Clock
 
-
-class CallState(Enum):
-    """The 14 call states of the vendor's call channel (NOTES.md section 2)."""
-
-    WAITING = "WAITING"
-    CALL_INCOMING = "CALL_INCOMING"
-    RING_INCOMING = "RING_INCOMING"
-    ANSWERING = "ANSWERING"
-    ANSWERED = "ANSWERED"
-    CALL_OUTGOING = "CALL_OUTGOING"
-    RING_OUTGOING = "RING_OUTGOING"
-    HOLDING = "HOLDING"
-    ON_HOLD = "ON_HOLD"
-    TRANSFERRING = "TRANSFERRING"
-    TRANSFERRED = "TRANSFERRED"
-    RECONNECTING = "RECONNECTING"
-    ERROR = "ERROR"
-    IDLE = "IDLE"
+__all__ = [
+    "AudioSource",
+    "CallChannel",
+    "CallState",
+    "NoRecorderFactory",
+    "RecorderFactory",
+    "SILENT_AUDIO",
+]
 
 
 class AudioSource(Protocol):
@@ -70,15 +62,8 @@ class _Silence:
 
 SILENT_AUDIO: AudioSource = _Silence()
 
-RecorderFactory = Callable[["CallChannel"], Any]
-
-
-def _default_factory(channel: CallChannel) -> Any:
-    # Imported here so the simulator knows no implementation at import time (imports flow one
-    # way: the default is wired where it is needed, and any factory can replace it).
-    from recorder import FileRecorder
-
-    return FileRecorder(channel)
+class NoRecorderFactory(LookupError):
+    """``channel.FileRecorder`` was used on a channel built without a recorder factory."""
 
 
 class CallChannel:
@@ -108,7 +93,7 @@ class CallChannel:
             store = MediaStore(clock=lambda: clock.now, on_event=self._store_event)
         self.store = store
         self._state = state
-        self._factory = recorder_factory or _default_factory
+        self._factory = recorder_factory
         self._recorder: Any = None
         self._sinks: list[MediaSink] = []
         self._state_listeners: list[Callable[[CallState, CallState], None]] = []
@@ -194,13 +179,19 @@ class CallChannel:
     def FileRecorder(self) -> Any:  # noqa: N802 - the vendor's property name
         """The channel's file recorder, built by the recorder factory on first use."""
         if self._recorder is None:
+            if self._factory is None:
+                raise NoRecorderFactory(
+                    f"channel {self.name!r} has no recorder factory: pass "
+                    "CallChannel(..., recorder_factory=factory) (callsim.wiring.default_factory() "
+                    "is the reference recorder)"
+                )
             self._recorder = self._factory(self)
         return self._recorder
 
     # -- the application's own blocking primitives ----------------------------------------
     def sleep(self, seconds: float) -> None:
         """The application waits ``seconds`` of virtual time (rounded to whole ticks)."""
-        self.clock.sleep(int(round(seconds * 8000)))
+        self.clock.sleep(seconds_to_ticks(seconds))
 
     def spawn(self, fn: Callable[[], None], *, name: str = "worker") -> LockStepThread:
         """Run ``fn`` in a thread that runs only in lock step with the virtual clock."""

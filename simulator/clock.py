@@ -4,6 +4,9 @@ This module owns *when* things happen in a simulated call. Time is an ``int`` co
 at 8 kHz since the call began (``TICKS_PER_MS`` = 8, one 20 ms frame = ``FRAME`` = 160 ticks);
 no float time is ever accumulated. Nothing here reads the wall clock or sleeps.
 
+The units (``FRAME``, ``ms_to_ticks``), ``Priority``, ``Deadlock``, ``SimulationLimit`` and the
+``MediaSink`` protocol are the contract's (``callsim.contract``); they are re-exported here.
+
 Ordering rule (tested in ``tests/test_clock.py``): everything due at the same instant ``T``
 happens in this order:
 
@@ -36,10 +39,12 @@ import heapq
 import itertools
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from enum import IntEnum
 from typing import Protocol
 
 import numpy as np
+
+from callsim.contract.seams import Deadlock, MediaSink, Priority, SimulationLimit
+from callsim.contract.units import FRAME, TICKS_PER_MS, TICKS_PER_SECOND, ms_to_ticks, ticks_to_ms
 
 __all__ = [
     "FRAME",
@@ -57,41 +62,11 @@ __all__ = [
     "ticks_to_ms",
 ]
 
-TICKS_PER_SECOND = 8000
-TICKS_PER_MS = 8
-FRAME = 160
 #: The longest block handed to a sink in one scan (10 s): bounds memory, keeps blocks large.
 MAX_BLOCK_FRAMES = 500
 #: After a sink ends inside a block, the next blocks start this small and double while no sink
 #: ends early: with many calls ending at scattered times, little scanned audio is thrown away.
 MIN_BLOCK_FRAMES = 25
-
-
-def ms_to_ticks(ms: int) -> int:
-    """Convert whole milliseconds to ticks (exact)."""
-    return int(ms) * TICKS_PER_MS
-
-
-def ticks_to_ms(ticks: int) -> float:
-    """Convert ticks to milliseconds (for display only; never fed back into time)."""
-    return ticks / TICKS_PER_MS
-
-
-class Priority(IntEnum):
-    """Order of scheduled events due at the same instant (lower runs first)."""
-
-    CALL = 10
-    DTMF = 20
-    JOB = 30
-    APP = 40
-
-
-class Deadlock(RuntimeError):
-    """A blocking call waits for something that can never happen."""
-
-
-class SimulationLimit(RuntimeError):
-    """Virtual time passed the clock's limit while a blocking call was still waiting."""
 
 
 @dataclass(order=True)
@@ -107,27 +82,6 @@ class ScheduledEvent:
 
     def cancel(self) -> None:
         self.cancelled = True
-
-
-class MediaSink(Protocol):
-    """What a consumer of far-end audio implements (the reference recorder's job does).
-
-    ``first_tick`` is the start of the first frame the sink wants (a multiple of ``FRAME``).
-    ``scan(start, frames)`` looks at a block of whole frames starting at tick ``start`` without
-    changing the sink's state and returns how many frames it would consume before ending
-    (``None``: all of them, it keeps going). ``commit(start, frames, n)`` then consumes exactly
-    the first ``n`` frames of that block; if the sink ends after those frames it removes itself
-    from its source. ``can_finish_alone()`` tells deadlock detection whether audio alone can end
-    the sink (a silence or size limit), so a wait on it is not a deadlock.
-    """
-
-    first_tick: int
-
-    def scan(self, start: int, frames: np.ndarray) -> int | None: ...
-
-    def commit(self, start: int, frames: np.ndarray, n: int) -> None: ...
-
-    def can_finish_alone(self) -> bool: ...
 
 
 class MediaSource(Protocol):

@@ -17,13 +17,15 @@ from enum import Enum
 from pathlib import Path
 from typing import Any
 
-from .channel import CallChannel, CallState
-from .clock import Clock, Priority, ms_to_ticks
+from callsim.contract import CallState, Cipher, Priority, ms_to_ticks
+
+from .channel import CallChannel
+from .clock import Clock
 from .eventlog import EventLog
 from .scenario import Scenario
 from .store import FaultPlan, MediaStore
 
-__all__ = ["RunResult", "StepResult", "run_scenario", "build_call", "describe_file", "load_factory"]
+__all__ = ["RunResult", "StepResult", "run_scenario", "build_call", "describe_file"]
 
 #: Our WAV format tags and the spec's format names (for the run summary only: the conformance
 #: suite has its own independent reader).
@@ -68,23 +70,6 @@ class RunResult:
         if with_log:
             d["log"] = self.log
         return d
-
-
-def load_factory(spec: str | None) -> Callable[[CallChannel], Any] | None:
-    """Resolve ``MODULE:CALLABLE`` (or ``None`` for the reference recorder)."""
-    if not spec:
-        return None
-    import importlib
-
-    module_name, _, attr = spec.partition(":")
-    if not module_name or not attr:
-        raise ValueError(f"recorder factory must look like MODULE:CALLABLE, got {spec!r}")
-    obj: Any = importlib.import_module(module_name)
-    for part in attr.split("."):
-        obj = getattr(obj, part)
-    if not callable(obj):
-        raise ValueError(f"recorder factory {spec!r} is not callable")
-    return obj  # type: ignore[no-any-return]
 
 
 def build_call(
@@ -153,12 +138,10 @@ def _jsonable(value: Any) -> Any:
 
 
 def _make_args(kwargs: dict[str, Any]) -> dict[str, Any]:
-    """Scenario args to API args: a ``cipher`` table becomes a ``recorder.Cipher``."""
+    """Scenario args to API args: a ``cipher`` table becomes a ``callsim.contract.Cipher``."""
     args = dict(kwargs)
     c = args.get("cipher")
     if isinstance(c, dict):
-        from recorder.cipher import Cipher
-
         args["cipher"] = Cipher(c.get("key", ""), c.get("iv", ""))
     return args
 

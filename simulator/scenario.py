@@ -19,7 +19,7 @@ from typing import Any
 
 import tomli_w
 
-from .channel import CallState
+from callsim.contract import CallState
 
 __all__ = [
     "Scenario",

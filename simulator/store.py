@@ -1,11 +1,9 @@
 """The simulated cloud media-file store that recorders write to.
 
-This module owns four things (NOTES.md section 2, "Media files"):
+This module owns four things (the vendor's media-file guides, summarised in
+``docs/vendor-facts.md``):
 
-* the file-name rules (``validate_name``): ASCII letters, digits and ``. _ / @ -`` only, ``/``
-  separates folders, no ``..``, ``//``, ``.`` segments, leading or trailing ``/``, at most
-  ``MAX_NAME_LENGTH`` characters; an extension is *not* required (the vendor's own recorder
-  examples write ``"recfile"``);
+* enforcing the file-name rules (``validate_name``, defined in ``callsim.contract.names``);
 * atomic publication: ``open_write`` gives a ``StoreWriter`` that buffers (in memory) or writes
   a hidden temporary file in the target folder (directory mode); nothing is visible until
   ``commit()`` swaps in the whole file (``os.replace`` on disk), and ``abort()`` leaves nothing;
@@ -32,13 +30,21 @@ from __future__ import annotations
 import builtins
 import errno
 import os
-import re
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 from typing import Final, NamedTuple, NoReturn
+
+from callsim.contract.names import (
+    MAX_NAME_LENGTH,
+    NAME_RULES,
+    InvalidNameError,
+    is_valid_name,
+    validate_name,
+)
+from callsim.contract.seams import StoreError, StoreFullError, StoreNotFoundError
 
 __all__ = [
     "MAX_NAME_LENGTH",
@@ -58,115 +64,16 @@ __all__ = [
     "validate_name",
 ]
 
-#: Our own limit on a name's length in characters (the vendor documents none); 255 is the usual
-#: file-name limit of common file systems, so a single-component name always fits on disk.
-MAX_NAME_LENGTH: Final = 255
-
 #: The observer that wrote the files: it sees every change at once.
 SELF: Final = "self"
 
-# Rule identifiers, in the order validate_name checks them (the first broken rule is reported).
-NAME_RULES: Final[tuple[str, ...]] = (
-    "NAME-TYPE",
-    "NAME-EMPTY",
-    "NAME-TOO-LONG",
-    "NAME-CHARS",
-    "NAME-ABSOLUTE",
-    "NAME-TRAILING-SLASH",
-    "NAME-DOUBLE-SLASH",
-    "NAME-DOTDOT",
-    "NAME-DOT-SEGMENT",
-)
-
-# Explicit ASCII ranges: ``\w`` or ``\d`` would also accept non-ASCII letters and digits.
-_NAME_CHARS = re.compile(r"[A-Za-z0-9._/@-]")
 # Temporary files carry a '~', which no valid name holds, so they can never clash with a
 # published file and are skipped when an existing directory is indexed.
 _TMP_PREFIX: Final = ".~callsim-"
 
 
-class StoreError(Exception):
-    """The store could not do what was asked (I/O failure, injected fault, closed writer).
-
-    Not one of the recorder spec's exceptions: a recorder catches it and ends its job with
-    cause ``ERROR``.
-    """
-
-
-class StoreFullError(StoreError):
-    """Out of space: the store's capacity (or the disk) would be exceeded."""
-
-
-class StoreNotFoundError(StoreError, FileNotFoundError):
-    """No such file for this observer (also a ``FileNotFoundError``)."""
-
-
-class InvalidNameError(ValueError):
-    """A media-file name breaks a naming rule; ``rule`` is one of ``NAME_RULES``."""
-
-    def __init__(self, rule: str, name: object, reason: str) -> None:
-        self.rule = rule
-        self.name = name
-        super().__init__(f"{rule}: {reason}: {_show(name)}")
-
-
-#: The name used in docs/architecture.md.
+#: The name used in early docs for ``InvalidNameError``.
 NameError_ = InvalidNameError
-
-
-def _show(name: object) -> str:
-    """repr of an offending name, shortened when huge so messages stay readable."""
-    text = repr(name)
-    if len(text) <= 80:
-        return text
-    length = len(name) if isinstance(name, str | bytes) else len(text)
-    return f"{text[:60]}... ({length} characters)"
-
-
-def validate_name(name: object) -> None:
-    """Raise ``InvalidNameError`` naming the first broken rule, or return if ``name`` is valid."""
-    if not isinstance(name, str):
-        raise InvalidNameError(
-            "NAME-TYPE", name, f"a file name must be a str, not {type(name).__name__}"
-        )
-    if not name:
-        raise InvalidNameError("NAME-EMPTY", name, "a file name must not be empty")
-    if len(name) > MAX_NAME_LENGTH:
-        raise InvalidNameError(
-            "NAME-TOO-LONG",
-            name,
-            f"a file name has at most {MAX_NAME_LENGTH} characters, not {len(name)}",
-        )
-    for position, char in enumerate(name):
-        if not _NAME_CHARS.fullmatch(char):
-            raise InvalidNameError(
-                "NAME-CHARS",
-                name,
-                f"character U+{ord(char):04X} at position {position} is not a letter, digit, "
-                "'.', '_', '/', '@' or '-'",
-            )
-    if name.startswith("/"):
-        raise InvalidNameError("NAME-ABSOLUTE", name, "a file name must not start with '/'")
-    if name.endswith("/"):
-        raise InvalidNameError("NAME-TRAILING-SLASH", name, "a file name must not end with '/'")
-    if "//" in name:
-        raise InvalidNameError("NAME-DOUBLE-SLASH", name, "'//' is forbidden")
-    # The vendor forbids '..' outright, so 'a..b' is refused too, not only a '..' folder.
-    if ".." in name:
-        raise InvalidNameError("NAME-DOTDOT", name, "'..' is forbidden")
-    # The vendor forbids '/./'; a leading './', a trailing '/.' and '.' alone are the same
-    # segment at the edges and would not name a distinct file on disk either.
-    if "." in name.split("/"):
-        raise InvalidNameError("NAME-DOT-SEGMENT", name, "a '.' folder segment is forbidden")
-
-
-def is_valid_name(name: object) -> bool:
-    """True when ``validate_name`` accepts ``name``."""
-    try:
-        validate_name(name)
-    except InvalidNameError:
-        return False
-    return True
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 import soundfile as sf
 
+from recorder import FileRecorder
 from simulator import CallChannel, CallState, Clock
 from simulator.audio import Dtmf, Noise, Segment, Speech, Timeline, Tone
 
@@ -22,7 +23,7 @@ def make_call(*segments: Segment, state: CallState = CallState.ANSWERED, seed: i
               factory: Any = None, hangup_ms: int | None = None, **kw: Any) -> CallChannel:
     clock = Clock()
     ch = CallChannel(clock, audio=Timeline(tuple(segments), seed=seed), state=state,
-                     recorder_factory=factory, **kw)
+                     recorder_factory=factory or FileRecorder, **kw)
     if hangup_ms is not None:
         ch.schedule_state(ms(hangup_ms), CallState.IDLE, reason="hangup")
     for onset, _end, digit, oob in ch.audio.dtmf_events():  # type: ignore[attr-defined]

@@ -3,7 +3,7 @@ determinism, random access by position, WAV loading/resampling, speech fixtures,
 
 The oracles are independent of the generator: frequencies and levels come from a zero-padded FFT
 peak refined by a nonlinear least-squares sine fit (scipy.optimize.curve_fit) on the int16 output,
-spectra from scipy.signal.welch, and the reference tables (Q.23 keypad, 0 dBm0 = RMS 16141.2)
+spectra from scipy.signal.welch, and the reference tables (Q.23 keypad, 0 dBm0 = RMS 16141.167)
 are written out literally here.
 """
 
@@ -20,12 +20,12 @@ from typing import Literal
 import numpy as np
 import pytest
 import soundfile as sf
+from callsim.fixtures import audio_path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from scipy.optimize import curve_fit
 from scipy.signal import welch
 
-from fixtures import audio_path
 from simulator import audio as au
 from simulator.audio import (
     Dtmf,
@@ -57,7 +57,7 @@ Q23 = {
 
 def level_dbm0(x: np.ndarray) -> float:
     x = np.asarray(x, dtype=np.float64)
-    return 20 * math.log10(math.sqrt(float(np.mean(x * x))) / 16141.2)
+    return 20 * math.log10(math.sqrt(float(np.mean(x * x))) / 16141.167233665292)
 
 
 def fft_peaks(x: np.ndarray, count: int) -> list[float]:
@@ -111,9 +111,14 @@ def measure_tones(x: np.ndarray, count: int) -> list[tuple[float, float]]:
 
 
 def test_level_reference_is_the_alaw_digital_milliwatt() -> None:
-    """0 dBm0 = RMS 16141.2, sine peak 22827; conversions are inverse; zero is -inf."""
-    assert au.DBM0_RMS == 16141.2
-    assert dbm0_to_rms(0.0) == pytest.approx(16141.2)
+    """0 dBm0 = RMS 16141.167 (one definition, the contract's, shared by the generators and the
+    reference's detector), sine peak 22827; conversions are inverse; zero is -inf."""
+    import callsim.contract as contract
+    import recorder.detect as detect
+
+    assert au.DBM0_RMS is contract.DBM0_RMS is detect.DBM0_RMS
+    assert au.DBM0_RMS == pytest.approx(16141.167, abs=1e-3)
+    assert dbm0_to_rms(0.0) == pytest.approx(16141.167, abs=1e-3)
     assert dbm0_to_rms(0.0) * math.sqrt(2) == pytest.approx(22827, abs=0.5)
     assert dbm0_to_rms(-45.0) == pytest.approx(90.77, abs=0.01)
     for level in (-60.0, -13.5, 0.0, 3.14):
@@ -202,8 +207,8 @@ def test_dtmf_tone_and_gap_durations_exact_to_the_sample() -> None:
     assert seg.end == 1234 + 1832
     x = Timeline((seg,)).render_float(0, 5000)
     expected = np.zeros_like(x)
-    a_lo = 16141.2 * 10 ** (-7 / 20) * math.sqrt(2)
-    a_hi = 16141.2 * 10 ** (-9 / 20) * math.sqrt(2)
+    a_lo = 16141.167233665292 * 10 ** (-7 / 20) * math.sqrt(2)
+    a_hi = 16141.167233665292 * 10 ** (-9 / 20) * math.sqrt(2)
     for on, off, d in seg.dtmf_schedule():
         n = np.arange(off - on)
         lo, hi = Q23[d]
@@ -539,7 +544,7 @@ def own_active_level(x: np.ndarray) -> float:
     n = x.size // 160
     e = (x[: n * 160].astype(np.float64).reshape(n, 160) ** 2).sum(axis=1)
     act = e >= e.max() / 10**4
-    return 20 * math.log10(math.sqrt(e[act].sum() / (160 * act.sum())) / 16141.2)
+    return 20 * math.log10(math.sqrt(e[act].sum() / (160 * act.sum())) / 16141.167233665292)
 
 
 def test_speech_clips_scaled_to_active_level_with_pauses() -> None:

@@ -27,7 +27,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from recorder import Cause, Cipher, State
+from recorder import Cause, Cipher, FileRecorder, State
 from simulator import ArgumentError, CallChannel, CallState, Error, Hangup
 from simulator.store import FaultPlan
 from tests.helpers import make_call, ms, read_wav, tone
@@ -252,7 +252,7 @@ def test_directory_store_gets_no_file_or_folder_for_bad_names(tmp_path: Any) -> 
     clock = Clock()
     root = tmp_path / "store"
     store = MediaStore(root, clock=lambda: clock.now)
-    ch = CallChannel(clock, store=store)
+    ch = CallChannel(clock, recorder_factory=FileRecorder, store=store)
     for name in BAD_NAMES:
         if isinstance(name, str):
             with pytest.raises(ArgumentError):

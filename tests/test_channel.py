@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 import recorder
+from recorder import FileRecorder
 from simulator import CallChannel, CallState, Clock, Deadlock
 
 
@@ -16,7 +17,7 @@ def test_fourteen_call_states():
 
 
 def test_scripted_changes_happen_at_their_tick_and_are_logged():
-    ch = CallChannel(Clock())
+    ch = CallChannel(Clock(), recorder_factory=FileRecorder)
     seen = []
     ch.on_state_change(lambda old, new: seen.append((ch.clock.now, old.name, new.name)))
     ch.schedule_state(800, CallState.ON_HOLD)
@@ -40,12 +41,25 @@ def test_file_recorder_property_uses_the_factory_once():
     assert ch.FileRecorder.Cause.SILENCE.name == "SILENCE"
 
 
-def test_default_factory_is_the_reference():
-    assert isinstance(CallChannel(Clock()).FileRecorder, recorder.FileRecorder)
+def test_no_factory_no_recorder():
+    """The simulator knows no implementation: a channel built without a factory has no recorder,
+    and says how to get one (the reference is the default only at the program's edge)."""
+    from simulator.channel import NoRecorderFactory
+
+    with pytest.raises(NoRecorderFactory, match="recorder_factory"):
+        _ = CallChannel(Clock()).FileRecorder
+
+
+def test_the_composition_root_picks_the_reference():
+    from callsim.wiring import default_factory, resolve_factory
+
+    assert default_factory() is recorder.FileRecorder
+    assert resolve_factory(None) is recorder.FileRecorder
+    assert resolve_factory("") is recorder.FileRecorder
 
 
 def test_out_of_band_dtmf_reaches_listeners_at_onset():
-    ch = CallChannel(Clock())
+    ch = CallChannel(Clock(), recorder_factory=FileRecorder)
     got = []
     ch.on_dtmf(lambda d, onset: got.append((d, onset, ch.clock.now)))
     ch.schedule_dtmf(1234, "#")
@@ -55,7 +69,7 @@ def test_out_of_band_dtmf_reaches_listeners_at_onset():
 
 def test_lock_step_worker_runs_deterministically_on_virtual_time():
     clock = Clock()
-    ch = CallChannel(clock)
+    ch = CallChannel(clock, recorder_factory=FileRecorder)
     trace = []
 
     def worker_a():
@@ -76,7 +90,7 @@ def test_lock_step_worker_runs_deterministically_on_virtual_time():
 
 
 def test_lock_step_worker_error_is_reraised():
-    ch = CallChannel(Clock())
+    ch = CallChannel(Clock(), recorder_factory=FileRecorder)
 
     def boom():
         raise RuntimeError("worker failed")
@@ -87,12 +101,12 @@ def test_lock_step_worker_error_is_reraised():
 
 
 def test_render_before_call_start_is_silence():
-    ch = CallChannel(Clock())
+    ch = CallChannel(Clock(), recorder_factory=FileRecorder)
     x = ch.render(-160, 160)
     assert len(x) == 320 and not x.any()
 
 
 def test_waiting_on_nothing_is_a_deadlock():
-    ch = CallChannel(Clock())
+    ch = CallChannel(Clock(), recorder_factory=FileRecorder)
     with pytest.raises(Deadlock):
         ch.clock.run_until(lambda: False)

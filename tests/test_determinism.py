@@ -101,9 +101,10 @@ def generate(i: int) -> Any:
 
 def digest(i: int) -> str:
     """One output line for scenario ``i``: hashes of its log, steps and files."""
+    from recorder import FileRecorder
     from simulator.runner import run_scenario
 
-    result = run_scenario(generate(i))
+    result = run_scenario(generate(i), FileRecorder)
     log = json.dumps(result.log, sort_keys=True, separators=(",", ":")).encode()
     steps = json.dumps(result.to_json(), sort_keys=True, separators=(",", ":")).encode()
     files = " ".join(f"{n}={hashlib.sha256(d).hexdigest()[:32]}" for n, d in sorted(result.contents.items()))

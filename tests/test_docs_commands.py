@@ -65,7 +65,7 @@ def test_readme_command_runs(cmd: str, scratch: Path):
     if argv[1] == "plot":
         pytest.importorskip("matplotlib", reason="callsim plot needs the plot extra")
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
-    r = subprocess.run([sys.executable, "-m", "simulator.cli", *argv[1:]], cwd=scratch, capture_output=True,
+    r = subprocess.run([sys.executable, "-m", "callsim", *argv[1:]], cwd=scratch, capture_output=True,
                        text=True, env=env, timeout=900)
     assert r.returncode == 0, f"{cmd}\n{r.stdout[-2000:]}\n{r.stderr[-2000:]}"
     if argv[1] == "conformance":

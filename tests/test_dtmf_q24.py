@@ -25,7 +25,7 @@ ROW_HZ = (697.0, 770.0, 852.0, 941.0)
 COL_HZ = (1209.0, 1336.0, 1477.0, 1633.0)
 KEYPAD = "123A456B789C*0#D"
 DIGITS = "0123456789*#ABCD"
-PEAK_0DBM0 = 22827.0  # sine peak at 0 dBm0 (RMS 16141.2, A-law digital milliwatt convention)
+PEAK_0DBM0 = 22827.0  # sine peak at 0 dBm0 (RMS 16141.167, A-law digital milliwatt convention)
 SEEDS = (1, 2, 3)
 #: Onset estimates must be within 5 ms of the true tone start.
 ONSET_TOLERANCE = 40

@@ -26,7 +26,7 @@ from scipy.signal import resample_poly
 
 from conformance.decoders import decode_wav
 from conformance.wavread import validate_wav
-from recorder import Cause, State
+from recorder import Cause, FileRecorder, State
 from simulator import CallChannel, CallState, Clock
 from simulator.audio import Noise, Timeline
 
@@ -67,7 +67,7 @@ def far_end() -> np.ndarray:
 
 def record_until_hangup(fmt: str, rate: int, hangup_tick: int) -> tuple[CallChannel, Cause]:
     clock = Clock()
-    ch = CallChannel(clock, audio=ArraySource(far_end()))
+    ch = CallChannel(clock, recorder_factory=FileRecorder, audio=ArraySource(far_end()))
     ch.schedule_state(hangup_tick, CallState.IDLE, reason="hangup")
     cause = ch.FileRecorder.record(filename="h.wav", file_format=fmt, rate=rate)
     return ch, cause
@@ -160,7 +160,7 @@ def test_hangup_before_first_frame_boundary(method: str, fmt: str) -> None:
     """SD-START / SD-START-FALSE: called mid-frame, hangup before the next boundary: cause
     HANGUP, start() returns False, and an empty but valid WAV is published (SD-FILES-LEFT)."""
     clock = Clock()
-    ch = CallChannel(clock, audio=ArraySource(far_end()))
+    ch = CallChannel(clock, recorder_factory=FileRecorder, audio=ArraySource(far_end()))
     ch.schedule_state(100, CallState.IDLE)
     ch.clock.sleep(50)
     r = ch.FileRecorder

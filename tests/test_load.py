@@ -30,6 +30,8 @@ from typing import Any
 import numpy as np
 import pytest
 
+from recorder import FileRecorder
+
 ROOT = Path(__file__).resolve().parent.parent
 FORMATS = ("alaw", "ulaw", "s16bit", "u8bit", "ima", "oki")
 BYTES_PER_SAMPLE = {"alaw": 1, "ulaw": 1, "u8bit": 1, "s16bit": 2}
@@ -68,7 +70,7 @@ def run_load(n: int, store_kind: str = "memory", check: bool = True) -> dict[str
         p = plan(i)
         freqs = (440.0 + (i % 13) * 10, 1800.0 - (i % 7) * 20)
         audio = Timeline((Tone(start=0, duration=p["burst"] * FRAME, freqs=freqs, level_dbm0=-12),), seed=i)
-        ch = CallChannel(clock, audio=audio, store=store, name=f"call{i}")
+        ch = CallChannel(clock, recorder_factory=FileRecorder, audio=audio, store=store, name=f"call{i}")
         calls.append((ch, p))
     t_built = time.perf_counter()
     for i, (ch, p) in enumerate(calls):

@@ -1,4 +1,4 @@
-"""``callsim plot`` and ``simulator.plot``: the command writes a PNG for library scenarios,
+"""``callsim plot`` and ``callsim.plot``: the command writes a PNG for library scenarios,
 ``plot_run`` draws any run (the report's per-failure plots), the frame classification matches the
 SD-SILENCE rule at its boundary, the recorder's jobs read from the log equal the jobs inferred
 from API returns alone, and a missing matplotlib gives a clear message and exit status 2.
@@ -15,11 +15,11 @@ from typing import Any
 
 import numpy as np
 import pytest
+from callsim.fixtures import scenario_path
 
-from fixtures import scenario_path
+from callsim.cli import main
+from callsim.plot import SILENCE_DBM0, frame_levels, plot_run, plot_scenario, recorder_spans
 from recorder import FileRecorder
-from simulator.cli import main
-from simulator.plot import SILENCE_DBM0, frame_levels, plot_run, plot_scenario, recorder_spans
 from simulator.runner import RunResult, run_scenario
 from simulator.scenario import ScenarioBuilder, load_scenario
 
@@ -78,8 +78,8 @@ def test_frame_levels_boundary() -> None:
     x = np.concatenate([np.full(160, 91), np.full(160, 90), np.zeros(160), np.full(100, 5000)]).astype(np.int16)
     level, active = frame_levels(x)
     assert active.tolist() == [True, False, False]
-    # level in dBm0: 20 log10(a / 16141.2)
-    assert level[0] == pytest.approx(20 * np.log10(91 / 16141.2), abs=1e-9)
+    # level in dBm0: 20 log10(a / 16141.167...)
+    assert level[0] == pytest.approx(20 * np.log10(91 / 16141.167233665292), abs=1e-9)
     assert level[1] < SILENCE_DBM0 < level[0]
     assert level[2] == -80.0
 
@@ -115,7 +115,7 @@ def test_missing_matplotlib_message(monkeypatch: pytest.MonkeyPatch, capsys: pyt
 
     monkeypatch.setattr(builtins, "__import__", fake_import)
     args = argparse.Namespace(scenario=str(scenario_path("voicemail.toml")), output="x.png", recorder_factory=None)
-    assert plot_scenario(args) == 2
+    assert plot_scenario(args, FileRecorder) == 2
     assert "callsim[plot]" in capsys.readouterr().err
 
 

@@ -18,7 +18,7 @@ import soundfile as sf
 
 from conformance.decoders import decode_wav
 from conformance.wavread import parse_wav, validate_wav
-from recorder import Cause, State
+from recorder import Cause, FileRecorder, State
 from simulator import CallChannel, CallState, Clock, Hangup
 from simulator.audio import Timeline, Tone
 from tests.helpers import dtmf, make_call, ms, tone
@@ -235,7 +235,7 @@ def test_stop_right_after_start_gives_empty_wav(fmt: str, rate: int, called_at: 
     ABORTED and a valid WAV whose data chunk is empty, for every format and several rates,
     whether start() is called on a frame boundary or mid-frame (it then blocks to the boundary)."""
     clock = Clock()
-    ch = CallChannel(clock, audio=Timeline((Tone(start=0, duration=80_000, freqs=(500.0,)),)))
+    ch = CallChannel(clock, recorder_factory=FileRecorder, audio=Timeline((Tone(start=0, duration=80_000, freqs=(500.0,)),)))
     if called_at:
         clock.sleep(called_at)
     r = ch.FileRecorder

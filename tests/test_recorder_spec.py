@@ -417,7 +417,7 @@ def test_cipher_on_hangup_and_no_plaintext_in_store():
     from simulator.audio import Timeline
 
     clock = Clock()
-    ch = CallChannel(clock, audio=Timeline((tone(0, 10_000),), seed=1), store=Spy(clock=lambda: clock.now))
+    ch = CallChannel(clock, recorder_factory=FileRecorder, audio=Timeline((tone(0, 10_000),), seed=1), store=Spy(clock=lambda: clock.now))
     ch.schedule_state(ms(1000), CallState.IDLE)
     assert ch.FileRecorder.record(filename="h.wav", cipher=c) is Cause.HANGUP
     assert writes and not any(b"RIFF" in w or b"fmt " in w for w in writes)

@@ -16,7 +16,7 @@ ENV = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("P
 
 
 def callsim(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "simulator.cli", *args], cwd=ROOT, env=ENV,
+    return subprocess.run([sys.executable, "-m", "callsim", *args], cwd=ROOT, env=ENV,
                           capture_output=True, text=True, timeout=600)
 
 

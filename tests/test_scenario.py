@@ -136,7 +136,7 @@ def test_generated_scenarios_round_trip(seed, calls, hang):
 
 
 def _run_cli(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "simulator.cli", *args], capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "callsim", *args], capture_output=True, text=True,
                           env={**os.environ, **(env or {})}, timeout=120)
 
 

@@ -13,11 +13,11 @@ import sys
 from pathlib import Path
 
 import pytest
+from callsim.fixtures import scenario_path, scenario_paths
 
 import tests.faulty as faulty
 from conformance.cli import check_scenario
 from conformance.grades import Grade
-from fixtures import scenario_path, scenario_paths
 from recorder import FileRecorder
 from simulator.runner import run_scenario
 from simulator.scenario import load_scenario
@@ -147,7 +147,7 @@ def test_file_sizes_of_the_boundary_cases() -> None:
 def _cli(*args: str) -> subprocess.CompletedProcess[str]:
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     env.pop("CALLSIM_RECORDER_FACTORY", None)
-    return subprocess.run([sys.executable, "-m", "simulator.cli", *args], cwd=ROOT, env=env,
+    return subprocess.run([sys.executable, "-m", "callsim", *args], cwd=ROOT, env=env,
                           capture_output=True, text=True, timeout=120)
 
 
@@ -161,7 +161,7 @@ def test_cli_run_check(name: str) -> None:
 
 def test_cli_run_check_fails_a_faulty_recorder(capsys: pytest.CaptureFixture[str]) -> None:
     """`callsim run --check --recorder-factory` exits 1 and prints FAIL for a buggy recorder."""
-    from simulator.cli import main
+    from callsim.cli import main
 
     code = main(["run", str(scenario_path("bargein-dtmf-in-file.toml")), "--check",
                  "--recorder-factory", "tests.faulty:BargeInIgnored"])
@@ -171,7 +171,7 @@ def test_cli_run_check_fails_a_faulty_recorder(capsys: pytest.CaptureFixture[str
 
 def test_cli_run_json_voicemail(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """`callsim run voicemail.toml --json --out DIR`: SILENCE and the file written to DIR."""
-    from simulator.cli import main
+    from callsim.cli import main
 
     assert main(["run", str(scenario_path("voicemail.toml")), "--json", "--out", str(tmp_path)]) == 0
     doc = json.loads(capsys.readouterr().out)

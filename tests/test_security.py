@@ -26,7 +26,7 @@ import pytest
 
 from conformance.decoders import decode_wav
 from conformance.wavread import validate_wav
-from recorder import Cause, Cipher, State
+from recorder import Cause, Cipher, FileRecorder, State
 from recorder.cipher import CipherError
 from simulator import ArgumentError, CallChannel, CallState, Clock
 from simulator.audio import Dtmf, Timeline, Tone
@@ -74,7 +74,7 @@ def test_traversal_rejected_before_anything_is_written(name: str, tmp_path: Path
     root = tmp_path / "box" / "store"
     clock = Clock()
     store = MediaStore(root, clock=lambda: clock.now)
-    ch = CallChannel(clock, store=store, audio=Timeline((Tone(start=0, duration=8000, freqs=(440.0,)),)))
+    ch = CallChannel(clock, recorder_factory=FileRecorder, store=store, audio=Timeline((Tone(start=0, duration=8000, freqs=(440.0,)),)))
     before = _tree(tmp_path)
     r = ch.FileRecorder
     for call in (lambda: r.start(filename=name), lambda: r.record(filename=name, seconds_timeout=1)):
@@ -95,7 +95,7 @@ def test_valid_nested_names_stay_under_the_root(tmp_path: Path) -> None:
     root = tmp_path / "store"
     clock = Clock()
     store = MediaStore(root, clock=lambda: clock.now)
-    ch = CallChannel(clock, store=store)
+    ch = CallChannel(clock, recorder_factory=FileRecorder, store=store)
     for name in ("a/b/c.wav", "a.b/c..wav".replace("..", "."), "x@y/-z_"):
         ch.FileRecorder.record(filename=name, seconds_timeout=0.1)
         path = (root / name).resolve()
@@ -120,13 +120,13 @@ def _scenario_file(tmp_path: Path, records: list[dict[str, Any]], **store: Any) 
 
 def _callsim(*args: str) -> subprocess.CompletedProcess[str]:
     """The real ``callsim`` entry point in a separate process."""
-    return subprocess.run([sys.executable, "-m", "simulator.cli", *args], cwd=str(ROOT),
+    return subprocess.run([sys.executable, "-m", "callsim", *args], cwd=str(ROOT),
                           capture_output=True, text=True, timeout=120, check=False)
 
 
 def _callsim_here(capsys: pytest.CaptureFixture[str], *args: str) -> subprocess.CompletedProcess[str]:
     """``callsim`` run in this process (same code path, no interpreter start-up)."""
-    from simulator.cli import main
+    from callsim.cli import main
 
     capsys.readouterr()
     code = main(list(args))
@@ -178,7 +178,7 @@ def _cipher_call(key: str, root: Path | None, hangup_ms: int | None = None) -> C
     audio = Timeline((Tone(start=0, duration=2000 * 8, freqs=(440.0, 1800.0), level_dbm0=-12),
                       Dtmf(start=3000 * 8, digits="5", tone_ms=100, gap_ms=100)), seed=2)
     store = MediaStore(root, clock=lambda: clock.now) if root is not None else None
-    ch = CallChannel(clock, audio=audio, store=store)
+    ch = CallChannel(clock, recorder_factory=FileRecorder, audio=audio, store=store)
     if hangup_ms is not None:
         ch.schedule_state(hangup_ms * 8, CallState.IDLE)
     return ch

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from callsim.fixtures import audio_path
 
 from conformance.decoders import decode
-from fixtures import audio_path
 from recorder import Cause, codecs
 from simulator.audio import Speech, load_wav
 from tests.helpers import make_call, ms, noise, speech, tone

@@ -20,7 +20,7 @@ import pytest
 
 from conformance.decoders import decode_wav
 from conformance.wavread import validate_wav
-from recorder import Cause, Cipher, State
+from recorder import Cause, Cipher, FileRecorder, State
 from simulator import CallChannel, Clock, Error, Hangup
 from simulator.audio import Timeline, Tone
 from simulator.store import FaultPlan, MediaStore, StoreWriter
@@ -53,7 +53,7 @@ def make_channel(root: Path | None = None) -> CallChannel:
     clock = Clock()
     store = CountingStore(root, clock=lambda: clock.now)
     audio = Timeline((Tone(start=0, duration=60 * 8000, freqs=(440.0, 1130.0), level_dbm0=-12),))
-    return CallChannel(clock, audio=audio, store=store)
+    return CallChannel(clock, recorder_factory=FileRecorder, audio=audio, store=store)
 
 
 def call_api(fn: Callable[[], Any]) -> Any:
@@ -270,7 +270,7 @@ def test_store_that_does_not_abort_its_writer(fmt: str) -> None:
         clock = Clock()
         store = SloppyStore(n, clock=lambda c=clock: c.now)  # type: ignore[misc]
         audio = Timeline((Tone(start=0, duration=60 * 8000, freqs=(440.0,), level_dbm0=-12),))
-        ch = CallChannel(clock, audio=audio, store=store)
+        ch = CallChannel(clock, recorder_factory=FileRecorder, audio=audio, store=store)
         polled_job(ch, fmt)
         assert_failed_cleanly(ch, {}, f"{fmt}: sloppy store, write {n} raises OSError")
         store.fail_n = 0

@@ -35,15 +35,14 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from .audio import DBM0_RMS
-from .build import build_audio
-from .clock import FRAME, TICKS_PER_SECOND
-from .scenario import Scenario
+from callsim.contract.units import DBM0_RMS, FRAME, SILENCE_THRESHOLD_DBM0, TICKS_PER_SECOND
+from simulator.build import build_audio
+from simulator.scenario import Scenario
 
 __all__ = ["plot_scenario", "plot_run", "frame_levels", "recorder_spans", "RecorderSpan", "SILENCE_DBM0"]
 
-#: The SD-SILENCE threshold: a 20 ms frame is audio when its RMS is at or above -45 dBm0.
-SILENCE_DBM0 = -45.0
+#: The SD-SILENCE threshold (the contract's one definition), drawn on the frame-level panel.
+SILENCE_DBM0 = SILENCE_THRESHOLD_DBM0
 _FLOOR_DBM0 = -80.0  # digital silence is drawn here rather than at minus infinity
 _MAX_POINTS = 4000  # waveform envelope buckets: enough for a 14-inch figure at 110 dpi
 
@@ -410,28 +409,27 @@ def _draw_zoom(ax: Any, timeline: Any, window: tuple[float, float, float], dtmf:
 
 
 # -- the command ------------------------------------------------------------------------------
-def plot_scenario(args: Any) -> int:
-    """``callsim plot``: run ``args.scenario`` with ``args.recorder_factory`` (default: the
-    reference recorder) and write the timeline to ``args.output``. 0 on success, 2 on errors."""
+def plot_scenario(args: Any, factory: Any = None) -> int:
+    """``callsim plot``: run ``args.scenario`` with ``factory`` (the caller resolves it; the
+    ``callsim`` command passes the reference unless ``--recorder-factory`` names another) and
+    write the timeline to ``args.output``. 0 on success, 2 on errors."""
     try:
         import matplotlib  # noqa: F401
     except ImportError:
         print("callsim plot: matplotlib is not installed; install callsim[plot] "
               "(pip install 'callsim[plot]')", file=sys.stderr)
         return 2
-    from .runner import load_factory, run_scenario
-    from .scenario import ScenarioError, load_scenario
+    from simulator.runner import run_scenario
+    from simulator.scenario import ScenarioError, load_scenario
 
     try:
         scenario = load_scenario(args.scenario)
-        factory = load_factory(getattr(args, "recorder_factory", None))
-    except (ScenarioError, ValueError, ImportError, AttributeError) as exc:
+    except (ScenarioError, ValueError) as exc:
         print(f"callsim plot: {exc}", file=sys.stderr)
         return 2
     if factory is None:
-        from recorder import FileRecorder
-
-        factory = FileRecorder
+        print("callsim plot: no recorder factory given", file=sys.stderr)
+        return 2
     try:
         result = run_scenario(scenario, factory)
     except RuntimeError as exc:  # the factory could not build a recorder

@@ -30,22 +30,24 @@ def _factory_arg(p: argparse.ArgumentParser) -> None:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-    from .runner import load_factory, run_scenario
-    from .scenario import ScenarioError, load_scenario
+    from simulator.runner import run_scenario
+    from simulator.scenario import ScenarioError, load_scenario
+
+    from .wiring import resolve_factory
 
     try:
         scenario = load_scenario(args.scenario)
-        factory = load_factory(args.recorder_factory)
+        factory = resolve_factory(args.recorder_factory)
     except (ScenarioError, ValueError, ImportError, AttributeError) as exc:
         print(f"callsim run: {exc}", file=sys.stderr)
         return 2
     if args.out:
         Path(args.out).mkdir(parents=True, exist_ok=True)
     if args.check:
-        from conformance.cli import _print_findings, check_scenario
+        from conformance.cli import check_scenario, print_findings
 
-        code, findings = check_scenario(scenario, factory or _reference())
-        _print_findings(args.scenario, findings)
+        code, findings = check_scenario(scenario, factory)
+        print_findings(args.scenario, findings)
         return code
     result = run_scenario(scenario, factory, out_dir=args.out)
     if args.log:
@@ -66,12 +68,6 @@ def _cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _reference() -> Any:
-    from recorder import FileRecorder
-
-    return FileRecorder
-
-
 def _cmd_conformance(args: argparse.Namespace) -> int:
     from conformance.cli import run_conformance
 
@@ -81,13 +77,21 @@ def _cmd_conformance(args: argparse.Namespace) -> int:
 def _cmd_replay(args: argparse.Namespace) -> int:
     from conformance.cli import run_replay
 
-    return run_replay(args)
+    from .wiring import resolve_factory
+
+    return run_replay(args, resolve_factory)
 
 
 def _cmd_plot(args: argparse.Namespace) -> int:
     from .plot import plot_scenario
+    from .wiring import resolve_factory
 
-    return plot_scenario(args)
+    try:
+        factory = resolve_factory(getattr(args, "recorder_factory", None))
+    except (ValueError, ImportError, AttributeError) as exc:
+        print(f"callsim plot: {exc}", file=sys.stderr)
+        return 2
+    return plot_scenario(args, factory)
 
 
 def build_parser() -> argparse.ArgumentParser:
