@@ -72,11 +72,17 @@ def _load_object(spec: str) -> Any:
 
 
 @pytest.fixture(scope="session")
-def recorder_factory(request: Any) -> Any:
+def callsim_factory(request: Any) -> Any:
     """The factory under test, resolved from the option, the environment or the default."""
     from callsim.wiring import resolve_factory
 
     return resolve_factory(_factory_spec(request.config))
+
+
+@pytest.fixture(scope="session")
+def recorder_factory(callsim_factory: Any) -> Any:
+    """The same factory under the fixture name users' own tests may request."""
+    return callsim_factory
 
 
 def pytest_runtest_logreport(report: Any) -> None:

@@ -72,7 +72,18 @@ class RecorderConformanceTests:
     ...     @pytest.fixture
     ...     def recorder_factory(self):
     ...         return mypackage.MyRecorder
+
+    There is no default: a subclass that does not override ``recorder_factory`` errors with a
+    message saying so, instead of quietly testing some other recorder.
     """
+
+    @pytest.fixture
+    def recorder_factory(self) -> Any:
+        raise NotImplementedError(
+            f"{type(self).__name__} subclasses RecorderConformanceTests but does not override "
+            "the recorder_factory fixture: define `@pytest.fixture def recorder_factory(self): "
+            "return YourRecorder` in the class"
+        )
 
     @pytest.fixture
     def capabilities(self, recorder_factory: Any, request: Any) -> Capabilities:
