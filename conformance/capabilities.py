@@ -11,10 +11,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from callsim.contract import FORMATS, RATES
+
 __all__ = ["Capabilities", "ALL_FORMATS", "ALL_RATES", "capabilities_of"]
 
-ALL_FORMATS = ("alaw", "ulaw", "s16bit", "u8bit", "ima", "oki")
-ALL_RATES = (8000, 6000, 11000, 11025)
+ALL_FORMATS: tuple[str, ...] = FORMATS
+ALL_RATES: tuple[int, ...] = RATES
 
 
 @dataclass(frozen=True)

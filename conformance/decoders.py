@@ -32,6 +32,7 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
+from callsim.contract import FORMATS
 from conformance.wavread import (
     TAG_ALAW,
     TAG_DIALOGIC_OKI,
@@ -59,7 +60,6 @@ __all__ = [
     "encoding_of",
 ]
 
-FORMATS: tuple[str, ...] = ("alaw", "ulaw", "oki", "ima", "s16bit", "u8bit")
 
 #: OKI saturation rules (see `_decode_oki`): "dialogic" (12-bit, ffmpeg) is the default.
 OKI_VARIANTS: tuple[str, ...] = ("dialogic", "sndfile")

@@ -24,15 +24,15 @@ from typing import Any
 
 import numpy as np
 
+from callsim.contract import DBM0_RMS, FRAME, SILENCE_THRESHOLD_DBM0
 from simulator.build import build_audio
 from simulator.scenario import Scenario
 
 __all__ = ["Reading", "OURS", "JobOutcome", "StepOutcome", "ScriptOutcome", "predict", "DEFAULTS",
            "frame_classes", "LOUD", "QUIET", "UNSURE", "script_of"]
 
-FRAME = 160
-REF_RMS = 16141.2  # 0 dBm0 in 16-bit linear (G.711 digital milliwatt, A-law convention)
-THRESHOLD_DBM0 = -45.0
+REF_RMS = DBM0_RMS  # 0 dBm0 in 16-bit linear, the contract's level reference
+THRESHOLD_DBM0 = SILENCE_THRESHOLD_DBM0
 MARGIN_DB = 3.0
 QUIET, UNSURE, LOUD = 0, 1, 2
 

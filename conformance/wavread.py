@@ -7,7 +7,7 @@ requires at a given rate.
 
 Independence: the suite never trusts the implementation under test to describe its own output,
 so this reader is written from the RIFF/WAVE layout (Microsoft RIFF rules, WAVEFORMATEX, the IMA
-ADPCM 0x0011 and Dialogic OKI 0x0017 conventions as noted in research/dsp.md) and shares no code
+ADPCM 0x0011 and Dialogic OKI 0x0017 conventions, see docs/dsp.md) and shares no code
 with the reference recorder's writer (``recorder/wav.py``, ``recorder/codecs.py``). Its behaviour
 on real files is pinned by tests against files written by libsndfile, sox and ffmpeg.
 
@@ -36,6 +36,8 @@ from __future__ import annotations
 import struct
 from dataclasses import dataclass
 
+from callsim.contract import FORMATS
+
 __all__ = [
     "ENCODINGS",
     "TAG_ALAW",
@@ -63,7 +65,8 @@ TAG_IMA_ADPCM = 0x0011
 TAG_DIALOGIC_OKI = 0x0017
 
 #: The six encodings a recording may use, as named by the spec's ``file_format`` argument.
-ENCODINGS: tuple[str, ...] = ("alaw", "ulaw", "oki", "ima", "s16bit", "u8bit")
+#: The six encodings (the contract's names; the layouts below are this reader's own).
+ENCODINGS: tuple[str, ...] = FORMATS
 
 #: Our IMA ADPCM profile: 256-byte blocks (what libsndfile and sox write at 6-11.025 kHz).
 IMA_BLOCK_ALIGN = 256

@@ -91,7 +91,7 @@ def _check_seconds(name: str, value: object, *, allow_zero: bool) -> int:
         v = float(value)
     except (OverflowError, ValueError, TypeError):
         # A Real beyond float range (a huge int or Fraction): out of range on one side or the
-        # other; compared exactly so the message says which (issue 7: never an OverflowError).
+        # other; compared exactly so the message says which (never an OverflowError).
         low = value < 0  # type: ignore[operator]
         reason = ("must be > 0" if not allow_zero else "must be >= 0") if low else f"must be at most {MAX_SECONDS} seconds"
         raise ArgumentError(name, value, reason) from None

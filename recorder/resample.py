@@ -31,11 +31,14 @@ about ``half_len/up`` input samples (10 at 6000, 10 at 11000, 7 at 11025) until 
 from __future__ import annotations
 
 import math
+from fractions import Fraction
 from functools import cache
 
 import numpy as np
 import numpy.typing as npt
 from scipy.signal import firwin, upfirdn
+
+from callsim.contract import RATES, TICKS_PER_SECOND
 
 try:  # scipy's own upfirdn engine, prepared once per stream (saves ~35 us per call)
     from scipy.signal._upfirdn import _UpFIRDn
@@ -44,11 +47,10 @@ except ImportError:  # pragma: no cover - private name moved; public upfirdn giv
 
 __all__ = ["RATIOS", "StreamResampler", "filter_taps", "output_length", "resample_whole"]
 
+#: (up, down) of each file rate over the call's 8000 Hz, in lowest terms (11025: 441/320).
 RATIOS: dict[int, tuple[int, int]] = {
-    8000: (1, 1),
-    6000: (3, 4),
-    11000: (11, 8),
-    11025: (441, 320),
+    rate: (Fraction(rate, TICKS_PER_SECOND).numerator, Fraction(rate, TICKS_PER_SECOND).denominator)
+    for rate in RATES
 }
 
 

@@ -26,11 +26,12 @@ from __future__ import annotations
 
 import struct
 
+from callsim.contract import RATES
+
 from .codecs import FORMATS, FormatInfo, data_bytes
 
 __all__ = ["RATES", "header_size", "wav_header", "data_pad", "riff_size"]
 
-RATES: tuple[int, ...] = (8000, 6000, 11000, 11025)
 
 
 def _info(fmt: str) -> FormatInfo:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ast
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -231,3 +232,60 @@ class TestMine(RecorderConformanceTests):
     result.stdout.fnmatch_lines(["*does not override the recorder_factory fixture*"])
     assert result.ret != 0
     assert "passed" not in result.stdout.str().splitlines()[-1]
+
+
+# -- docs that stand alone ---------------------------------------------------------------------
+#: File names the docs use as examples or as names of generated output, not as citations.
+NOT_CITATIONS = {"index.json", "args.json", "SCENARIO.toml", "my-call.toml", "complete-example.toml"}
+_PATH = re.compile(r"(?<![\w/.-])((?:\.\./|\./)?(?:[\w.-]+/)*[\w.-]+\.(?:md|py|toml|txt|sh|json|ini|cfg))\b")
+
+
+def _cited_files() -> list[tuple[Path, str]]:
+    docs = [*ROOT.glob("docs/**/*.md"), ROOT / "README.md", *ROOT.glob("bench/*.md")]
+    for pkg in (*PACKAGES, "bench"):
+        docs += [*(ROOT / pkg).rglob("*.py"), *(ROOT / pkg).rglob("*.md")]
+    return [(doc, m.group(1)) for doc in docs for m in _PATH.finditer(doc.read_text())]
+
+
+def test_every_cited_file_exists() -> None:
+    """Docs and comments cite only files that are in the repository (a bare name must match a
+    file somewhere in it); nothing outside the repository (no ../ paths)."""
+    tracked = {p.name for p in ROOT.rglob("*") if ".git" not in p.parts}
+    missing = []
+    for doc, cited in _cited_files():
+        if cited in NOT_CITATIONS:
+            continue
+        if cited.startswith("../") or "/shared/" in cited:
+            missing.append(f"{doc.relative_to(ROOT)}: {cited} (outside the repository)")
+        elif "/" in cited:
+            if not any((base / cited).exists() for base in (ROOT, doc.parent, ROOT / "docs")):
+                missing.append(f"{doc.relative_to(ROOT)}: {cited}")
+        elif cited not in tracked:
+            missing.append(f"{doc.relative_to(ROOT)}: {cited}")
+    assert missing == []
+
+
+def test_no_citations_of_outside_notes() -> None:
+    """The vendor facts are summarised in docs/vendor-facts.md; nothing cites the notes they came
+    from, a research folder, or the issue tracker."""
+    bad = re.compile(r"NOTES\.md|NOTES §|research/|\bissue \d+\b", re.IGNORECASE)
+    hits = []
+    for doc in [*ROOT.glob("docs/**/*.md"), ROOT / "README.md", *ROOT.glob("bench/*.md")] + [
+        p for pkg in (*PACKAGES, "bench", "tests") for p in (ROOT / pkg).rglob("*.py")
+        if p != Path(__file__).resolve()
+    ]:
+        for n, line in enumerate(doc.read_text().splitlines(), 1):
+            if bad.search(line):
+                hits.append(f"{doc.relative_to(ROOT)}:{n}: {line.strip()[:80]}")
+    assert hits == []
+
+
+def test_module_map_lists_every_module() -> None:
+    """docs/architecture.md's module map names every module of the distribution, and nothing
+    that does not exist."""
+    text = (ROOT / "docs" / "architecture.md").read_text()
+    section = text.split("## Module map", 1)[1].split("\n### ", 1)[0]
+    listed = set(re.findall(r"^\| `([\w/]+\.py)` \|", section, re.M))
+    actual = {str(p.relative_to(ROOT)) for p in _modules().values()}
+    assert sorted(actual - listed) == [], "modules missing from the map"
+    assert sorted(listed - actual) == [], "the map lists modules that do not exist"

@@ -1,4 +1,4 @@
-"""Bad arguments to the reference recorder (issue 7, item 1; decisions SD-ARGS and SD-NAME).
+"""Bad arguments to the reference recorder (decisions SD-ARGS and SD-NAME).
 
 For every parameter of ``record``, ``start`` and ``wait_until_finished`` (``stop`` takes none):
 wrong types, negative, zero where not allowed, huge, NaN, +-inf, bool where an int is expected,

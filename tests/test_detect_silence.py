@@ -1,7 +1,7 @@
 """Silence / activity classification (recorder.detect, docs/dsp.md "Silence").
 
 Oracles are independent of the implementation: Python-int sums of squares, the dBm0 table of
-the research note (/work/shared/research/dsp.md section 4.2), sines synthesised from the dBm0
+docs/dsp.md ("Level reference"), sines synthesised from the dBm0
 definition, and the G.711 A-law digital milliwatt decoded by the stdlib audioop.
 """
 

@@ -1,4 +1,4 @@
-"""Determinism across processes (issue 7, item 5).
+"""Determinism across processes.
 
 ``generate(i)`` builds scenario ``i`` from ``random.Random(i)`` alone (no hypothesis, no clock,
 no global state): far-end audio from tones, noise, speech clips, silence and in-band and

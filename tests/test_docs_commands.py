@@ -1,4 +1,4 @@
-"""Every command shown in the README's shell blocks runs as written (issue 8: docs are tested).
+"""Every command shown in the README's shell blocks runs as written (docs are tested).
 
 Commands run in a scratch folder that links the repository's ``fixtures`` and ``examples`` so
 their outputs (reports, files, plots) do not land in the work tree. ``bash .ci/run`` (which

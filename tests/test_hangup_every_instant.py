@@ -1,4 +1,4 @@
-"""Hangup at every instant (issue 7, item 2; SD-HANGUP, SD-FILES-LEFT, SD-START-FALSE).
+"""Hangup at every instant (SD-HANGUP, SD-FILES-LEFT, SD-START-FALSE).
 
 The far end hangs up at frame boundaries 0..199 and at 1, 37, 80 and 159 samples into each of
 those frames, for all six formats at 8000 Hz and, on a subset, at the resampled rates. Every run

@@ -1,4 +1,4 @@
-"""Load: many simultaneous calls on one virtual clock (issue 7, item 8).
+"""Load: many simultaneous calls on one virtual clock.
 
 ``run_load(n)`` builds ``n`` ``CallChannel``s on ONE ``simulator.Clock``, each with its own
 far-end ``Timeline`` (a loud two-tone burst of a length particular to the call, then silence)

@@ -1,4 +1,4 @@
-"""Same-instant races (issue 7, item 4; SD-TIES, SD-STOP, SD-HANGUP, SD-FILES-LEFT).
+"""Same-instant races (SD-TIES, SD-STOP, SD-HANGUP, SD-FILES-LEFT).
 
 Ordering rules under test (``simulator/clock.py`` and SD-TIES): a frame ending at instant T is
 processed before any event at T; events at one instant run hangup (CALL) before out-of-band digit

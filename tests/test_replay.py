@@ -1,4 +1,4 @@
-"""Replay (issue 4 item 6, issue 8 item 3): a failing case's replay line reproduces the failure,
+"""Replay: a failing case's replay line reproduces the failure,
 `callsim conformance` exits 1 exactly when a case FAILs, and the report keeps its contract."""
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """The scenario library in ``fixtures/scenarios``: every file loads, states its expected outcome,
 and passes ``callsim run --check`` (the conformance oracle plus its own ``[expect]`` table) with
-the reference recorder; the library covers every user-reported bug of issue 8; and each file
+the reference recorder; the library covers every user-reported bug it was built from; and each file
 has teeth: a faulty recorder with the bug the file reproduces fails it.
 """
 

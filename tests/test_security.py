@@ -1,4 +1,4 @@
-"""Security (issue 7, item 7; SD-NAME, SD-ARGS, SD-CIPHER).
+"""Security (SD-NAME, SD-ARGS, SD-CIPHER).
 
 * Path traversal and absolute names are rejected before anything is written: through the API
   (memory and directory stores, nothing created inside or outside the root), through the store

@@ -1,5 +1,5 @@
 """Silence/audio classification at its boundaries through the whole recorder (SD-SILENCE,
-SD-AUDIO), and ADPCM quality on real speech (issue 5 items 2 and 3)."""
+SD-AUDIO), and ADPCM quality on real speech."""
 
 from __future__ import annotations
 

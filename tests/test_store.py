@@ -77,7 +77,7 @@ def store(mode: str, tmp_path: Path, clock: FakeClock) -> Iterator[MediaStore]:
 
 
 def spec_violations(name: object) -> set[str]:
-    """The naming rules of NOTES.md section 2 plus our documented choices, as plain regexes."""
+    """The naming rules of docs/vendor-facts.md section 2 plus our documented choices, as plain regexes."""
     if not isinstance(name, str):
         return {"NAME-TYPE"}
     broken = set()

@@ -1,4 +1,4 @@
-"""Store faults during a recording (issue 7, item 3; SD-ERROR, SD-FILES-LEFT, SD-STOP).
+"""Store faults during a recording (SD-ERROR, SD-FILES-LEFT, SD-STOP).
 
 A clean run is counted first (how many ``write`` calls the job makes); then the Nth write fails
 for every N of that run, the store runs out of space at several capacities part-way through, and

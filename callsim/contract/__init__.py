@@ -16,7 +16,7 @@ implementation:
 * the units: ticks (samples at 8 kHz), ``FRAME`` (20 ms = 160 ticks), ``ms_to_ticks``,
   ``seconds_to_ticks``, and the level reference ``DBM0_RMS`` (0 dBm0 in 16-bit linear).
 
-``tests/test_contract.py`` pins ``__all__``; names are added, never renamed.
+``tests/test_architecture.py`` pins ``__all__``; names are added, never renamed.
 """
 
 from .api import FORMATS, RATES, ArgumentError, CallState, Cause, Error, Hangup, State, safe_repr
