@@ -21,45 +21,82 @@ class Clause:
     text: str
     source: str  # "spec" (fixed by the text) or "decision" (docs/spec-decisions.md)
     family: str
+    #: SPEC clauses: the sentence of the vendor's recorder page the clause rests on, verbatim
+    #: (whitespace normalised); empty for decisions, which the text does not fix.
+    quote: str = ""
 
     @property
     def fixed(self) -> bool:
         return self.source == "spec"
 
 
+#: Each SPEC clause: (ID, family, summary, the sentence of the vendor's recorder page it rests on,
+#: quoted verbatim). A FAIL names a SPEC clause, and the report prints its quote.
 _SPEC = [
-    ("SPEC-CAUSE", "cause", "Cause has exactly ERROR, BARGEIN, SILENCE, SIZE, ABORTED, HANGUP, TIMEOUT, NONE"),
-    ("SPEC-CAUSE-END", "cause", "once a job has ended (state IDLE or ERROR) cause() is the job's termination cause"),
-    ("SPEC-CAUSE-FN", "cause", "cause() is NONE while a job is running and before any job"),
-    ("SPEC-STATE", "state", "State has exactly RECORDING, IDLE, ERROR"),
-    ("SPEC-STATE-FN", "state", "state() is RECORDING while a job runs and IDLE when no job is in progress"),
-    ("SPEC-STATE-ERROR", "state", "a failed job leaves state ERROR with cause ERROR"),
-    ("SPEC-AUDIO", "audio", "audio_detected_in_recording() is None before or during a job"),
-    ("SPEC-AUDIO-TRUE", "audio", "after a job, True if audio was detected during it"),
-    ("SPEC-AUDIO-FALSE", "audio", "after a job, False when the recording holds only silence"),
-    ("SPEC-RECORD", "record", "record() records a WAV file to filename and blocks until the job ends, returning its cause"),
-    ("SPEC-RECORD-DEFAULTS", "record", "record/start defaults: alaw, 8000, seconds_timeout 120, max_bytes 1920000, max silence 10000, initial silence 0, barge_in False, cipher None"),
-    ("SPEC-RECORD-TIMEOUT", "limits", "record() ends with TIMEOUT when seconds_timeout expires"),
-    ("SPEC-START", "start", "start() begins a job, blocks until recording has started and returns True on success"),
-    ("SPEC-STOP", "stop", "stop() ends a running job (ABORTED) and returns True; returns True at once when not RECORDING"),
-    ("SPEC-WAIT", "wait", "wait_until_finished() blocks until the job ends and returns its cause"),
-    ("SPEC-WAIT-TIMEOUT", "wait", "wait_until_finished() returns TIMEOUT when its own timeout expires"),
-    ("SPEC-WAIT-NONE", "wait", "wait_until_finished(None) waits without limit"),
-    ("SPEC-EXC-HANGUP", "exceptions", "record/start/stop/wait_until_finished raise Hangup when the call state is IDLE"),
-    ("SPEC-EXC-NOTANSWERED", "exceptions", "they raise Error when the call state is neither IDLE nor ANSWERED"),
-    ("SPEC-EXC-BUSY", "exceptions", "record/start raise Error when the record state is already RECORDING"),
-    ("SPEC-EXC-ORDER", "exceptions", "the call-state check comes before the record-state check"),
-    ("SPEC-SIZE", "limits", "the job ends with SIZE when the file reaches max_bytes"),
-    ("SPEC-SILENCE", "limits", "the job ends with SILENCE after milliseconds_max_silence of silence"),
-    ("SPEC-INITIAL-SILENCE", "limits", "the job ends (SILENCE) when no audio arrives within milliseconds_initial_silence"),
-    ("SPEC-BARGEIN", "limits", "with barge_in=True a DTMF digit ends the job with BARGEIN; with False it does not"),
-    ("SPEC-HANGUP-CAUSE", "limits", "a call hangup during a job ends it with HANGUP"),
-    ("SPEC-ZERO-OFF", "limits", "max_bytes=0, milliseconds_max_silence=0, milliseconds_initial_silence=0 switch that limit off"),
-    ("SPEC-FORMATS", "formats", "file_format alaw, ulaw, oki, ima, s16bit, u8bit each give a WAV in that encoding"),
-    ("SPEC-RATES", "formats", "rate 8000, 6000, 11000, 11025 each give a WAV at that rate"),
-    ("SPEC-WAV", "formats", "the recording is a valid mono WAV file whose audio is the caller's audio"),
-    ("SPEC-CIPHER", "cipher", "with a cipher the completed file is encrypted (AES-CBC, openssl-compatible)"),
-    ("SPEC-EXAMPLES", "api", "every usage example of the page runs as written"),
+    ("SPEC-CAUSE", "cause", "Cause has exactly ERROR, BARGEIN, SILENCE, SIZE, ABORTED, HANGUP, TIMEOUT, NONE",
+     "Once a record job has ended and the record state has returned to IDLE or ERROR, the cause will be one of these."),
+    ("SPEC-CAUSE-END", "cause", "once a job has ended (state IDLE or ERROR) cause() is the job's termination cause",
+     "When a particular job terminates, the reason why can be requested by calling this function."),
+    ("SPEC-CAUSE-FN", "cause", "cause() is NONE while a job is running and before any job",
+     "If this function is called while a job is still running, the cause will be NONE."),
+    ("SPEC-STATE", "state", "State has exactly RECORDING, IDLE, ERROR",
+     "Record states: RECORDING recording is in progress. IDLE recording is not in progress. ERROR a record job failed"),
+    ("SPEC-STATE-FN", "state", "state() is RECORDING while a job runs and IDLE when no job is in progress",
+     "If this function is called when no job is in progress, the state will be IDLE."),
+    ("SPEC-STATE-ERROR", "state", "a failed job leaves state ERROR with cause ERROR",
+     "ERROR a record job failed"),
+    ("SPEC-AUDIO", "audio", "audio_detected_in_recording() is None before or during a job",
+     "If it is called during, or before, a record job it will return None."),
+    ("SPEC-AUDIO-TRUE", "audio", "after a job, True if audio was detected during it",
+     "This function will return True if audio was detected during the record job."),
+    ("SPEC-AUDIO-FALSE", "audio", "after a job, False when the recording holds only silence",
+     "If this function returns False, this is an indication that the recording contains no audio."),
+    ("SPEC-RECORD", "record", "record() records a WAV file to filename and blocks until the job ends, returning its cause",
+     "This function is provided to allow the recording of a WAV file to a filename specified in filename."),
+    ("SPEC-RECORD-DEFAULTS", "record", "record/start defaults: alaw, 8000, seconds_timeout 120, max_bytes 1920000, max silence 10000, initial silence 0, barge_in False, cipher None",
+     "record(filename, file_format='alaw', rate=8000, seconds_timeout=120, max_bytes=1920000, milliseconds_max_silence=10000, milliseconds_initial_silence=0, barge_in=False, cipher=None)"),
+    ("SPEC-RECORD-TIMEOUT", "limits", "record() ends with TIMEOUT when seconds_timeout expires",
+     "This function will block until the recording has finished or a timeout (seconds_timeout) has expired."),
+    ("SPEC-START", "start", "start() begins a job, blocks until recording has started and returns True on success",
+     "This function will block until the recording has started or a timeout has expired. Upon return, this function will return True for success, otherwise False."),
+    ("SPEC-STOP", "stop", "stop() ends a running job (ABORTED) and returns True; returns True at once when not RECORDING",
+     "If the record state is not RECORDING, this function will simply return True. This function will block until the record job terminates or a timeout expires."),
+    ("SPEC-WAIT", "wait", "wait_until_finished() blocks until the job ends and returns its cause",
+     "This function will block until the recording terminates or the timeout expires."),
+    ("SPEC-WAIT-TIMEOUT", "wait", "wait_until_finished() returns TIMEOUT when its own timeout expires",
+     "If the timeout does expire, a cause of TIMEOUT will be returned."),
+    ("SPEC-WAIT-NONE", "wait", "wait_until_finished(None) waits without limit",
+     "Giving a value of None for seconds_timeout will enable an infinite wait."),
+    ("SPEC-EXC-HANGUP", "exceptions", "record/start/stop/wait_until_finished raise Hangup when the call state is IDLE",
+     "If the call state is IDLE, this function will raise a Hangup exception."),
+    ("SPEC-EXC-NOTANSWERED", "exceptions", "they raise Error when the call state is neither IDLE nor ANSWERED",
+     "If the call state is not IDLE but also not ANSWERED, this function will raise an Error exception."),
+    ("SPEC-EXC-BUSY", "exceptions", "record/start raise Error when the record state is already RECORDING",
+     "If the record state is already RECORDING, this function will raise an Error exception."),
+    ("SPEC-EXC-ORDER", "exceptions", "the call-state check comes before the record-state check",
+     "If the call state is IDLE, this function will raise a Hangup exception. [...] If the record state is already RECORDING, this function will raise an Error exception."),
+    ("SPEC-SIZE", "limits", "the job ends with SIZE when the file reaches max_bytes",
+     "SIZE record has stopped due to the maximum file size being reached."),
+    ("SPEC-SILENCE", "limits", "the job ends with SILENCE after milliseconds_max_silence of silence",
+     "milliseconds_max_silence the amount of silence (in milliseconds) after which to stop recording."),
+    ("SPEC-INITIAL-SILENCE", "limits", "the job ends (SILENCE) when no audio arrives within milliseconds_initial_silence",
+     "milliseconds_initial_silence the amount of silence (in milliseconds) to wait for audio before starting the recording."),
+    ("SPEC-BARGEIN", "limits", "with barge_in=True a DTMF digit ends the job with BARGEIN; with False it does not",
+     "BARGEIN record has stopped due to the detection of a DTMF digit."),
+    ("SPEC-HANGUP-CAUSE", "limits", "a call hangup during a job ends it with HANGUP",
+     "HANGUP record ended due to a call hangup."),
+    ("SPEC-ZERO-OFF", "limits", "max_bytes=0, milliseconds_max_silence=0, milliseconds_initial_silence=0 switch that limit off",
+     "To turn off the termination conditions, max_bytes=0 means no limit; milliseconds_max_silence=0 means no silence timeout and milliseconds_initial_silence=0 means no initial silence timeout."),
+    ("SPEC-FORMATS", "formats", "file_format alaw, ulaw, oki, ima, s16bit, u8bit each give a WAV in that encoding",
+     "The optional argument file_format is the audio codec in which to record the media."),
+    ("SPEC-RATES", "formats", "rate 8000, 6000, 11000, 11025 each give a WAV at that rate",
+     "The optional argument rate is the recording rate in Hz."),
+    ("SPEC-WAV", "formats", "the recording is a valid mono WAV file whose audio is the caller's audio",
+     "A class that provides an API for recording media from a call."),
+    ("SPEC-CIPHER", "cipher", "with a cipher the completed file is encrypted (AES-CBC, openssl-compatible)",
+     "if the recorded file is to be encrypted, supply the cipher so it can be encrypted when recording is completed."),
+    ("SPEC-EXAMPLES", "api", "every usage example of the page runs as written",
+     "cause = channel.FileRecorder.record(filename=\"recfile\", milliseconds_max_silence=2000) if cause == channel.FileRecorder.Cause.SILENCE:"),
 ]
 
 _DECISIONS = [
@@ -85,8 +122,8 @@ _DECISIONS = [
 ]
 
 CLAUSES: dict[str, Clause] = {}
-for _id, _fam, _text in _SPEC:
-    CLAUSES[_id] = Clause(_id, _text, "spec", _fam)
+for _id, _fam, _text, _quote in _SPEC:
+    CLAUSES[_id] = Clause(_id, _text, "spec", _fam, _quote)
 for _id, _fam, _text in _DECISIONS:
     CLAUSES[_id] = Clause(_id, _text, "decision", _fam)
 

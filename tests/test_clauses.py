@@ -52,3 +52,14 @@ def test_public_exports_are_pinned():
     for mod in (simulator, recorder, conformance):
         for name in mod.__all__:
             assert hasattr(mod, name), f"{mod.__name__}.{name}"
+
+
+def test_every_spec_clause_quotes_its_sentence():
+    """A FAIL names a SPEC clause, and every SPEC clause carries the sentence of the vendor's page
+    it rests on (checked verbatim against the page when the registry was written); decisions,
+    which the text does not fix, quote nothing."""
+    for cl in CLAUSES.values():
+        if cl.fixed:
+            assert len(cl.quote) >= 20, cl.id
+        else:
+            assert cl.quote == "", cl.id
