@@ -123,7 +123,9 @@ def _fmt_ms(t: float) -> str:
 
 def grade_scenario(scenario: Scenario, factory: Any, *, clauses: tuple[str, ...] = ()) -> tuple[list[Finding], RunResult]:
     """Run ``scenario`` with ``factory`` and grade everything observable."""
-    from .model import _readings, _World, script_of  # the same readings predict() used
+    from .model import World as _World
+    from .model import ours_readings as _readings
+    from .model import script_of
 
     findings: list[Finding] = []
     ours, alls = predict(scenario)
