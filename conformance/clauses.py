@@ -119,6 +119,7 @@ _DECISIONS = [
     ("SD-STOP", "stop", "stop() ends the job at that instant with ABORTED"),
     ("SD-TIMER", "limits", "seconds_timeout counts from the job's first frame"),
     ("SD-CIPHER", "cipher", "plaintext never reaches the store; key and IV never appear in output"),
+    ("SD-WAV-LAYOUT", "formats", "our WAV layout (tags 0x0006/0x0007/0x0001/0x0011/0x0017, WAVEFORMATEX, fact = true count); any layout standard tools decode identically is accepted"),
 ]
 
 CLAUSES: dict[str, Clause] = {}

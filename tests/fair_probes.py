@@ -12,6 +12,7 @@ to change one behaviour, as ``tests/faulty`` does for bugs.
 
 from __future__ import annotations
 
+import functools
 import struct
 from typing import Any, ClassVar
 
@@ -20,7 +21,7 @@ import numpy as np
 from recorder import FileRecorder, wav
 from recorder.detect import ACTIVE_ENERGY, frame_energy
 from recorder.filerecorder import Cause, JobParams, State, _Job
-from simulator import Hangup, Priority
+from simulator import Hangup
 
 __all__ = ["PROBES", "Probe"]
 
@@ -157,6 +158,7 @@ class HangupRaises(Probe):
     SELECT = "limits/hangup|cipher/hangup|limits/stop-and-hangup|api/start-hangup"
     job_class = _Job
 
+    @functools.wraps(FileRecorder.record)  # keep the spec's signature visible to inspect
     def record(self, *args: Any, **kw: Any) -> Any:  # type: ignore[override]
         got = super().record(*args, **kw)
         if got is Cause.HANGUP:
@@ -231,30 +233,9 @@ class StartAtCallInstant(Probe):
 
     def _begin(self, params: JobParams) -> _Job:
         now = self._clock.now
-        first = now - now % FRAME
-        job = self.job_class(self, params, first)
-        job.skip = now - first  # type: ignore[attr-defined]
-        try:
-            job.open()
-        except BaseException:
-            job.discard()
-            raise
-        if params.barge_in:
-            hist = self._channel.render(first - 5 * FRAME, first).reshape(-1, FRAME)
-            _, job.dtmf_state = job.detector.scan(hist, job.dtmf_state)
-        self._job = job
-        self._state = State.RECORDING
-        self._cause = Cause.NONE
-        self._audio = None
-        self._channel.add_media_sink(job)
-        self._unsubscribe = [
-            self._channel.on_state_change(lambda old, new: self._on_call_state(job, new)),
-            self._channel.on_dtmf(lambda digit, onset: self._on_dtmf(job, digit, onset)),
-        ]
-        if params.timeout_ticks is not None:
-            timer = self._clock.schedule(now + params.timeout_ticks, Priority.JOB,
-                                         lambda: self._end_job(job, Cause.TIMEOUT), "record-timeout")
-            self._unsubscribe.append(timer.cancel)
+        job = super()._begin(params)  # timers count from the frame boundary; frames from the call
+        job.first_tick = now - now % FRAME
+        job.skip = now - job.first_tick  # type: ignore[attr-defined]
         return job
 
     def _start_job(self, params: JobParams) -> bool:
