@@ -107,11 +107,12 @@ class JobModel:
     deadline: int  # the job has ended by then (INF: may run for ever)
     lost: bool = False  # observations contradicted the text: anything goes from then on
     ended_seen: bool = False  # an observation showed the job ended
-    returned_false: bool = False
-    hanging_call: bool = False
+    ended_by: int = INF  # an observation showed the job had ended by this instant
 
     # -- questions ------------------------------------------------------------------------
     def may_run(self, t: int, tol: int = 0) -> bool:
+        if self.ended_by <= t:
+            return False
         return self.lost or self.deadline + tol >= t
 
     def may_have_ended(self, t: int, tol: int = 0) -> bool:
@@ -147,6 +148,7 @@ class JobModel:
     def seen_ended(self, t: int, causes: set[str] | None = None, tol: int = TOL) -> bool:
         """The job was seen ended by ``t`` (with one of ``causes``). False: contradiction."""
         self.ended_seen = True
+        self.ended_by = min(self.ended_by, t)
         if self.lost:
             return True
         kept = [c for c in self.cands if c.lo - tol <= t and (causes is None or c.cause in causes)]
@@ -163,6 +165,7 @@ class JobModel:
     def seen_end_at(self, t: int, cause: str, tol: int = TOL) -> bool:
         """The job was seen to end at ``t`` with ``cause`` (a blocking call returned it)."""
         self.ended_seen = True
+        self.ended_by = min(self.ended_by, t)
         if self.lost:
             self.cands = [Cand(cause, t, t, "observed", "")]
             self.deadline = t
@@ -179,15 +182,14 @@ class JobModel:
 
     def stopped(self, t: int, t_ret: int) -> None:
         """stop() at ``t`` returned True at ``t_ret``: the job ends by then, ABORTED if it ran."""
-        if self.lost:
-            return
-        if self.may_run(t):
+        if not self.lost and self.may_run(t):
             self.cands = [c for c in self.cands if c.lo <= t_ret]
             for c in self.cands:
                 c.hi = min(c.hi, t_ret)
             self.cands.append(Cand("ABORTED", t, t_ret, "stop()", "SD-STOP"))
         self.deadline = min(self.deadline, t_ret)
         self.ended_seen = True
+        self.ended_by = min(self.ended_by, t_ret)
 
     # -- values --------------------------------------------------------------------------
     def audio_values(self, world: World) -> set[bool]:
@@ -427,5 +429,7 @@ def file_span(world: World, job: JobModel) -> FileSpan:
                 cut_from = max(d.on, job.c)
                 break
     must_end = lo if cut_from is None else min(lo, cut_from)
+    if causes & {"HANGUP", "ABORTED", "ERROR"}:
+        must_end -= FRAME  # a frame still in a buffer when the call or stop() ends the job
     must_publish = bool(causes) and causes <= {"SILENCE", "SIZE", "TIMEOUT"} and audio == {True} and not job.lost
     return FileSpan(job.c, job.b, start_hi, must_end, lo, hi, causes, audio, cut_from, not must_publish)
