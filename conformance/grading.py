@@ -153,7 +153,8 @@ class Oracle:
     final: dict[str, set[Any]] = field(default_factory=dict)
     files_may_exist: set[str] = field(default_factory=set)
     files_may_be_absent: set[str] = field(default_factory=set)
-    end_window: tuple[int, int] = (0, INF)
+    failed_steps: set[int] = field(default_factory=set)  # steps whose observation the text rules out
+    step_decisions: dict[int, tuple[str, ...]] = field(default_factory=dict)  # NON-STRICT steps: decisions
 
 
 class _Walk:
@@ -203,19 +204,27 @@ class _Walk:
         ev = {"step": i, "call": call, "observed": {"value": _show(observed), "end_ms": t_end / 8},
               "allowed": allowed, "ours": ours.show()}
         if observed not in ours.values:
+            if call in ("record", "wait_until_finished", "cause") and observed[1] is None:
+                # the limit our decisions stop on did not: name its decision first
+                decisions = [CAUSE_DECISION[v] for v, _ in ours.values if isinstance(v, str) and v in CAUSE_DECISION
+                             and CAUSE_DECISION[v] not in decisions] + decisions
             self.findings.append(_soft(decisions, f"step {i} {call}() {_show(observed)} at {_ms(t_end)}; "
                                        f"our decisions give {' or '.join(ours.show())}", **ev))
+            self.oracle.step_decisions[i] = self.findings[-1].clauses
             self.diverged = True
             return
         lo, hi = ours.values[observed]
         if not lo - self.dec_tol <= t_end <= hi + self.dec_tol:
             self.findings.append(_soft(decisions, f"step {i} {call}() {_show(observed)} at {_ms(t_end)}; "
                                        f"our decisions give it at {_ms_range(lo, hi)}", **ev))
+            self.oracle.step_decisions[i] = self.findings[-1].clauses
             self.diverged = True
 
     def fail(self, clauses: Any, message: str, **ev: Any) -> None:
         self.findings.append(_fail(list(clauses), message, **ev))
         self.diverged = True
+        if isinstance(ev.get("step"), int):
+            self.oracle.failed_steps.add(ev["step"])
 
     def diverged_at(self, job: JobModel) -> bool:
         """Whether the run had left our decisions' path by the time ``job`` ended."""
@@ -701,10 +710,8 @@ def oracle_view(scenario: Scenario, result: RunResult) -> Oracle:
     oracle = walk.run()
     files = _Files(scenario, world, walk, result, None)
     for name, jobs in files.by_name().items():
-        spans = [file_span(world, j) for j in jobs]
-        if any(s.causes - {"ERROR"} for s in spans) or any(j.lost for j in jobs):
-            oracle.files_may_exist.add(name)
-        if spans[-1].may_be_absent or jobs[-1].may_run(INF - 1):
+        oracle.files_may_exist.add(name)  # any job may publish (after ERROR: another reading)
+        if file_span(world, jobs[-1]).may_be_absent or jobs[-1].may_run(INF - 1):
             oracle.files_may_be_absent.add(name)
     return oracle
 
@@ -837,8 +844,8 @@ class _Files:
                              observed=list(check.problems), allowed=f"a mono {fmt} WAV at {rate} Hz"))
             return out
         for alt in getattr(check, "alternatives", ()):
-            out.append(_soft(("SD-WAV-LAYOUT",), f"{name!r}: {alt} (standard tools decode it the same way)",
-                             observed=alt))
+            out.append(_soft(("SD-WAV-LAYOUT",), f"{name!r}: {alt}", observed=alt,
+                             ours="our layout (docs/spec-decisions.md, SD-WAV-LAYOUT)"))
         try:
             info, pcm = decode_wav(data)
         except (WavFormatError, ValueError) as exc:
@@ -901,7 +908,7 @@ class _Files:
                 snr = 10 * np.log10(max(sig, 1e-9) / max(e_best, 1e-9))
                 need = SNR_MIN[fmt] if rate == 8000 else min(SNR_MIN[fmt], RESAMPLED_SNR)
                 floor = ERR_FLOOR[fmt] * (1 if rate == 8000 else 4)
-                ev = {"snr_db": round(snr, 2), "error_rms": round(err_rms, 2), "signal_rms": round(sig_rms, 2),
+                ev = {"snr_db": round(float(snr), 2), "error_rms": round(err_rms, 2), "signal_rms": round(sig_rms, 2),
                       "file_start_ms": fs / 8, "job_first_frame_ms": b / 8, "called_at_ms": c / 8}
                 if snr < need and err_rms > floor:
                     snr_ok = False
@@ -956,7 +963,10 @@ class _Files:
                                  allowed={"file_end_ms_at_least": span.must_end / 8,
                                           "only_silence_may_be_left_out": True}, **ev))
                 return out
-            if span.end_lo - audio_end > FRAME:
+            if n8 < 3 * FRAME and span.end_lo - b > 3 * FRAME:
+                notes.append(("SD-FILES-LEFT", f"the file holds {n} samples: the job's "
+                              f"{(span.end_lo - b) / 8:g} ms held no audio a reading must keep (allowed)"))
+            elif span.end_lo - audio_end > FRAME:
                 what = ("the barge-in digit cut" if span.cut_from is not None and audio_end <= span.cut_from + FRAME
                         else "trailing silence not recorded")
                 notes.append(("SD-DTMF-FILE" if "cut" in what else "SD-SILENCE",

@@ -415,7 +415,8 @@ def check_info(
 
     tag = info.effective_tag
     if info.format_tag == TAG_EXTENSIBLE and info.subformat_tag is not None:
-        alternatives.append(f"WAVE_FORMAT_EXTENSIBLE with SubFormat {tag_name(tag)}")
+        alternatives.append(f"WAVE_FORMAT_EXTENSIBLE with SubFormat {tag_name(tag)} (standard tools read it "
+                            "as that format)")
         valid_bits = _U16.unpack_from(info.extension, 0)[0]
         if valid_bits not in (0, info.bits_per_sample):
             problems.append(f"wValidBitsPerSample is {valid_bits}, expected {info.bits_per_sample}")
