@@ -416,7 +416,7 @@ class _Walk:
             return allowed
         if observed not in allowed:
             expected = [c for c, ws in windows.items() if any(lo - TOL <= t_end <= hi + TOL for lo, hi in ws)]
-            cl = [STEP_CLAUSE[call]] + [CAUSE_CLAUSE[c] for c in (expected or list(windows))]
+            cl = [CAUSE_CLAUSE[c] for c in (expected or list(windows))] + [STEP_CLAUSE[call]]
             if isinstance(cause, str) and cause in CAUSE_CLAUSE:
                 cl.append(CAUSE_CLAUSE[cause])
             if raised is not None:
