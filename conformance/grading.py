@@ -899,7 +899,11 @@ class _Files:
                 best = float(err.min())
                 near = np.flatnonzero(err <= best * 1.05 + m * 1.0)
                 starts = lo_fs + near
-                k = near[int(np.argmin(np.abs(starts - b)))]
+                # a periodic signal fits several lags: prefer those that fit in the job's span,
+                # then the one nearest the first frame boundary
+                fits = (starts >= c - TOL) & (starts + n8 <= span.end_hi + TOL + pad8)
+                pool = near[fits] if fits.any() else near
+                k = pool[int(np.argmin(np.abs(lo_fs + pool - b)))]
                 fs = int(lo_fs + k)
                 e_best = float(err[k])
                 sig = float(e_ref[k])
