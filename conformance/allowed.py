@@ -192,12 +192,13 @@ class JobModel:
         self.ended_by = min(self.ended_by, t_ret)
 
     # -- values --------------------------------------------------------------------------
-    def audio_values(self, world: World) -> set[bool]:
-        """What audio_detected_in_recording() may say once the job has ended."""
+    def audio_values(self, world: World, until: int = INF) -> set[bool]:
+        """What audio_detected_in_recording() may say once the job has ended (by ``until``)."""
         if self.lost:
             return {True, False}
         lo, hi = self.end_window()
-        hi = min(hi, self.deadline)
+        hi = min(hi, self.deadline, until)
+        lo = min(lo, hi)
         out: set[bool] = set()
         g0 = self.c - self.c % FRAME
         if hi > g0:
@@ -281,8 +282,9 @@ def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
 
 
 def job_limits(world: World, c: int, p: dict[str, Any], record: bool, *, index: int = -1,
-               call: str = "record") -> JobModel:
-    """Every way a job started at ``c`` may end, over every reading of the text."""
+               call: str = "record", until: int = INF) -> JobModel:
+    """Every way a job started at ``c`` may end, over every reading of the text. Ends after
+    ``until`` (the end of the observed run) are not worked out: nothing can observe them."""
     b = ceil_frame(c)
     fmt, rate = p["file_format"], p["rate"]
     cands: list[Cand] = []
@@ -333,14 +335,14 @@ def job_limits(world: World, c: int, p: dict[str, Any], record: bool, *, index: 
         spf = FRAME * rate / 8000
         n_min = int(np.floor(n_min / spf) * spf)  # whole frames only
         lo = c + int(np.floor(n_min * 8000 / rate / FRAME)) * FRAME
-        first_audio = _first_cert_audio(world, b, max(b, world.audio_end) + FRAME)
+        first_audio = _first_cert_audio(world, b, min(max(b, world.audio_end), until) + FRAME)
         if first_audio is None:
             add("SIZE", lo, INF, "max_bytes reached", "SD-SIZE", False)
         else:
             need = ceil_frame(-(-n_data * 8000 // rate))
             add("SIZE", lo, first_audio + need + FRAME, "max_bytes reached", "SD-SIZE", True)
     deadline_others = min(certain) if certain else INF
-    _silence_limits(world, c, b, p, deadline_others, add)
+    _silence_limits(world, c, b, p, min(deadline_others, until + 2 * FRAME), add)
     deadline = min(certain) if certain else INF
     kept = []
     for cd in cands:
@@ -415,11 +417,13 @@ class FileSpan:
     notes: list[str] = field(default_factory=list)
 
 
-def file_span(world: World, job: JobModel) -> FileSpan:
+def file_span(world: World, job: JobModel, until: int = INF) -> FileSpan:
+    """What the file of ``job`` may hold, the job having ended by ``until``."""
     lo, hi = job.end_window()
-    hi = min(hi, job.deadline)
+    hi = min(hi, job.deadline, until)
+    lo = min(lo, hi)
     causes = job.causes_by(hi if hi < INF else lo) if not job.lost else set(JOB_CAUSES)
-    audio = job.audio_values(world)
+    audio = job.audio_values(world, until)
     first_audio = _first_cert_audio(world, job.b, max(job.b, lo)) if lo < INF else None
     start_hi = first_audio if first_audio is not None else max(job.b, lo)
     cut_from = None

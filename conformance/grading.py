@@ -174,6 +174,8 @@ class _Walk:
         barge_inband = bool(world.inband) and any(a.get("barge_in") for c, a in self.script if c in ("record", "start"))
         self.dec_tol = DTMF_LATENCY_TOL if barge_inband else 0
         self.job_matches_ours: dict[int, bool] = {}
+        #: nothing after the observed run's end can be observed: limits are worked out up to here
+        self.until = int(round(result.final.get("end_ms", 0) * 8)) + FRAME if result.final else INF
 
     # -- helpers -------------------------------------------------------------------------------
     def ours(self, i: int) -> _Ours:
@@ -353,7 +355,7 @@ class _Walk:
                 self.vs_ours(i, call, observed, t_end, ["SD-ARGS"])
                 return allowed
         self.previous_ended(t)
-        job = job_limits(self.world, t, p, record, index=i, call=call)
+        job = job_limits(self.world, t, p, record, index=i, call=call, until=max(self.until, t_end + FRAME))
         self.jobs.append(job)
         self.job = job
         if record:
@@ -429,7 +431,9 @@ class _Walk:
                 job.lost = True
             return allowed
         ws = windows.get(cause, [])
-        if not any(lo - TOL <= t_end <= hi + TOL for lo, hi in ws):
+        # a call that returns at once may find the job ended any time before it was called
+        at_once = t_end <= t + TOL and any(c.lo <= t for c in job.cands)
+        if not any(lo - TOL <= t_end <= hi + TOL or (at_once and lo - TOL <= t_end) for lo, hi in ws):
             self.fail([STEP_CLAUSE[call], CAUSE_CLAUSE.get(cause, "SPEC-RECORD")],
                       f"step {i} {call}() {_show(observed)} at {_ms(t_end)}; a {cause} end is allowed at "
                       f"{_ms_windows(ws)} (+-{TOL // 8} ms)", **ev)
@@ -504,7 +508,9 @@ class _Walk:
             self.vs_ours(i, call, observed, t_end, ["SD-TIES"])
             return allowed
         ret, raised = observed
-        if ret == "TIMEOUT" and raised is None and t_out < INF and abs(t_end - t_out) <= TOL:
+        job_timeout = any(c.cause == "TIMEOUT" and c.lo - TOL <= t_end for c in job.cands)
+        if ret == "TIMEOUT" and raised is None and t_out < INF and abs(t_end - t_out) <= TOL and \
+                not (job_timeout and t_end <= t + TOL):
             allowed.add(("TIMEOUT", None))
             if not job.seen_running(t_out):
                 self.fail(["SPEC-WAIT", "SPEC-WAIT-TIMEOUT"] + [CAUSE_CLAUSE[c] for c in job.causes_by(t_out)],
@@ -531,7 +537,7 @@ class _Walk:
             if isinstance(ret, str):
                 job.seen_end_at(t_end, ret)
             return allowed
-        if ret == "TIMEOUT" and raised is None and t_out < INF:
+        if ret == "TIMEOUT" and raised is None and t_out < INF and not job_timeout:
             # TIMEOUT is the wait's own result, returned at the wrong instant
             self.fail(["SPEC-WAIT-TIMEOUT", "SPEC-WAIT"], f"step {i} wait_until_finished({timeout}) returned "
                       f"TIMEOUT at {_ms(t_end)}; its timeout expires at {_ms(t_out)}",
@@ -575,7 +581,7 @@ class _Walk:
             elif key == "cause":
                 out |= causes
             else:
-                out |= job.audio_values(self.world)
+                out |= job.audio_values(self.world, t)
         return out, {run_value}
 
     def _getter(self, i: int | None, key: str, t: int, got: Any) -> set[Any]:
@@ -683,8 +689,6 @@ def _ms_windows(ws: list[tuple[int, int]]) -> str:
 # -- grading ------------------------------------------------------------------------------------------
 def grade_scenario(scenario: Scenario, factory: Any, *, clauses: tuple[str, ...] = ()) -> tuple[list[Finding], RunResult]:
     """Run ``scenario`` with ``factory`` and grade everything observable."""
-    world = World(scenario)
-    _, runs = predict(scenario, world=world)
     store = SpyStore()
     try:
         result = run_scenario(scenario, factory, store=store)
@@ -692,6 +696,8 @@ def grade_scenario(scenario: Scenario, factory: Any, *, clauses: tuple[str, ...]
         return [_fail(tuple(c for c in clauses if c.startswith("SPEC-")) or ("SPEC-RECORD",),
                       f"the run crashed: {type(exc).__name__}: {exc}")], RunResult([], {}, [], [])
     store.clock = None  # type: ignore[assignment]
+    world = World(scenario)
+    _, runs = predict(scenario, world=world)
     walk = _Walk(scenario, world, runs, result, clauses)
     walk.run()
     findings = walk.findings
@@ -711,7 +717,7 @@ def oracle_view(scenario: Scenario, result: RunResult) -> Oracle:
     files = _Files(scenario, world, walk, result, None)
     for name, jobs in files.by_name().items():
         oracle.files_may_exist.add(name)  # any job may publish (after ERROR: another reading)
-        if file_span(world, jobs[-1]).may_be_absent or jobs[-1].may_run(INF - 1):
+        if file_span(world, jobs[-1], walk.until).may_be_absent or jobs[-1].may_run(INF - 1):
             oracle.files_may_be_absent.add(name)
     return oracle
 
@@ -726,6 +732,9 @@ RESAMPLED_SNR = 18.0  # a different (valid) resampler differs from scipy's near 
 #: Audio is "lost" from a span of the call only where a 20 ms window of it is at or above this
 #: level: 3 dB above the certain-audio level, so a frame of any grid holding it is certainly audio.
 LOST_DBM0 = -27.0
+#: Alignment is searched with at most this much of the file (its loudest stretch), then the
+#: whole file is compared at the alignment found.
+_ALIGN_TICKS = 2 * 8000
 _LOST_E = 160 * (16141.17 ** 2) * 10 ** (LOST_DBM0 / 10)
 
 
@@ -786,7 +795,7 @@ class _Files:
         still_running = last.may_run(self.end) and not last.ended_seen
         if still_running and self.result.final.get("state") == "RECORDING":
             return []  # the job is still recording: nothing is published yet
-        span = file_span(self.world, last)
+        span = file_span(self.world, until=self.end + FRAME, job=last)
         ours = self.ours_job(last)
         ours_publish = any(j.cause != "ERROR" for j in ours)
         if data is None:
@@ -808,7 +817,7 @@ class _Files:
         # the file may be the last job's, or an earlier one's when later ones may publish nothing
         cands = [last]
         for j in reversed(jobs[:-1]):
-            if not file_span(self.world, cands[-1]).may_be_absent:
+            if not file_span(self.world, until=self.end + FRAME, job=cands[-1]).may_be_absent:
                 break
             cands.append(j)
         first: list[Finding] | None = None
@@ -861,7 +870,7 @@ class _Files:
     # -- content ---------------------------------------------------------------------------------
     def check_content(self, name: str, job: JobModel, fmt: str, rate: int, pcm: np.ndarray, info: Any) -> list[Finding]:
         world = self.world
-        span = file_span(world, job)
+        span = file_span(world, job, self.end + FRAME)
         out: list[Finding] = []
         notes: list[tuple[str, str]] = []  # (decision, words) departures from ours the text allows
         n = len(pcm)
@@ -890,14 +899,20 @@ class _Files:
             if m >= FRAME:
                 j_lo = lo_fs - a0 + e0
                 j_hi = hi_fs - a0 + e0
-                seg = ref8[j_lo: j_hi + m]
-                corr = correlate(seg, body, mode="valid", method="fft")
+                # align on the loudest stretch of at most _ALIGN_TICKS (then check all of it)
+                plen = min(m, _ALIGN_TICKS)
+                p0 = 0
+                if m > plen:
+                    cb = np.concatenate([[0.0], np.cumsum(body * body)])
+                    p0 = int(np.argmax(cb[plen:] - cb[: len(cb) - plen]))
+                probe = body[p0: p0 + plen]
+                seg = ref8[j_lo + p0: j_hi + p0 + plen]
+                corr = correlate(seg, probe, mode="valid", method="fft")
                 cs = np.concatenate([[0.0], np.cumsum(seg * seg)])
-                e_ref = cs[m: m + len(corr)] - cs[: len(corr)]
-                e_x = float(body @ body)
-                err = np.maximum(e_ref - 2 * corr + e_x, 0.0)
+                e_ref = cs[plen: plen + len(corr)] - cs[: len(corr)]
+                err = np.maximum(e_ref - 2 * corr + float(probe @ probe), 0.0)
                 best = float(err.min())
-                near = np.flatnonzero(err <= best * 1.05 + m * 1.0)
+                near = np.flatnonzero(err <= best * 1.05 + plen * 1.0)
                 starts = lo_fs + near
                 # a periodic signal fits several lags: prefer those that fit in the job's span,
                 # then the one nearest the first frame boundary
@@ -905,8 +920,9 @@ class _Files:
                 pool = near[fits] if fits.any() else near
                 k = pool[int(np.argmin(np.abs(lo_fs + pool - b)))]
                 fs = int(lo_fs + k)
-                e_best = float(err[k])
-                sig = float(e_ref[k])
+                ref_at = ref8[j_lo + k: j_lo + k + m]
+                e_best = float(np.sum((body - ref_at) ** 2))
+                sig = float(ref_at @ ref_at)
                 err_rms = float(np.sqrt(e_best / m))
                 sig_rms = float(np.sqrt(sig / m))
                 snr = 10 * np.log10(max(sig, 1e-9) / max(e_best, 1e-9))

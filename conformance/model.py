@@ -181,10 +181,25 @@ class World:
         self.inband = sorted((on, end) for on, end, _d, oob in ev if not oob)
         self.inband_digits = sorted(InbandDigit(on, end, certain.get(on, False)) for on, end, _d, oob in ev if not oob)
         self.audio_end = ceil_frame(self.timeline.end)
-        self.pcm = np.asarray(self.timeline.render(0, self.audio_end), dtype=np.int16)
-        self.ours = frame_classes(self.pcm)
-        self.certain = certain_classes(self.pcm)
-        self._classes: dict[tuple[int, int], np.ndarray] = {}
+        # rendered and classified lazily, in growing chunks, only as far as someone asks
+        self._done = 0
+        self._pcm: list[np.ndarray] = []
+        self.pcm = np.zeros(0, np.int16)
+        self.ours = np.zeros(0, np.int8)
+        self.certain = np.zeros(0, np.int8)
+        self._classes: dict[tuple[int, int, int], np.ndarray] = {}
+
+    def _ensure(self, t: int) -> None:
+        """Render and classify the far-end audio up to tick ``t`` (at most its end)."""
+        t = min(ceil_frame(max(t, 0)), self.audio_end)
+        if t <= self._done:
+            return
+        new = min(self.audio_end, max(t, 2 * self._done, self._done + 2 * 8000))
+        x = np.asarray(self.timeline.render(self._done, new), dtype=np.int16)
+        self.pcm = np.concatenate([self.pcm, x])
+        self.ours = np.concatenate([self.ours, frame_classes(x)])
+        self.certain = np.concatenate([self.certain, certain_classes(x)])
+        self._done = new
 
     # -- audio -------------------------------------------------------------------------------
     def render(self, a: int, b: int) -> np.ndarray:
@@ -192,15 +207,18 @@ class World:
         out = np.zeros(max(0, b - a), dtype=np.int16)
         lo, hi = max(a, 0), min(b, self.audio_end)
         if lo < hi:
+            self._ensure(hi)
             out[lo - a: hi - a] = self.pcm[lo:hi]
         return out
 
     def classes(self, t0: int, n_frames: int) -> np.ndarray:
         """Our classes of ``n_frames`` frames from tick ``t0``."""
+        self._ensure(t0 + n_frames * FRAME)
         return self._grid(self.ours, QUIET, t0, n_frames, frame_classes)
 
     def cert(self, t0: int, n_frames: int) -> np.ndarray:
         """Certain classes of ``n_frames`` frames from tick ``t0``."""
+        self._ensure(t0 + n_frames * FRAME)
         return self._grid(self.certain, CERT_SILENCE, t0, n_frames, certain_classes)
 
     def _grid(self, arr: np.ndarray, fill: int, t0: int, n: int, fn: Any) -> np.ndarray:
@@ -214,7 +232,7 @@ class World:
             if i < len(arr):
                 out[: len(arr) - i] = arr[i:]
             return out
-        key = (id(arr), t0, n)
+        key = (fill if fn is frame_classes else 3, t0, n)
         if key not in self._classes:
             self._classes[key] = fn(self.render(t0, t0 + n * FRAME))
         return self._classes[key]
@@ -396,9 +414,26 @@ def _run_script(world: World, script: list[tuple[str, dict[str, Any]]], r: Readi
     job: dict[str, Any] | None = None
     last_state, last_cause, last_audio = "IDLE", "NONE", None
 
+    def end_by(t: int) -> tuple[str, int, int, bool | None] | None:
+        """The running job's natural end if it comes at or before ``t`` (searched only that far)."""
+        assert job is not None
+        res = job.get("res")
+        if res is None:
+            got = _natural_end(world, job["call"], job["params"], r, min(horizon, t), job["record"])
+            if got[0] != "NONE" and got[1] <= t:
+                job["res"] = res = got
+            elif t >= horizon:
+                job["res"] = res = got
+            else:
+                return None
+        return res if res[1] <= t else None
+
     def settle(t: int) -> None:
-        if job is not None and job["end"] <= t:
-            _finish(job["cause"], job["end"], job["frames"])
+        if job is not None:
+            res = end_by(t)
+            if res is not None:
+                job["audio"] = res[3]
+                _finish(res[0], res[1], res[2])
 
     def _finish(cause: str, end: int, frames: int) -> None:
         nonlocal job, last_state, last_cause, last_audio
@@ -436,18 +471,20 @@ def _run_script(world: World, script: list[tuple[str, dict[str, Any]]], r: Readi
                 raised = "Error"
             if raised is None:
                 p = {**DEFAULTS, **args}
-                cause, end, frames, audio = _natural_end(world, now, p, r, horizon, call == "record")
                 t0 = ceil_frame(now) if r.aligned_start else now
-                job = {"cause": cause, "end": end, "frames": frames, "audio": audio, "params": p, "start": t0,
-                       "index": index}
+                job = {"params": p, "start": t0, "index": index, "call": now, "record": call == "record",
+                       "audio": None}
                 if call == "record":
-                    now = max(now, end)
+                    res = end_by(horizon)
+                    assert res is not None
+                    now = max(now, res[1])
                     settle(now)
                     returned = last_cause
                 else:
-                    late_event = r.calls_see_old_state and end == now == t0
-                    if end <= t0 and frames == 0 and not late_event and cause != "SIZE":
-                        now = end
+                    res = end_by(t0)
+                    late_event = res is not None and r.calls_see_old_state and res[1] == now == t0
+                    if res is not None and res[2] == 0 and not late_event and res[0] != "SIZE":
+                        now = res[1]
                         settle(now)
                         returned = False
                     else:
@@ -456,21 +493,21 @@ def _run_script(world: World, script: list[tuple[str, dict[str, Any]]], r: Readi
         elif call == "stop":
             raised = call_check()
             if raised is None:
-                if job is not None and job["end"] > now:
+                if job is not None and end_by(now - 1) is None:
                     frames = max(0, (now - job["start"]) // FRAME)
-                    if frames < job["frames"]:
-                        cls = world.classes(job["start"], frames)
-                        job["audio"] = bool((cls >= (UNSURE if r.unsure_is_audio else LOUD)).any())
+                    cls = world.classes(job["start"], frames)
+                    job["audio"] = bool((cls >= (UNSURE if r.unsure_is_audio else LOUD)).any())
                     _finish("ABORTED", now, frames)
                 returned = True
         elif call == "wait_until_finished":
             raised = call_check()
             if raised is None:
                 timeout = args.get("seconds_timeout", 120)
+                res = None if job is None else end_by(horizon if timeout is None else now + int(round(timeout * 8000)))
                 if job is None:
                     returned = last_cause
-                elif timeout is None or job["end"] <= now + int(round(timeout * 8000)):
-                    now = max(now, job["end"])
+                elif res is not None:
+                    now = max(now, res[1])
                     settle(now)
                     returned = last_cause
                 else:
