@@ -44,7 +44,7 @@ from typing import Any
 
 import numpy as np
 
-from callsim.contract import FORMATS, RATES, is_valid_name
+from callsim.contract import FORMATS, RATES, dbm0_to_energy, is_valid_name
 
 from .model import (
     CERT_AUDIO,
@@ -59,7 +59,9 @@ from .model import (
 __all__ = ["Cand", "JobModel", "job_limits", "HANGOVER_FRAMES", "HEADER_MAX", "TOL",
            "args_valid", "FileSpan", "file_span"]
 
-#: One frame either way for anything the text fixes (frame granularity, event dispatch).
+#: One frame late for anything the text fixes (frame granularity, event dispatch). Nothing is
+#: allowed early: each limit's earliest instant already covers every reading (a silence run may
+#: start inside the last audio frame when the job's grid is shifted or the detector uses 10 ms).
 TOL = FRAME
 #: Frames a silence detector may hold "audio" after the last audio frame (a hangover).
 HANGOVER_FRAMES = 3
@@ -67,6 +69,9 @@ HANGOVER_FRAMES = 3
 #: chunk, fact, LIST room): whole-file counting leaves at least max_bytes - HEADER_MAX of data.
 HEADER_MAX = 128
 INF = 1 << 62
+#: A 10 ms half at or above -27 dBm0 is audio for any detector whatever its grid (3 dB above the
+#: certain-audio level).
+_LOUD_HALF_E = dbm0_to_energy(-27.0, FRAME // 2)
 JOB_CAUSES = ("ERROR", "BARGEIN", "SILENCE", "SIZE", "ABORTED", "HANGUP", "TIMEOUT")
 
 
@@ -116,12 +121,12 @@ class JobModel:
         return self.lost or self.deadline + tol >= t
 
     def may_have_ended(self, t: int, tol: int = 0) -> bool:
-        return self.lost or any(c.lo - tol <= t for c in self.cands)
+        return self.lost or any(c.lo <= t for c in self.cands)
 
     def causes_by(self, t: int, tol: int = 0) -> set[str]:
         if self.lost:
             return set(JOB_CAUSES)
-        return {c.cause for c in self.cands if c.lo - tol <= t}
+        return {c.cause for c in self.cands if c.lo <= t}
 
     def end_window(self) -> tuple[int, int]:
         if not self.cands:
@@ -151,7 +156,7 @@ class JobModel:
         self.ended_by = min(self.ended_by, t)
         if self.lost:
             return True
-        kept = [c for c in self.cands if c.lo - tol <= t and (causes is None or c.cause in causes)]
+        kept = [c for c in self.cands if c.lo <= t and (causes is None or c.cause in causes)]
         if not kept:
             self.lost = True
             self.deadline = min(self.deadline, t)
@@ -170,7 +175,7 @@ class JobModel:
             self.cands = [Cand(cause, t, t, "observed", "")]
             self.deadline = t
             return True
-        kept = [c for c in self.cands if c.cause == cause and c.lo - tol <= t <= min(c.hi, self.deadline) + tol]
+        kept = [c for c in self.cands if c.cause == cause and c.lo <= t <= min(c.hi, self.deadline) + tol]
         if not kept:
             self.lost = True
             self.cands = [Cand(cause, t, t, "observed", "")]
@@ -383,8 +388,17 @@ def _silence_limits(world: World, c: int, b: int, p: dict[str, Any], until: int,
         for r0, r1 in _runs(not_audio):
             t0 = max(c, g0 + r0 * FRAME)
             t1 = g0 + r1 * FRAME if r1 < len(cls) else INF
+            if t0 > c:
+                # the run may begin inside the last audio frame: a frame grid from the call instant
+                # (b - c ticks earlier), or a 10 ms detector when that frame ends quietly
+                tail = world.render(t0 - FRAME // 2, t0).astype(np.float64)
+                slack = (b - c) + (0 if float(tail @ tail) >= _LOUD_HALF_E else FRAME // 2)
+                t0 = max(c, t0 - min(slack, FRAME - 1))
             if t0 + ms_t <= t1:
-                add("SILENCE", t0 + ms_t, t1, "milliseconds_max_silence of silence", "SD-SILENCE", False)
+                # a run from the start: leading silence counted (another reading of SD-INITIAL-SILENCE)
+                lead = t0 == c and (ms_init or not bool((cls[:r0] == CERT_AUDIO).any()))
+                add("SILENCE", t0 + ms_t, t1, "milliseconds_max_silence of silence",
+                    "SD-INITIAL-SILENCE" if lead else "SD-SILENCE", False)
         # certain: a run of certainly silent frames after certain audio, long enough for the limit
         # plus a detector hangover
         ia = np.flatnonzero((cls == CERT_AUDIO) & (np.arange(len(cls)) * FRAME + g0 >= b))

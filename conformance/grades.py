@@ -41,8 +41,16 @@ class Finding:
     evidence: dict[str, Any] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
+        evidence = self.evidence
+        if self.grade is Grade.FAIL and "quote" not in evidence:
+            # every FAIL is shown with the sentence of the text it rests on
+            from .clauses import CLAUSES
+
+            quote = next((CLAUSES[c].quote for c in self.clauses if c in CLAUSES and CLAUSES[c].quote), "")
+            if quote:
+                evidence = {**evidence, "quote": quote}
         return {"grade": self.grade.value, "clauses": list(self.clauses), "message": self.message,
-                "evidence": self.evidence}
+                "evidence": evidence}
 
 
 @dataclass

@@ -283,6 +283,9 @@ class _Walk:
         if raised is not None and (None, raised) in allowed:
             if raised == "Error" and busy_check and None in raises and job is not None:
                 job.seen_running(t, tol=0)  # busy: the job was still recording
+            if raised == "Hangup" and job is not None and job.may_run(t):
+                # the recorder saw the call IDLE: its job ended with (or before) the hangup
+                job.seen_ended(t)
             if not valid and raised != "ArgumentError":
                 self.vs_ours(i, call, observed, t, ["SD-ARGS"])
             else:
@@ -417,7 +420,7 @@ class _Walk:
             job.lost = True
             return allowed
         if observed not in allowed:
-            expected = [c for c, ws in windows.items() if any(lo - TOL <= t_end <= hi + TOL for lo, hi in ws)]
+            expected = [c for c, ws in windows.items() if any(lo <= t_end <= hi + TOL for lo, hi in ws)]
             cl = [CAUSE_CLAUSE[c] for c in (expected or list(windows))] + [STEP_CLAUSE[call]]
             if isinstance(cause, str) and cause in CAUSE_CLAUSE:
                 cl.append(CAUSE_CLAUSE[cause])
@@ -433,13 +436,13 @@ class _Walk:
         ws = windows.get(cause, [])
         # a call that returns at once may find the job ended any time before it was called
         at_once = t_end <= t + TOL and any(c.lo <= t for c in job.cands)
-        if not any(lo - TOL <= t_end <= hi + TOL or (at_once and lo - TOL <= t_end) for lo, hi in ws):
+        if not any(lo <= t_end <= hi + TOL or (at_once and lo <= t_end) for lo, hi in ws):
             self.fail([STEP_CLAUSE[call], CAUSE_CLAUSE.get(cause, "SPEC-RECORD")],
                       f"step {i} {call}() {_show(observed)} at {_ms(t_end)}; a {cause} end is allowed at "
-                      f"{_ms_windows(ws)} (+-{TOL // 8} ms)", **ev)
+                      f"{_ms_windows(ws)} (+{TOL // 8} ms)", **ev)
             job.seen_end_at(t_end, cause)
             return allowed
-        match = [c for c in job.cands if c.cause == cause and c.lo - TOL <= t_end <= c.hi + TOL]
+        match = [c for c in job.cands if c.cause == cause and (c.lo <= t_end <= c.hi + TOL or (at_once and c.lo <= t_end))]
         decisions = [match[0].decision] if match and match[0].decision else [CAUSE_DECISION.get(cause, "SD-TIES")]
         if raised == "Hangup":
             decisions = ["SD-HANGUP"]
@@ -508,7 +511,7 @@ class _Walk:
             self.vs_ours(i, call, observed, t_end, ["SD-TIES"])
             return allowed
         ret, raised = observed
-        job_timeout = any(c.cause == "TIMEOUT" and c.lo - TOL <= t_end for c in job.cands)
+        job_timeout = any(c.cause == "TIMEOUT" and c.lo <= t_end for c in job.cands)
         if ret == "TIMEOUT" and raised is None and t_out < INF and abs(t_end - t_out) <= TOL and \
                 not (job_timeout and t_end <= t + TOL):
             allowed.add(("TIMEOUT", None))
