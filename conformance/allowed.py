@@ -392,7 +392,7 @@ def _silence_limits(world: World, c: int, b: int, p: dict[str, Any], until: int,
                 # the run may begin inside the last audio frame: a frame grid from the call instant
                 # (b - c ticks earlier), or a 10 ms detector when that frame ends quietly
                 tail = world.render(t0 - FRAME // 2, t0).astype(np.float64)
-                slack = (b - c) + (0 if float(tail @ tail) >= _LOUD_HALF_E else FRAME // 2)
+                slack = (b - c) + (0 if float(np.einsum("i,i->", tail, tail)) >= _LOUD_HALF_E else FRAME // 2)
                 t0 = max(c, t0 - min(slack, FRAME - 1))
             if t0 + ms_t <= t1:
                 # a run from the start: leading silence counted (another reading of SD-INITIAL-SILENCE)

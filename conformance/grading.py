@@ -23,11 +23,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import lru_cache
 from math import gcd
 from typing import Any
 
 import numpy as np
-from scipy.signal import correlate, resample_poly
+from scipy.signal import correlate, firwin, resample_poly
 
 from callsim.contract import Cipher
 from simulator.runner import RunResult, run_scenario
@@ -746,6 +747,23 @@ def _ratio(rate: int) -> tuple[int, int]:
     return rate // g, 8000 // g
 
 
+@lru_cache(maxsize=16)
+def _lowpass(up: int, down: int) -> np.ndarray:
+    """The filter ``resample_poly`` designs by default for ``up/down`` (designed once here)."""
+    m = max(up, down)
+    return np.asarray(firwin(2 * 10 * m + 1, 1.0 / m, window=("kaiser", 5.0)))
+
+
+def _dot(a: np.ndarray, b: np.ndarray) -> float:
+    """sum(a * b) without BLAS: a threaded BLAS dot spins its helper threads (and steals a core
+    from a parallel run) for vectors this long."""
+    return float(np.einsum("i,i->", a, b))
+
+
+def _resample(x: np.ndarray, up: int, down: int) -> np.ndarray:
+    return np.asarray(resample_poly(x, up, down, window=_lowpass(up, down)))
+
+
 def _loud_ms(x: np.ndarray) -> float:
     """Milliseconds of ``x`` (8 kHz) covered by 20 ms windows at or above LOST_DBM0."""
     if len(x) < FRAME:
@@ -886,7 +904,7 @@ class _Files:
         snr_ok = True
         ev: dict[str, Any] = {}
         if n8 >= 3 * FRAME:
-            x8 = pcm.astype(np.float64) if rate == 8000 else resample_poly(pcm.astype(np.float64), down, up)
+            x8 = pcm.astype(np.float64) if rate == 8000 else _resample(pcm.astype(np.float64), down, up)
             x8 = x8[:n8] if len(x8) >= n8 else np.concatenate([x8, np.zeros(n8 - len(x8))])
             e0 = 0 if rate == 8000 else FRAME
             e1 = (0 if rate == 8000 else FRAME) + pad8
@@ -898,7 +916,7 @@ class _Files:
             a0 = min(a0, lo_fs - FRAME)
             ref8 = world.render(a0, hi_fs + n8 + 2 * FRAME).astype(np.float64)
             if rate != 8000:
-                ref8 = resample_poly(resample_poly(ref8, up, down), down, up)[: len(ref8)]
+                ref8 = _resample(_resample(ref8, up, down), down, up)[: len(ref8)]
             if m >= FRAME:
                 j_lo = lo_fs - a0 + e0
                 j_hi = hi_fs - a0 + e0
@@ -913,7 +931,7 @@ class _Files:
                 corr = correlate(seg, probe, mode="valid", method="fft")
                 cs = np.concatenate([[0.0], np.cumsum(seg * seg)])
                 e_ref = cs[plen: plen + len(corr)] - cs[: len(corr)]
-                err = np.maximum(e_ref - 2 * corr + float(probe @ probe), 0.0)
+                err = np.maximum(e_ref - 2 * corr + _dot(probe, probe), 0.0)
                 best = float(err.min())
                 near = np.flatnonzero(err <= best * 1.05 + plen * 1.0)
                 starts = lo_fs + near
@@ -924,8 +942,9 @@ class _Files:
                 k = pool[int(np.argmin(np.abs(lo_fs + pool - b)))]
                 fs = int(lo_fs + k)
                 ref_at = ref8[j_lo + k: j_lo + k + m]
-                e_best = float(np.sum((body - ref_at) ** 2))
-                sig = float(ref_at @ ref_at)
+                diff = body - ref_at
+                e_best = _dot(diff, diff)
+                sig = _dot(ref_at, ref_at)
                 err_rms = float(np.sqrt(e_best / m))
                 sig_rms = float(np.sqrt(sig / m))
                 snr = 10 * np.log10(max(sig, 1e-9) / max(e_best, 1e-9))

@@ -419,12 +419,15 @@ def _run_script(world: World, script: list[tuple[str, dict[str, Any]]], r: Readi
         assert job is not None
         res = job.get("res")
         if res is None:
+            if t <= job.get("searched", -1):
+                return None  # already searched this far: no end
             got = _natural_end(world, job["call"], job["params"], r, min(horizon, t), job["record"])
             if got[0] != "NONE" and got[1] <= t:
                 job["res"] = res = got
             elif t >= horizon:
                 job["res"] = res = got
             else:
+                job["searched"] = t
                 return None
         return res if res[1] <= t else None
 
