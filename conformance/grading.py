@@ -420,27 +420,35 @@ class _Walk:
             self.vs_ours(i, call, observed, t_end, ["SD-TIES"], allowed=shown)
             job.lost = True
             return allowed
-        if observed not in allowed:
-            expected = [c for c, ws in windows.items() if any(lo <= t_end <= hi + TOL for lo, hi in ws)]
-            cl = [CAUSE_CLAUSE[c] for c in (expected or list(windows))] + [STEP_CLAUSE[call]]
+        # a call that returns at once may find the job ended any time before it was called
+        at_once = t_end <= t + TOL and any(c.lo <= t for c in job.cands)
+        at_t = [c for c, ws in windows.items()
+                if any(lo <= t_end <= hi + TOL or (at_once and lo <= t_end) for lo, hi in ws)]
+        if observed not in allowed or (cause not in at_t and at_t):
+            # the wrong outcome: at that instant the job may end only otherwise
+            cl = [CAUSE_CLAUSE[c] for c in (at_t or list(windows))] + [STEP_CLAUSE[call]]
             if isinstance(cause, str) and cause in CAUSE_CLAUSE:
                 cl.append(CAUSE_CLAUSE[cause])
             if raised is not None:
                 cl.append("SPEC-EXC-HANGUP" if raised == "Hangup" else "SPEC-RECORD")
-            ended = " or ".join(f"{c} at {w}" for c, w in shown.items()) or "no end"
-            self.fail(cl, f"step {i} {call}() {_show(observed)} at {_ms(t_end)}; the job may end with {ended}", **ev)
+            if at_t:
+                msg = f"at that instant the job may end only with {' or '.join(at_t)}"
+                if cause in windows:
+                    msg += f" ({cause} is allowed at {shown[cause]})"
+            else:
+                msg = "the job may end with " + (" or ".join(f"{c} at {w}" for c, w in shown.items()) or "no end")
+            self.fail(cl, f"step {i} {call}() {_show(observed)} at {_ms(t_end)}; {msg}", **ev)
             if isinstance(cause, str):
                 job.seen_end_at(t_end, cause)
             else:
                 job.lost = True
             return allowed
         ws = windows.get(cause, [])
-        # a call that returns at once may find the job ended any time before it was called
-        at_once = t_end <= t + TOL and any(c.lo <= t for c in job.cands)
-        if not any(lo <= t_end <= hi + TOL or (at_once and lo <= t_end) for lo, hi in ws):
+        if not at_t:
+            # the right outcome at the wrong instant
             self.fail([STEP_CLAUSE[call], CAUSE_CLAUSE.get(cause, "SPEC-RECORD")],
                       f"step {i} {call}() {_show(observed)} at {_ms(t_end)}; a {cause} end is allowed at "
-                      f"{_ms_windows(ws)} (+{TOL // 8} ms)", **ev)
+                      f"{_ms_windows(ws)} (+{TOL // 8} ms), and nothing ends the job at {_ms(t_end)}", **ev)
             job.seen_end_at(t_end, cause)
             return allowed
         match = [c for c in job.cands if c.cause == cause and (c.lo <= t_end <= c.hi + TOL or (at_once and c.lo <= t_end))]
