@@ -396,7 +396,7 @@ def _silence_limits(world: World, c: int, b: int, p: dict[str, Any], until: int,
                 t0 = max(c, t0 - min(slack, FRAME - 1))
             if t0 + ms_t <= t1:
                 # a run from the start: leading silence counted (another reading of SD-INITIAL-SILENCE)
-                lead = t0 == c and (ms_init or not bool((cls[:r0] == CERT_AUDIO).any()))
+                lead = t0 == c and bool(ms_init)
                 add("SILENCE", t0 + ms_t, t1, "milliseconds_max_silence of silence",
                     "SD-INITIAL-SILENCE" if lead else "SD-SILENCE", False)
         # certain: a run of certainly silent frames after certain audio, long enough for the limit

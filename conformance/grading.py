@@ -881,9 +881,12 @@ class _Files:
                              f"{name!r} is not a valid {fmt} WAV at {rate} Hz: {'; '.join(check.problems)}",
                              observed=list(check.problems), allowed=f"a mono {fmt} WAV at {rate} Hz"))
             return out
-        for alt in getattr(check, "alternatives", ()):
-            out.append(_soft(("SD-WAV-LAYOUT",), f"{name!r}: {alt}", observed=alt,
-                             ours="our layout (docs/spec-decisions.md, SD-WAV-LAYOUT)"))
+        for decision, words in getattr(check, "alternatives", ()):
+            if decision == "SD-WAV-LAYOUT":  # the text says nothing about the container: reported only
+                out.append(Finding(Grade.INFO, (decision,), f"{name!r}: {words}", {"observed": words}))
+            else:
+                out.append(_soft((decision,), f"{name!r}: {words}", observed=words,
+                                 ours=f"our layout (docs/spec-decisions.md, {decision})"))
         try:
             info, pcm = decode_wav(data)
         except (WavFormatError, ValueError) as exc:
@@ -1031,7 +1034,7 @@ class _Files:
                              **ev))
             return out
         if fe > audio_end:
-            notes.append(("SD-WAV-LAYOUT", "the IMA 'fact' chunk counts the last block's padding"))
+            notes.append(("SD-CODEC-IMA", "the IMA 'fact' chunk counts the last block's padding"))
         # against our decisions
         ours = self.ours_job(job)
         if ours and not self.walk.diverged_at(job):

@@ -161,8 +161,9 @@ class WavCheck:
     problems: tuple[str, ...]
     notes: tuple[str, ...]
     #: Layouts other than ours that standard tools decode to the same samples (another tag for
-    #: the same codec, WAVE_FORMAT_EXTENSIBLE with the right SubFormat): tolerated, reported.
-    alternatives: tuple[str, ...] = ()
+    #: the same codec, WAVE_FORMAT_EXTENSIBLE with the right SubFormat): tolerated, reported, each
+    #: as ``(decision, words)`` with the decision it departs from (SD-CODEC-OKI, SD-WAV-LAYOUT).
+    alternatives: tuple[tuple[str, str], ...] = ()
 
 
 _U16 = struct.Struct("<H")
@@ -410,18 +411,19 @@ def check_info(
     rule = _RULES[expected_format]
     problems: list[str] = []
     notes: list[str] = list(info.warnings)
-    alternatives: list[str] = []
+    alternatives: list[tuple[str, str]] = []
     fmt = expected_format
 
     tag = info.effective_tag
     if info.format_tag == TAG_EXTENSIBLE and info.subformat_tag is not None:
-        alternatives.append(f"WAVE_FORMAT_EXTENSIBLE with SubFormat {tag_name(tag)} (standard tools read it "
-                            "as that format)")
+        alternatives.append(("SD-WAV-LAYOUT", f"WAVE_FORMAT_EXTENSIBLE with SubFormat {tag_name(tag)} "
+                             "(standard tools read it as that format)"))
         valid_bits = _U16.unpack_from(info.extension, 0)[0]
         if valid_bits not in (0, info.bits_per_sample):
             problems.append(f"wValidBitsPerSample is {valid_bits}, expected {info.bits_per_sample}")
     if tag != rule.tag and fmt == "oki" and tag == TAG_OKI_ADPCM:
-        alternatives.append(f"OKI ADPCM written with tag {tag_name(tag)} (ffmpeg decodes 0x0010 and 0x0017 alike)")
+        alternatives.append(("SD-CODEC-OKI", f"OKI ADPCM written with tag {tag_name(tag)} (ffmpeg decodes 0x0010 "
+                             "and 0x0017 alike)"))
     elif tag != rule.tag:
         problems.append(
             f"format tag is {tag_name(info.format_tag)}, expected {tag_name(rule.tag)} for {fmt}"

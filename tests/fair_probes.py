@@ -362,7 +362,7 @@ def _extensible(h: bytes, p: JobParams) -> bytes:
 class Extensible(Probe):
     """16/8-bit PCM written as WAVE_FORMAT_EXTENSIBLE with the PCM subformat."""
 
-    READING = "SD-CODEC-PCM"
+    READING = "SD-WAV-LAYOUT"
     SELECT = "formats/s16bit|formats/u8bit|limits/size-s16bit|limits/size-u8bit|limits/default-16bit"
     job_class = _header_job(_extensible)
 
