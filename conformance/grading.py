@@ -208,9 +208,12 @@ class _Walk:
               "allowed": allowed, "ours": ours.show()}
         if observed not in ours.values:
             if call in ("record", "wait_until_finished", "cause") and observed[1] is None:
-                # the limit our decisions stop on did not: name its decision first
-                decisions = [CAUSE_DECISION[v] for v, _ in ours.values if isinstance(v, str) and v in CAUSE_DECISION
-                             and CAUSE_DECISION[v] not in decisions] + decisions
+                # the limit our decisions stop on did not: name its decision first; another cause
+                # at the very instant ours ends the job is another tie order
+                tie = any(lo <= t_end <= hi for lo, hi in ours.values.values()) and call != "cause"
+                decisions = (["SD-TIES"] if tie else []) + [
+                    CAUSE_DECISION[v] for v, _ in ours.values if isinstance(v, str) and v in CAUSE_DECISION
+                    and CAUSE_DECISION[v] not in decisions] + decisions
             self.findings.append(_soft(decisions, f"step {i} {call}() {_show(observed)} at {_ms(t_end)}; "
                                        f"our decisions give {' or '.join(ours.show())}", **ev))
             self.oracle.step_decisions[i] = self.findings[-1].clauses
@@ -1046,7 +1049,11 @@ class _Files:
                         out.append(_soft((dec,), f"{name!r}: {words}", observed={"samples": n},
                                          ours={"samples": [lo_n, hi_n]}, **ev))
                 else:
-                    dec = "SD-SIZE" if span.causes & {"SIZE"} else "SD-START"
+                    # the decision fixing where the file ends for this cause (an event at a frame
+                    # boundary that comes before the frame is another tie order)
+                    dec = next((d for cs, d in (({"SIZE"}, "SD-SIZE"), ({"HANGUP", "BARGEIN"}, "SD-TIES"),
+                                                ({"ABORTED"}, "SD-STOP"), ({"TIMEOUT"}, "SD-TIMER"),
+                                                ({"SILENCE"}, "SD-SILENCE")) if span.causes & cs), "SD-START")
                     out.append(_soft((dec,), f"{name!r} holds {n} samples; our decisions give "
                                      f"{lo_n if lo_n == hi_n else f'{lo_n}..{hi_n}'}",
                                      observed={"samples": n}, ours={"samples": [lo_n, hi_n]}, **ev))
