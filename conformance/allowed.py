@@ -447,7 +447,9 @@ def file_span(world: World, job: JobModel, until: int = INF) -> FileSpan:
                 cut_from = max(d.on, job.c)
                 break
     must_end = lo if cut_from is None else min(lo, cut_from)
-    if causes & {"HANGUP", "ABORTED", "ERROR"}:
-        must_end -= FRAME  # a frame still in a buffer when the call or stop() ends the job
+    if causes & {"HANGUP", "ABORTED", "ERROR", "BARGEIN"}:
+        # an event (hangup, digit, stop()) at a frame's end may come before that frame, or find it
+        # still in a buffer (SD-TIES): the frame may be missing
+        must_end -= FRAME
     must_publish = bool(causes) and causes <= {"SILENCE", "SIZE", "TIMEOUT"} and audio == {True} and not job.lost
     return FileSpan(job.c, job.b, start_hi, must_end, lo, hi, causes, audio, cut_from, not must_publish)

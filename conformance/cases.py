@@ -409,7 +409,10 @@ def _fault_check(where: str, kind: str) -> Callable[[Any, Capabilities], list[Fi
         base = _b().speech(0, 4000).record(filename="f.wav", milliseconds_max_silence=1000)
         writes, size = _CountingStore.measure(base.build(), factory)
         if writes == 0:
-            return [Finding(Grade.FAIL, ("SPEC-RECORD",), "a clean recording wrote nothing to the store")]
+            # nothing to place a fault in: a job that heard no audio may publish nothing
+            # (SD-FILES-LEFT, another reading); the oracle's own cases judge missing files
+            return [Finding(Grade.INFO, ("SD-FILES-LEFT",), "a clean recording wrote nothing to the store, so no "
+                            "fault could be placed in it")]
         if kind == "write":
             n = {"first": 1, "middle": max(1, (writes + 1) // 2), "last": writes}[where]
             store = {"fail_write_n": n}
