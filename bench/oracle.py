@@ -9,7 +9,7 @@ prints two lines:
   each simulated and graded, with the CPU of each part and the scenarios per second per core.
 
 Process CPU time is used throughout (the machine is shared); timings never go into tests.
-The figures in ``bench/notes.md`` ("Oracle") came from this script run in the checkout before and
+The "Oracle" figures of docs/benchmarks.md came from this script run in the checkout before and
 after the oracle redesign.
 """
 
