@@ -120,10 +120,10 @@ class JobModel:
             return False
         return self.lost or self.deadline + tol >= t
 
-    def may_have_ended(self, t: int, tol: int = 0) -> bool:
+    def may_have_ended(self, t: int) -> bool:
         return self.lost or any(c.lo <= t for c in self.cands)
 
-    def causes_by(self, t: int, tol: int = 0) -> set[str]:
+    def causes_by(self, t: int) -> set[str]:
         if self.lost:
             return set(JOB_CAUSES)
         return {c.cause for c in self.cands if c.lo <= t}

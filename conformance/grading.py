@@ -507,7 +507,7 @@ class _Walk:
         t_out = INF if timeout is None else t + int(round(float(timeout) * 8000))
         job = self.job
         if job is None or not job.may_run(t, tol=0):
-            causes = {"NONE"} if job is None else job.causes_by(t, tol=TOL)
+            causes = {"NONE"} if job is None else job.causes_by(t)
             allowed |= {(c, None) for c in causes}
             if observed not in allowed or t_end > t + TOL:
                 cl = [STEP_CLAUSE[call], "SPEC-CAUSE-END"] + [CAUSE_CLAUSE[c] for c in causes if c in CAUSE_CLAUSE]
@@ -589,8 +589,8 @@ class _Walk:
         out: set[Any] = set()
         if job.may_run(t):
             out.add(run_value)
-        if job.may_have_ended(t, tol=TOL):
-            causes = job.causes_by(t, tol=TOL)
+        if job.may_have_ended(t):
+            causes = job.causes_by(t)
             if key == "state":
                 out |= {"ERROR" if c == "ERROR" else "IDLE" for c in causes}
             elif key == "cause":
@@ -683,8 +683,8 @@ class _Walk:
         if not fin:
             return
         t = int(round(fin.get("end_ms", 0) * 8))
-        ours_final = {"state": {r.state for r in self.runs}, "cause": {r.cause for r in self.runs},
-                      "audio": {r.audio for r in self.runs}}
+        ours_final: dict[str, set[Any]] = {"state": {r.state for r in self.runs}, "cause": {r.cause for r in self.runs},
+                                           "audio": {r.audio for r in self.runs}}
         for key, fkey in (("state", "state"), ("cause", "cause"), ("audio", "audio_detected")):
             got = fin.get(fkey)
             allowed = self._getter(None, key, t, got)
