@@ -287,12 +287,7 @@ def _with_actions(base: Scenario, actions: list[tuple[str, dict[str, Any]]], sto
         b.audio(a.at_ms, a.kind, **{k: (list(v) if isinstance(v, tuple) else v) for k, v in a.params})
     if store:
         b.store(**store)
-    for call, args in actions:
-        if call == "sleep":
-            b.sleep(int(args["ms"]))
-        else:
-            b.action(call, **args)
-    s = b.build()
+    s = S.apply_actions(b, actions).build()
     return dataclasses.replace(s, description=description) if description else s
 
 

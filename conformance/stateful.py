@@ -25,6 +25,7 @@ script including the getters the machine called), so it replays with ``callsim r
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from dataclasses import dataclass, field
 from enum import Enum
@@ -49,7 +50,7 @@ from simulator.scenario import Scenario, ScenarioBuilder
 from .capabilities import ALL_FORMATS, ALL_RATES, Capabilities
 from .grades import CaseResult, Finding, Grade
 from .model import out_samples, sample_limit
-from .strategies import HOLD_STATES
+from .strategies import HOLD_STATES, apply_actions
 
 __all__ = ["STATEFUL_ID", "STATEFUL_CLAUSES", "make_machine", "run_stateful", "TONE_DBM0", "TOL"]
 
@@ -157,14 +158,8 @@ def make_machine(factory: Any, caps: Capabilities, sink: Any) -> type[RuleBasedS
                 b.change(round(at / 8), s)
             for d in self.digits:
                 b.dtmf(round(d / 8), "5", out_of_band=True)
-            for call, args in self.actions:
-                if call == "sleep":
-                    b.sleep(int(args["ms"]))
-                else:
-                    b.action(call, **args)
-            import dataclasses
-
-            return dataclasses.replace(b.build(), description=f"{STATEFUL_ID}: a run of the API state machine")
+            return dataclasses.replace(apply_actions(b, self.actions).build(),
+                                       description=f"{STATEFUL_ID}: a run of the API state machine")
 
         def _fail(self, message: str, clauses: tuple[str, ...], **evidence: Any) -> NoReturn:
             ev = {"at_ms": self.now / 8, **evidence}

@@ -5,7 +5,9 @@ This module owns *what* the generated properties try: far-end audio built from t
 silence, speech and DTMF segments, call events (hangups at any millisecond, hold/retrieve and
 other call-state changes), ``record``/``start`` parameters and short action scripts. Every
 strategy returns ``simulator.Scenario`` values built with ``ScenarioBuilder``, so a shrunk
-failure is a scenario file that ``callsim run`` replays.
+failure is a scenario file that ``callsim run`` replays. It also owns the action-script form
+``(call, kwargs)`` (``Action``) and its one translation into builder calls (``apply_actions``),
+which the properties and the state machine use for the scenarios they export.
 
 Design rules (they keep the oracle's verdict certain and the ``ci`` profile fast):
 
@@ -20,7 +22,7 @@ Design rules (they keep the oracle's verdict certain and the ``ci`` profile fast
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,7 +36,7 @@ __all__ = [
     "MAX_AUDIO_MS", "MAX_ACTIONS", "SAFE_FREQS", "CALL_STATES", "HOLD_STATES", "METHODS",
     "Seg", "loud_levels", "quiet_levels", "boundary_levels", "loud_segments", "quiet_segments",
     "dtmf_segments", "far_end_audio", "layout", "seconds_timeouts", "max_bytes_values",
-    "silence_ms", "record_args", "data_bytes_for", "seconds_for_bytes",
+    "silence_ms", "record_args", "Action", "apply_actions", "data_bytes_for", "seconds_for_bytes",
     "silence_scenarios", "size_scenarios", "timeout_scenarios", "bargein_inband_scenarios",
     "bargein_oob_scenarios", "hangup_scenarios", "aborted_scenarios", "none_scenarios",
     "fault_base_scenarios", "defaults_scenarios", "formats_rates_scenarios",
@@ -249,12 +251,15 @@ def record_args(draw: st.DrawFn, caps: Capabilities, *, call: str = "record", **
     return out
 
 
-def _apply(b: ScenarioBuilder, actions: list[Action]) -> None:
+def apply_actions(b: ScenarioBuilder, actions: Iterable[Action]) -> ScenarioBuilder:
+    """Append an action script to ``b``: ``("sleep", {"ms": n})`` becomes ``b.sleep(n)``, any
+    other ``(call, kwargs)`` becomes ``b.action(call, **kwargs)``. Returns ``b``."""
     for call, args in actions:
         if call == "sleep":
             b.sleep(int(args["ms"]))
         else:
             b.action(call, **args)
+    return b
 
 
 def _build(seed: int, segs: list[Seg], actions: list[Action], *, start_ms: int = 0, hangup: int | None = None,
@@ -270,7 +275,7 @@ def _build(seed: int, segs: list[Seg], actions: list[Action], *, start_ms: int =
         b.change(at, s)
     if store:
         b.store(**store)
-    _apply(b, actions[:MAX_ACTIONS])
+    apply_actions(b, actions[:MAX_ACTIONS])
     return b.build()
 
 
@@ -397,7 +402,7 @@ def bargein_oob_scenarios(draw: st.DrawFn, caps: Capabilities) -> Scenario:
     digit.add_to(b, digit_at)
     if hangup is not None:
         b.hangup(hangup)
-    _apply(b, acts[:MAX_ACTIONS])
+    apply_actions(b, acts[:MAX_ACTIONS])
     return b.build()
 
 
@@ -643,7 +648,7 @@ def api_scenarios(draw: st.DrawFn, caps: Capabilities) -> Scenario:
         b.hangup(hangup)
     for at, s in changes:
         b.change(at, s)
-    _apply(b, acts)
+    apply_actions(b, acts)
     return b.build()
 
 
