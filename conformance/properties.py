@@ -11,7 +11,9 @@ the smallest failing scenario (the last one that failed) becomes the case's ``sc
 with its findings and the ``@reproduce_failure`` blob as evidence. NON-STRICT and INFO findings
 seen on the way are reported (deduplicated, at most ``SOFT_CAP``) without failing. Each cause
 property also counts how often its cause was actually reached, and says so in a PASS finding
-(``evidence["reached"]``), so a strategy that stops reaching its cause is noticed.
+(``evidence["reached"]``), so a strategy that stops reaching its cause is noticed. That
+bookkeeping (``Tracker``, ``conclude``) is ``conformance.tracker``'s, shared with the state
+machine of ``conformance.stateful``.
 
 Store faults (``property/cause-error``) are outside the oracle's model, so that property grades
 its runs with its own check (as ``cases._fault_check`` does for the catalogue).
@@ -20,11 +22,9 @@ its runs with its own check (as ``cases._fault_check`` does for the catalogue).
 from __future__ import annotations
 
 import dataclasses
-import re
 import time
-from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from hypothesis import HealthCheck, Phase, given, settings, target
@@ -37,6 +37,7 @@ from . import strategies as S
 from .capabilities import Capabilities
 from .grades import CaseResult, Finding, Grade
 from .grading import grade_scenario
+from .tracker import SOFT_CAP, Tracker, conclude
 
 __all__ = ["Property", "PROPERTIES", "settings_for", "register_profiles", "PROFILES", "SOFT_CAP",
            "causes_seen", "property_ids"]
@@ -47,8 +48,6 @@ PROFILES = {"ci": "callsim-ci", "deep": "callsim-deep"}
 #: Examples per property in the ci profile (each property scales it by its ``weight``).
 CI_EXAMPLES = 20
 DEEP_EXAMPLES = 600
-#: At most this many distinct NON-STRICT/INFO findings are kept per property.
-SOFT_CAP = 10
 
 Factory = Any
 
@@ -95,24 +94,7 @@ class Property:
     weight: float = 1.0
 
 
-# -- bookkeeping over the examples of one run -----------------------------------------------------
-@dataclass
-class _Tracker:
-    """What a property saw over its examples: counts, soft findings, the last failure."""
-
-    examples: int = 0
-    reached: Counter[str] = field(default_factory=Counter)
-    soft: dict[str, Finding] = field(default_factory=dict)
-    last_fail: tuple[Scenario, list[Finding]] | None = None
-
-    def note_soft(self, findings: list[Finding]) -> None:
-        for f in findings:
-            if f.grade in (Grade.NON_STRICT, Grade.INFO):
-                key = f.grade.value + re.sub(r"[\d.]+", "#", f.message)[:70]
-                if key not in self.soft and len(self.soft) < SOFT_CAP:
-                    self.soft[key] = f
-
-
+# -- what a run reached ---------------------------------------------------------------------------------
 class _Falsified(AssertionError):
     """Raised inside a hypothesis test when an example has a FAIL finding."""
 
@@ -141,46 +123,6 @@ def causes_seen(result: RunResult) -> set[str]:
     return seen
 
 
-def _hyp_notes(exc: BaseException) -> list[str]:
-    notes = [str(n) for n in getattr(exc, "__notes__", [])]
-    return [n for n in notes if "reproduce_failure" in n or "Falsifying" in n or "seed" in n.lower()][:3]
-
-
-def _with_evidence(f: Finding, **extra: Any) -> Finding:
-    return dataclasses.replace(f, evidence={**f.evidence, **extra})
-
-
-def _conclude(res: CaseResult, tr: _Tracker, error: BaseException | None, prop_target: str | None) -> CaseResult:
-    """Fold a tracker (and the exception hypothesis raised, if any) into the case result."""
-    if error is not None:
-        notes = _hyp_notes(error)
-        if tr.last_fail is not None and isinstance(error, AssertionError):
-            scenario, findings = tr.last_fail
-            first = True
-            for f in findings:
-                if f.grade is Grade.FAIL and first:
-                    f = _with_evidence(f, hypothesis=notes, examples_before_failure=tr.examples)
-                    first = False
-                res.findings.append(f)
-            res.scenario_toml = scenario.to_toml()
-        else:
-            res.findings.append(Finding(Grade.FAIL, res.clauses,
-                                        f"the property crashed: {type(error).__name__}: {str(error)[:300]}",
-                                        {"hypothesis": notes}))
-            if tr.last_fail is not None:
-                res.scenario_toml = tr.last_fail[0].to_toml()
-    if not any(f.grade is Grade.FAIL for f in res.findings):
-        res.findings.extend(tr.soft.values())
-    summary = ", ".join(f"{k}: {v}" for k, v in sorted(tr.reached.items()))
-    res.findings.append(Finding(Grade.PASS, res.clauses, f"{tr.examples} examples; reached {summary or 'nothing'}",
-                                {"examples": tr.examples, "reached": dict(tr.reached)}))
-    if prop_target and error is None and tr.examples and not tr.reached.get(prop_target):
-        res.findings.append(Finding(Grade.INFO, res.clauses,
-                                    f"no generated example reached {prop_target} ({tr.examples} examples)",
-                                    {"reached": dict(tr.reached)}))
-    return res
-
-
 def _derived(hs: settings, weight: float) -> settings:
     return settings(hs, max_examples=max(1, round(hs.max_examples * weight)))
 
@@ -203,7 +145,7 @@ def _scenario_property(pid: str, clauses: tuple[str, ...],
             res.unsupported = why
             return res
         t0 = time.perf_counter()
-        tr = _Tracker()
+        tr = Tracker()
 
         @settings(_derived(hs, weight))
         @given(strategy(caps))
@@ -226,7 +168,7 @@ def _scenario_property(pid: str, clauses: tuple[str, ...],
         except Exception as exc:  # hypothesis re-raises the minimal failure (or a crash)
             error = exc
         res.duration_s = time.perf_counter() - t0
-        return _conclude(res, tr, error, target_label)
+        return conclude(res, tr, error, target_label)
 
     return Property(pid, clauses, run, description, target_label, weight)
 
@@ -334,7 +276,7 @@ def _error_property() -> Property:
     def run(factory: Factory, caps: Capabilities, hs: settings) -> CaseResult:
         res = CaseResult(pid, clauses)
         t0 = time.perf_counter()
-        tr = _Tracker()
+        tr = Tracker()
 
         @settings(_derived(hs, 0.75))
         @given(S.fault_base_scenarios(caps), st.booleans(), st.sampled_from(("write", "space")), st.data())
@@ -380,7 +322,7 @@ def _error_property() -> Property:
         except Exception as exc:
             error = exc
         res.duration_s = time.perf_counter() - t0
-        return _conclude(res, tr, error, "ERROR")
+        return conclude(res, tr, error, "ERROR")
 
     return Property(pid, clauses, run, "a store fault (nth write fails, or out of space) at any point of a job",
                     "ERROR", 0.75)

@@ -51,6 +51,7 @@ from .capabilities import ALL_FORMATS, ALL_RATES, Capabilities
 from .grades import CaseResult, Finding, Grade
 from .model import out_samples, sample_limit
 from .strategies import HOLD_STATES, apply_actions
+from .tracker import Tracker, conclude
 
 __all__ = ["STATEFUL_ID", "STATEFUL_CLAUSES", "make_machine", "run_stateful", "TONE_DBM0", "TOL"]
 
@@ -114,7 +115,7 @@ def _audio_allowed(job: _Job, end: int) -> set[bool]:
 
 
 def make_machine(factory: Any, caps: Capabilities, sink: Any) -> type[RuleBasedStateMachine]:
-    """A machine class bound to ``factory``; ``sink`` (a ``properties._Tracker``) receives the
+    """A machine class bound to ``factory``; ``sink`` (a ``tracker.Tracker``) receives the
     last failure as ``(scenario, findings)`` and NON-STRICT observations."""
     fmts = tuple(f for f in ALL_FORMATS if f in caps.formats) or ALL_FORMATS
     rates = tuple(r for r in ALL_RATES if r in caps.rates) or ALL_RATES
@@ -501,11 +502,9 @@ def make_machine(factory: Any, caps: Capabilities, sink: Any) -> type[RuleBasedS
 
 def run_stateful(factory: Any, caps: Capabilities, hs: settings) -> CaseResult:
     """Run the machine under ``hs`` and fold the outcome into a ``CaseResult``."""
-    from .properties import _conclude, _Tracker
-
     res = CaseResult(STATEFUL_ID, STATEFUL_CLAUSES)
     t0 = time.perf_counter()
-    tr = _Tracker()
+    tr = Tracker()
     machine = make_machine(factory, caps, tr)
     steps = 15 if hs.max_examples < 100 else 30
     error: BaseException | None = None
@@ -519,4 +518,4 @@ def run_stateful(factory: Any, caps: Capabilities, hs: settings) -> CaseResult:
             tr.last_fail = (tr.last_fail[0], [Finding(Grade.FAIL, STATEFUL_CLAUSES,
                                                       f"the run crashed: {type(exc).__name__}: {str(exc)[:300]}")])
     res.duration_s = time.perf_counter() - t0
-    return _conclude(res, tr, error, None)
+    return conclude(res, tr, error, None)
