@@ -16,7 +16,7 @@ bookkeeping (``Tracker``, ``conclude``) is ``conformance.tracker``'s, shared wit
 machine of ``conformance.stateful``.
 
 Store faults (``property/cause-error``) are outside the oracle's model, so that property grades
-its runs with its own check (as ``cases._fault_check`` does for the catalogue).
+its runs with ``conformance.faults`` (as the catalogue's ``faults/*`` cases do).
 """
 
 from __future__ import annotations
@@ -35,6 +35,7 @@ from simulator.scenario import Scenario, ScenarioBuilder
 
 from . import strategies as S
 from .capabilities import Capabilities
+from .faults import count_writes, fault_findings, nothing_written
 from .grades import CaseResult, Finding, Grade
 from .grading import grade_scenario
 from .tracker import SOFT_CAP, Tracker, conclude
@@ -209,12 +210,6 @@ def _default_labels(scenario: Scenario, result: RunResult) -> set[str]:
 
 
 # -- store faults (outside the oracle's model) ----------------------------------------------------------
-def _count_writes(scenario: Scenario, factory: Factory) -> tuple[int, int]:
-    from .cases import _CountingStore
-
-    return _CountingStore.measure(scenario, factory)
-
-
 def _job_actions(args: dict[str, Any], use_start: bool) -> list[tuple[str, dict[str, Any]]]:
     if use_start:
         return [("start", {k: v for k, v in args.items() if k != "seconds_timeout"}),
@@ -233,42 +228,6 @@ def _with_actions(base: Scenario, actions: list[tuple[str, dict[str, Any]]], sto
     return dataclasses.replace(s, description=description) if description else s
 
 
-def _fault_findings(result: RunResult, use_start: bool, kind: str, ev: dict[str, Any]) -> list[Finding]:
-    """SPEC-STATE-ERROR / SD-ERROR / SD-FILES-LEFT / SD-AUDIO for a job hit by a store fault."""
-    st_ = result.steps
-    out: list[Finding] = []
-    j = 1 if use_start else 0  # the step that returns the job's cause
-    if use_start and st_[0].raised:
-        return [Finding(Grade.FAIL, ("SPEC-STATE-ERROR",), f"start() raised {st_[0].raised} on a store fault", ev)]
-    if st_[j].raised:
-        return [Finding(Grade.FAIL, ("SPEC-STATE-ERROR",), f"{st_[j].call}() raised {st_[j].raised} on a store fault "
-                        "instead of ending the job with ERROR", ev)]
-    if st_[j].returned != "ERROR":
-        out.append(Finding(Grade.FAIL, ("SPEC-STATE-ERROR", "SD-ERROR"),
-                           f"{st_[j].call}() returned {st_[j].returned} after a store fault, expected ERROR", ev))
-    state, cause, audio = (st_[j + 1].returned, st_[j + 2].returned, st_[j + 3].returned)
-    if state != "ERROR" or cause != "ERROR":
-        out.append(Finding(Grade.FAIL, ("SPEC-STATE-ERROR",),
-                           f"after a failed job state()={state} cause()={cause}, expected ERROR/ERROR", ev))
-    if audio is None:
-        out.append(Finding(Grade.NON_STRICT, ("SD-AUDIO",), "audio_detected_in_recording() is None after a failed job", ev))
-    if st_[j + 5].returned != "ERROR" and state == "ERROR":
-        out.append(Finding(Grade.NON_STRICT, ("SD-ERROR",),
-                           f"state() went from ERROR to {st_[j + 5].returned} with no new job", ev))
-    if "f.wav" in result.contents:
-        out.append(Finding(Grade.NON_STRICT, ("SD-FILES-LEFT",), "a file was published after a failed job", ev))
-    if kind == "write":
-        nxt, nstate = st_[j + 6], st_[j + 7]
-        if nxt.raised or nxt.returned != "TIMEOUT":
-            out.append(Finding(Grade.FAIL, ("SPEC-STATE-ERROR", "SD-ERROR"),
-                               f"the job after a failed one gave {nxt.returned} ({nxt.raised}), expected TIMEOUT", ev))
-        elif nstate.returned != "IDLE":
-            out.append(Finding(Grade.FAIL, ("SPEC-STATE-FN",), f"state() is {nstate.returned} after a clean job", ev))
-    if result.open_writers:
-        out.append(Finding(Grade.FAIL, ("SPEC-STATE-ERROR",), f"{result.open_writers} store writer(s) left open after a failed job", ev))
-    return out
-
-
 def _error_property() -> Property:
     pid = "property/cause-error"
     clauses = ("SPEC-STATE-ERROR", "SD-ERROR", "SD-FILES-LEFT", "SD-AUDIO")
@@ -283,11 +242,10 @@ def _error_property() -> Property:
         def check(base_args: tuple[Scenario, dict[str, Any]], use_start: bool, kind: str, data: st.DataObject) -> None:
             base, args = base_args
             job = _job_actions(args, use_start)
-            writes, size = _count_writes(_with_actions(base, job, None), factory)
+            writes, size = count_writes(_with_actions(base, job, None), factory)
             tr.examples += 1
             if writes == 0:
-                tr.last_fail = (_with_actions(base, job, None), [
-                    Finding(Grade.FAIL, ("SPEC-RECORD",), "a clean recording wrote nothing to the store")])
+                tr.last_fail = (_with_actions(base, job, None), [nothing_written()])
                 raise _Falsified("no writes")
             if kind == "write":
                 store = {"fail_write_n": data.draw(st.integers(1, writes), label="fail_write_n")}
@@ -310,7 +268,7 @@ def _error_property() -> Property:
             got = causes_seen(result)
             tr.reached.update(got | {f"fault:{kind}"})
             target(1.0 if "ERROR" in got else 0.0, label="reached ERROR")
-            findings = _fault_findings(result, use_start, kind, {"clean_writes": writes, "clean_bytes": size, "fault": store})
+            findings = fault_findings(scenario, result, {"clean_writes": writes, "clean_bytes": size, "fault": store})
             if any(f.grade is Grade.FAIL for f in findings):
                 tr.last_fail = (scenario, findings)
                 raise _Falsified(findings[0].message)
