@@ -22,7 +22,6 @@ its runs with ``conformance.faults`` (as the catalogue's ``faults/*`` cases do).
 from __future__ import annotations
 
 import dataclasses
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -38,7 +37,7 @@ from .capabilities import Capabilities
 from .faults import count_writes, fault_findings, nothing_written
 from .grades import CaseResult, Finding, Grade
 from .grading import grade_scenario
-from .tracker import SOFT_CAP, Tracker, conclude
+from .tracker import SOFT_CAP, Tracker, run_tracked
 
 __all__ = ["Property", "PROPERTIES", "settings_for", "register_profiles", "PROFILES", "SOFT_CAP",
            "causes_seen", "property_ids"]
@@ -145,7 +144,6 @@ def _scenario_property(pid: str, clauses: tuple[str, ...],
         if why:
             res.unsupported = why
             return res
-        t0 = time.perf_counter()
         tr = Tracker()
 
         @settings(_derived(hs, weight))
@@ -163,13 +161,7 @@ def _scenario_property(pid: str, clauses: tuple[str, ...],
                 raise _Falsified(fails[0].message)
             tr.note_soft(findings)
 
-        error: BaseException | None = None
-        try:
-            check()
-        except Exception as exc:  # hypothesis re-raises the minimal failure (or a crash)
-            error = exc
-        res.duration_s = time.perf_counter() - t0
-        return conclude(res, tr, error, target_label)
+        return run_tracked(res, tr, check, target_label)
 
     return Property(pid, clauses, run, description, target_label, weight)
 
@@ -234,7 +226,6 @@ def _error_property() -> Property:
 
     def run(factory: Factory, caps: Capabilities, hs: settings) -> CaseResult:
         res = CaseResult(pid, clauses)
-        t0 = time.perf_counter()
         tr = Tracker()
 
         @settings(_derived(hs, 0.75))
@@ -274,13 +265,7 @@ def _error_property() -> Property:
                 raise _Falsified(findings[0].message)
             tr.note_soft(findings)
 
-        error: BaseException | None = None
-        try:
-            check()
-        except Exception as exc:
-            error = exc
-        res.duration_s = time.perf_counter() - t0
-        return conclude(res, tr, error, "ERROR")
+        return run_tracked(res, tr, check, "ERROR")
 
     return Property(pid, clauses, run, "a store fault (nth write fails, or out of space) at any point of a job",
                     "ERROR", 0.75)

@@ -30,7 +30,6 @@ runs it and folds the outcome into a ``CaseResult`` (``conformance.tracker``).
 from __future__ import annotations
 
 import dataclasses
-import time
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any, ClassVar, NoReturn
@@ -55,7 +54,7 @@ from . import strategies as S
 from .capabilities import Capabilities
 from .grades import CaseResult, Finding, Grade
 from .model import out_samples, sample_limit
-from .tracker import Tracker, conclude
+from .tracker import Tracker, run_tracked
 
 __all__ = ["STATEFUL_ID", "STATEFUL_CLAUSES", "RecorderApiMachine", "run_stateful", "TONE_DBM0", "TOL"]
 
@@ -518,20 +517,19 @@ class RecorderApiMachine(RuleBasedStateMachine):
 
 def run_stateful(factory: Any, caps: Capabilities, hs: settings) -> CaseResult:
     """Run the machine under ``hs`` and fold the outcome into a ``CaseResult``."""
-    res = CaseResult(STATEFUL_ID, STATEFUL_CLAUSES)
-    t0 = time.perf_counter()
     tr = Tracker()
     machine = RecorderApiMachine.bound(factory, caps, tr)
     steps = 15 if hs.max_examples < 100 else 30
-    error: BaseException | None = None
-    try:
-        # small profiles: runs are cheap (no oracle, no file decoding), so twice the examples
-        n = hs.max_examples * (2 if hs.max_examples < 100 else 1)
-        run_state_machine_as_test(machine, settings=settings(hs, max_examples=n, stateful_step_count=steps))
-    except Exception as exc:  # the minimal failing run (or a crash in the implementation)
-        error = exc
-        if tr.last_fail is not None and not isinstance(exc, _Failed):
-            tr.last_fail = (tr.last_fail[0], [Finding(Grade.FAIL, STATEFUL_CLAUSES,
-                                                      f"the run crashed: {type(exc).__name__}: {str(exc)[:300]}")])
-    res.duration_s = time.perf_counter() - t0
-    return conclude(res, tr, error, None)
+    # small profiles: runs are cheap (no oracle, no file decoding), so twice the examples
+    n = hs.max_examples * (2 if hs.max_examples < 100 else 1)
+
+    def test() -> None:
+        try:
+            run_state_machine_as_test(machine, settings=settings(hs, max_examples=n, stateful_step_count=steps))
+        except Exception as exc:  # the minimal failing run (or a crash in the implementation)
+            if tr.last_fail is not None and not isinstance(exc, _Failed):
+                tr.last_fail = (tr.last_fail[0], [Finding(Grade.FAIL, STATEFUL_CLAUSES,
+                                                          f"the run crashed: {type(exc).__name__}: {str(exc)[:300]}")])
+            raise
+
+    return run_tracked(CaseResult(STATEFUL_ID, STATEFUL_CLAUSES), tr, test, None)

@@ -5,14 +5,17 @@ This module owns the bookkeeping shared by the generated properties (``conforman
 and the state machine (``conformance.stateful``): ``Tracker`` counts the examples and the labels
 they reached, keeps the distinct NON-STRICT/INFO findings seen on the way (at most ``SOFT_CAP``)
 and the last failure (the scenario to export and its findings); ``conclude`` folds a tracker and
-the exception hypothesis raised, if any, into the case's findings and ``scenario_toml``.
+the exception hypothesis raised, if any, into the case's findings and ``scenario_toml``;
+``run_tracked`` runs a case's hypothesis test, times it and concludes.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import re
+import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,7 +23,7 @@ from simulator.scenario import Scenario
 
 from .grades import CaseResult, Finding, Grade
 
-__all__ = ["SOFT_CAP", "Tracker", "conclude"]
+__all__ = ["SOFT_CAP", "Tracker", "conclude", "run_tracked"]
 
 #: At most this many distinct NON-STRICT/INFO findings are kept per property.
 SOFT_CAP = 10
@@ -81,3 +84,16 @@ def conclude(res: CaseResult, tr: Tracker, error: BaseException | None, prop_tar
                                     f"no generated example reached {prop_target} ({tr.examples} examples)",
                                     {"reached": dict(tr.reached)}))
     return res
+
+
+def run_tracked(res: CaseResult, tr: Tracker, test: Callable[[], None], prop_target: str | None) -> CaseResult:
+    """Run ``test`` (a hypothesis test that reports to ``tr``), time it into ``res`` and
+    ``conclude``."""
+    t0 = time.perf_counter()
+    error: BaseException | None = None
+    try:
+        test()
+    except Exception as exc:  # hypothesis re-raises the minimal failure (or a crash)
+        error = exc
+    res.duration_s = time.perf_counter() - t0
+    return conclude(res, tr, error, prop_target)
