@@ -12,7 +12,7 @@ with its findings and the ``@reproduce_failure`` blob as evidence. NON-STRICT an
 seen on the way are reported (deduplicated, at most ``SOFT_CAP``) without failing. Each cause
 property also counts how often its cause was actually reached, and says so in a PASS finding
 (``evidence["reached"]``), so a strategy that stops reaching its cause is noticed. That
-bookkeeping (``Tracker``, ``conclude``) is ``conformance.tracker``'s, shared with the state
+bookkeeping (``Tracker``, ``run_tracked``) is ``conformance.tracker``'s, shared with the state
 machine of ``conformance.stateful``.
 
 Store faults (``property/cause-error``) are outside the oracle's model, so that property grades
@@ -94,11 +94,11 @@ class Property:
     weight: float = 1.0
 
 
-# -- what a run reached ---------------------------------------------------------------------------------
 class _Falsified(AssertionError):
     """Raised inside a hypothesis test when an example has a FAIL finding."""
 
 
+# -- what a run reached ---------------------------------------------------------------------------------
 def causes_seen(result: RunResult) -> set[str]:
     """Termination causes the run observed (``record``/``wait`` results, ``cause()``, the final
     cause), plus ``"NONE"`` when ``cause()`` said NONE while a started job ran.
