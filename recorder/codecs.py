@@ -1,8 +1,10 @@
 """Streaming encoders for the recorder's six file encodings, and their size arithmetic.
 
-This module owns the *bits* of the data chunk: how int16 8 kHz-domain PCM (already resampled to
-the file's rate) becomes the bytes of a WAV ``data`` chunk for ``alaw``, ``ulaw``, ``s16bit``,
-``u8bit``, ``ima`` and ``oki``, and how many bytes ``n`` samples take. Header layout lives in
+This module owns the registry of file encodings (:data:`FORMATS`), the size arithmetic of a
+data chunk (``n`` samples take :func:`data_bytes` bytes) and :func:`make_encoder`. G.711
+(``alaw``, ``ulaw``) lives in :mod:`recorder.g711`, linear PCM (``s16bit``, ``u8bit``) in
+:mod:`recorder.pcm`, IMA ADPCM in :mod:`recorder.ima` and the encoder contract in
+:mod:`recorder.encoder`; the OKI encoder is still here. Header layout lives in
 :mod:`recorder.wav`.
 
 Contract: ``make_encoder(fmt)`` returns an :class:`Encoder`; ``encode(pcm)`` may hold back a
@@ -11,21 +13,6 @@ concatenation of all outputs for any chunking of the input equals encoding it in
 
 Decisions (each pinned by a test in ``tests/test_codecs.py``):
 
-* **G.711 rounding = CPython ``audioop.lin2alaw`` / ``lin2ulaw``**, bit for bit on all 65 536
-  inputs. The tables are built here from the G.711 segment algorithm (A-law on ``x >> 3``,
-  mu-law on ``x >> 2`` with bias 33 and clip 8159, arithmetic shifts), not copied from audioop.
-  libsndfile, sox and ffmpeg *encoders* pick the neighbouring code at some decision boundaries
-  (127..1020 of the inputs, research note dsp.md section 3.5); all decoders agree on all 256
-  codes, so conformance checks compare decoded samples, not encoder bytes.
-* **u8bit** is truncating ``(x >> 8) + 128`` (libsndfile, ffmpeg, audioop; sox rounds).
-* **s16bit** is little-endian two's complement.
-* **IMA ADPCM (tag 0x0011)**: mono blocks of 256 bytes = 505 samples; block header int16 first
-  sample (the predictor), uint8 step index carried over from the previous block, uint8 0;
-  codes low nibble first. Encoder arithmetic is the classic IMA reference (identical in
-  libsndfile's and audioop's encoders; the data chunk is byte-identical to libsndfile's), run
-  through ``audioop.lin2adpcm`` per block with a nibble swap. The last partial block is
-  **padded with zero samples** (libsndfile's choice; a player that ignores ``fact`` decays to
-  silence rather than holding a level); ``fact`` carries the true count (see wav.py).
 * **OKI / Dialogic ADPCM (tag 0x0017)**: 12-bit samples ``s = x >> 4``, 49-step table,
   ``code = min(7, 4|d| // step)`` with sign bit 8, reconstruction ``((2c+1)*step) >> 3``,
   initial state predictor 0 / index 0, **high nibble first** (the raw .vox stream). The
@@ -51,17 +38,16 @@ from __future__ import annotations
 import math
 import os
 import struct
-import warnings
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
-with warnings.catch_warnings():
-    # stdlib audioop is deprecated on 3.11/3.12; on >= 3.13 the audioop-lts package provides it.
-    warnings.simplefilter("ignore", DeprecationWarning)
-    import audioop
+from .encoder import Encoder, StreamEncoder
+from .g711 import G711Encoder, alaw_table, ulaw_table
+from .ima import IMA_BLOCK_BYTES, IMA_SAMPLES_PER_BLOCK, ImaEncoder
+from .pcm import S16Encoder, U8Encoder
 
 __all__ = [
     "FORMATS",
@@ -78,8 +64,6 @@ __all__ = [
     "OKI_SAFE_LIMIT",
 ]
 
-IMA_BLOCK_BYTES = 256
-IMA_SAMPLES_PER_BLOCK = 505  # (256 - 4) * 2 + 1: the header sample counts as the first sample
 
 OKI_STEPS: tuple[int, ...] = (
     16, 17, 19, 21, 23, 25, 28, 31, 34, 37, 41, 45, 50, 55, 60, 66, 73, 80, 88, 97, 107, 118,
@@ -162,165 +146,6 @@ def max_samples(fmt: str, max_bytes: int) -> int:
         raise ValueError("max_bytes must be >= 0")
     info = _info(fmt)
     return (max_bytes // info.block_align) * info.samples_per_block
-
-
-# --------------------------------------------------------------------------- G.711 tables
-
-_ALAW_SEG_END = np.array([0x1F, 0x3F, 0x7F, 0xFF, 0x1FF, 0x3FF, 0x7FF, 0xFFF], dtype=np.int32)
-_ULAW_SEG_END = np.array([0x3F, 0x7F, 0xFF, 0x1FF, 0x3FF, 0x7FF, 0xFFF, 0x1FFF], dtype=np.int32)
-
-
-def _all_int16_by_uint16_index() -> npt.NDArray[np.int32]:
-    """Every int16 value, ordered so that position ``k`` holds ``uint16(k)`` viewed as int16."""
-    return np.arange(65536, dtype=np.uint16).view(np.int16).astype(np.int32)
-
-
-def alaw_table() -> npt.NDArray[np.uint8]:
-    """65 536-entry A-law encode table indexed by ``pcm.view(np.uint16)``.
-
-    G.711 A-law on the 13-bit value ``x >> 3`` (floor shift), magnitude ``-v - 1`` for
-    negatives, even-bit inversion mask 0xD5 / 0x55: the same decisions as audioop.lin2alaw.
-    """
-    v = _all_int16_by_uint16_index() >> 3
-    neg = v < 0
-    mask = np.where(neg, 0x55, 0xD5)
-    mag = np.where(neg, -v - 1, v)
-    seg = np.searchsorted(_ALAW_SEG_END, mag, side="left")  # first segment with end >= mag
-    shift = np.where(seg < 2, 1, seg)
-    code = (np.minimum(seg, 7) << 4) | ((mag >> np.minimum(shift, 7)) & 0x0F)
-    code = np.where(seg >= 8, 0x7F, code)
-    return (code ^ mask).astype(np.uint8)
-
-
-def ulaw_table() -> npt.NDArray[np.uint8]:
-    """65 536-entry mu-law encode table indexed by ``pcm.view(np.uint16)``.
-
-    G.711 mu-law on the 14-bit value ``x >> 2`` (floor shift), magnitude clipped to 8159,
-    bias 33, all bits inverted (0x7F mask for negatives): the decisions of audioop.lin2ulaw.
-    """
-    v = _all_int16_by_uint16_index() >> 2
-    neg = v < 0
-    mask = np.where(neg, 0x7F, 0xFF)
-    mag = np.minimum(np.where(neg, -v, v), 8159) + 33
-    seg = np.searchsorted(_ULAW_SEG_END, mag, side="left")
-    code = (np.minimum(seg, 7) << 4) | ((mag >> (np.minimum(seg, 7) + 1)) & 0x0F)
-    code = np.where(seg >= 8, 0x7F, code)
-    return (code ^ mask).astype(np.uint8)
-
-
-# --------------------------------------------------------------------------- encoders
-
-
-class Encoder(Protocol):
-    """A streaming encoder for one data chunk."""
-
-    def encode(self, pcm: npt.NDArray[np.int16]) -> bytes:
-        """Encode more samples; may hold back an incomplete block."""
-        ...
-
-    def flush(self) -> bytes:
-        """Return the held-back remainder (padded) and end the stream."""
-        ...
-
-
-def _as_pcm(pcm: Any) -> npt.NDArray[np.int16]:
-    arr = np.asarray(pcm)
-    if arr.dtype != np.int16 or arr.ndim != 1:
-        raise TypeError(f"pcm must be a 1-D int16 array, got {arr.dtype} with shape {arr.shape}")
-    return arr
-
-
-class _BaseEncoder:
-    """Shared end-of-stream bookkeeping: encode after flush is an error, flush is idempotent."""
-
-    def __init__(self) -> None:
-        self._closed = False
-
-    def _check_open(self) -> None:
-        if self._closed:
-            raise RuntimeError("encoder already flushed")
-
-    def encode(self, pcm: npt.NDArray[np.int16]) -> bytes:
-        self._check_open()
-        return self._encode(_as_pcm(pcm))
-
-    def flush(self) -> bytes:
-        if self._closed:
-            return b""
-        self._closed = True
-        return self._flush()
-
-    def _encode(self, pcm: npt.NDArray[np.int16]) -> bytes:
-        raise NotImplementedError
-
-    def _flush(self) -> bytes:
-        return b""
-
-
-class _TableEncoder(_BaseEncoder):
-    """Stateless byte-per-sample encoder through a 65 536-entry lookup table."""
-
-    def __init__(self, table: npt.NDArray[np.uint8]) -> None:
-        super().__init__()
-        self._table = table
-
-    def _encode(self, pcm: npt.NDArray[np.int16]) -> bytes:
-        return self._table[pcm.view(np.uint16)].tobytes()
-
-
-class _S16Encoder(_BaseEncoder):
-    def _encode(self, pcm: npt.NDArray[np.int16]) -> bytes:
-        return pcm.astype("<i2", copy=False).tobytes()
-
-
-class _U8Encoder(_BaseEncoder):
-    def _encode(self, pcm: npt.NDArray[np.int16]) -> bytes:
-        # Truncating conversion, like libsndfile: (x >> 8) + 128.
-        return ((pcm >> 8) + 128).astype(np.uint8).tobytes()
-
-
-# IMA: audioop packs the first sample of a pair in the high nibble; WAV 0x0011 wants it low.
-_NIBBLE_SWAP = bytes(((b & 0x0F) << 4) | (b >> 4) for b in range(256))
-
-
-class _ImaEncoder(_BaseEncoder):
-    """IMA ADPCM in 256-byte / 505-sample WAV blocks; holds back a partial block."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self._pending = np.empty(0, dtype=np.int16)
-        self._index = 0  # step index carried from block to block, as libsndfile does
-
-    def _blocks(self, samples: npt.NDArray[np.int16]) -> bytes:
-        spb = IMA_SAMPLES_PER_BLOCK
-        raw = samples.astype("=i2", copy=False).tobytes()  # audioop reads native order
-        firsts = samples[::spb].tolist()
-        out = bytearray()
-        index = self._index
-        for k, first in enumerate(firsts):
-            start = (k * spb + 1) * 2
-            codes, (_, new_index) = audioop.lin2adpcm(
-                raw[start : start + (spb - 1) * 2], 2, (first, index)
-            )
-            out += struct.pack("<hBB", first, index, 0)
-            out += codes.translate(_NIBBLE_SWAP)
-            index = new_index
-        self._index = index
-        return bytes(out)
-
-    def _encode(self, pcm: npt.NDArray[np.int16]) -> bytes:
-        buf = np.concatenate((self._pending, pcm)) if self._pending.size else pcm
-        n_whole = (buf.size // IMA_SAMPLES_PER_BLOCK) * IMA_SAMPLES_PER_BLOCK
-        self._pending = buf[n_whole:].copy()
-        return self._blocks(buf[:n_whole]) if n_whole else b""
-
-    def _flush(self) -> bytes:
-        if not self._pending.size:
-            return b""
-        block = np.zeros(IMA_SAMPLES_PER_BLOCK, dtype=np.int16)  # zero padding, as libsndfile
-        block[: self._pending.size] = self._pending
-        self._pending = block[:0]
-        return self._blocks(block)
 
 
 def _oki_reconstruct(code: int, step: int) -> int:
@@ -513,7 +338,7 @@ def _oki_segment_length(n: int) -> int:
     return max(64, min(1024, n // 256))
 
 
-class _OkiEncoder(_BaseEncoder):
+class _OkiEncoder(StreamEncoder):
     """Dialogic OKI ADPCM, high nibble first; holds back one code of an odd count."""
 
     def __init__(self) -> None:
@@ -743,26 +568,17 @@ class _OkiEncoder(_BaseEncoder):
         return self._pack(np.asarray(self._codes_fast(np.zeros(1, dtype=np.int64)), dtype=np.uint8))
 
 
-_ALAW_TABLE: npt.NDArray[np.uint8] | None = None
-_ULAW_TABLE: npt.NDArray[np.uint8] | None = None
-
-
 def make_encoder(fmt: str) -> Encoder:
     """A fresh streaming encoder for ``fmt`` (one of :data:`FORMATS`)."""
-    global _ALAW_TABLE, _ULAW_TABLE
     _info(fmt)
     if fmt == "alaw":
-        if _ALAW_TABLE is None:
-            _ALAW_TABLE = alaw_table()
-        return _TableEncoder(_ALAW_TABLE)
+        return G711Encoder("alaw")
     if fmt == "ulaw":
-        if _ULAW_TABLE is None:
-            _ULAW_TABLE = ulaw_table()
-        return _TableEncoder(_ULAW_TABLE)
+        return G711Encoder("ulaw")
     if fmt == "s16bit":
-        return _S16Encoder()
+        return S16Encoder()
     if fmt == "u8bit":
-        return _U8Encoder()
+        return U8Encoder()
     if fmt == "ima":
-        return _ImaEncoder()
+        return ImaEncoder()
     return _OkiEncoder()
