@@ -86,7 +86,7 @@ _tables: _Tables | None = None
 
 
 def _get_tables() -> _Tables:
-    # Built on first use (about 0.1 s), not at import: most recordings are not OKI.
+    # Built on first use (about 0.3 s of CPU), not at import: most recordings are not OKI.
     global _tables
     if _tables is None:
         _tables = _Tables()
