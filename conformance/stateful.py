@@ -44,10 +44,19 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
-from simulator import CallChannel, CallState, Clock
+from callsim.contract import (
+    FRAME,
+    TICKS_PER_SECOND,
+    CallState,
+    Deadlock,
+    Error,
+    Hangup,
+    SimulationLimit,
+    ms_to_ticks,
+    ticks_to_ms,
+)
+from simulator import CallChannel, Clock
 from simulator.audio import Timeline, Tone
-from simulator.clock import FRAME, Deadlock, SimulationLimit
-from simulator.errors import Error, Hangup
 from simulator.scenario import Scenario, ScenarioBuilder
 
 from . import strategies as S
@@ -149,7 +158,7 @@ class RecorderApiMachine(RuleBasedStateMachine):
     def __init__(self) -> None:
         super().__init__()
         self.clock = Clock()
-        tone = Tone(start=0, duration=8000 * 3600, freqs=(TONE_HZ,), level_dbm0=TONE_DBM0)
+        tone = Tone(start=0, duration=3600 * TICKS_PER_SECOND, freqs=(TONE_HZ,), level_dbm0=TONE_DBM0)
         self.channel = CallChannel(self.clock, audio=Timeline((tone,)), recorder_factory=self.factory)
         self.rec = self.channel.FileRecorder
         self.job: _Job | None = None
@@ -176,16 +185,16 @@ class RecorderApiMachine(RuleBasedStateMachine):
         b = ScenarioBuilder(seed=0)
         b.tone(0, 3_600_000, [TONE_HZ], TONE_DBM0)
         if self.hangup_at is not None:
-            b.hangup(round(self.hangup_at / 8))
+            b.hangup(round(ticks_to_ms(self.hangup_at)))
         for at, s in self.changes:
-            b.change(round(at / 8), s)
+            b.change(round(ticks_to_ms(at)), s)
         for d in self.digits:
-            b.dtmf(round(d / 8), "5", out_of_band=True)
+            b.dtmf(round(ticks_to_ms(d)), "5", out_of_band=True)
         return dataclasses.replace(S.apply_actions(b, self.actions).build(),
                                    description=f"{STATEFUL_ID}: a run of the API state machine")
 
     def _fail(self, message: str, clauses: tuple[str, ...], **evidence: Any) -> NoReturn:
-        ev = {"at_ms": self.now / 8, **evidence}
+        ev = {"at_ms": ticks_to_ms(self.now), **evidence}
         self.tracker.last_fail = (self.scenario(), [Finding(Grade.FAIL, clauses, message, ev)])
         raise _Failed(message)
 
@@ -308,7 +317,7 @@ class RecorderApiMachine(RuleBasedStateMachine):
             return
         if self._get("state") == "RECORDING":
             if surely_ended and mh is not None:
-                self._fail(f"state() is RECORDING at {t / 8:g} ms; the job must have ended by {mh / 8:g} ms",
+                self._fail(f"state() is RECORDING at {ticks_to_ms(t):g} ms; the job must have ended by {ticks_to_ms(mh):g} ms",
                            ("SPEC-STATE-FN",), candidates=[vars(c) for c in job.cands])
             for c in job.cands:
                 c.lo = max(c.lo, t)
@@ -330,12 +339,12 @@ class RecorderApiMachine(RuleBasedStateMachine):
         possible = self._possible(t_end, t_end)
         mh = self.job.mandatory_hi()
         if mh is not None and t_end > mh:
-            self._fail(f"{name}() returned at {t_end / 8:g} ms, after the job must have ended (by {mh / 8:g} ms)",
+            self._fail(f"{name}() returned at {ticks_to_ms(t_end):g} ms, after the job must have ended (by {ticks_to_ms(mh):g} ms)",
                        ("SPEC-RECORD" if name == "record" else "SPEC-WAIT",), candidates=[vars(c) for c in self.job.cands])
         if got not in {c.cause for c in possible}:
             from .grading import CAUSE_CLAUSE
 
-            self._fail(f"{name}() returned {got!r} at {t_end / 8:g} ms; the spec allows "
+            self._fail(f"{name}() returned {got!r} at {ticks_to_ms(t_end):g} ms; the spec allows "
                        f"{sorted({c.cause for c in possible}) or 'no end at that instant'}",
                        (CAUSE_CLAUSE.get(str(got), "SPEC-RECORD"), "SPEC-RECORD" if name == "record" else "SPEC-WAIT"),
                        candidates=[vars(c) for c in self.job.cands])
@@ -359,7 +368,7 @@ class RecorderApiMachine(RuleBasedStateMachine):
         args = {"filename": filename, "file_format": fmt, "rate": rate, "seconds_timeout": timeout_ms / 1000,
                 "max_bytes": max_bytes, "milliseconds_max_silence": 0, "milliseconds_initial_silence": 0,
                 "barge_in": barge_in}
-        job = None if expected else self._new_job(filename, fmt, rate, max_bytes, barge_in, timeout_ms * 8)
+        job = None if expected else self._new_job(filename, fmt, rate, max_bytes, barge_in, ms_to_ticks(timeout_ms))
         got, exc = self._call("record", **args)
         if self._check_raised("record", exc, expected, clauses):
             return
@@ -381,7 +390,7 @@ class RecorderApiMachine(RuleBasedStateMachine):
         t = self.now
         if got is True:
             if t > job.first_hi + TOL:
-                self._fail(f"start() returned at {t / 8:g} ms, after the first frame ({job.first_hi / 8:g} ms)",
+                self._fail(f"start() returned at {ticks_to_ms(t):g} ms, after the first frame ({ticks_to_ms(job.first_hi):g} ms)",
                            ("SPEC-START", "SD-START"))
             return
         if got is not False:
@@ -421,7 +430,7 @@ class RecorderApiMachine(RuleBasedStateMachine):
         t = self.now
         if self.job is None:
             if got != self.cause or t != t0:
-                self._fail(f"wait_until_finished() with no job running returned {got!r} at {t / 8:g} ms; "
+                self._fail(f"wait_until_finished() with no job running returned {got!r} at {ticks_to_ms(t):g} ms; "
                            f"expected {self.cause!r} at once", ("SPEC-WAIT", "SPEC-CAUSE-END"))
             return
         deadline = None if timeout_ms is None else t0 + timeout_ms * 8
@@ -429,10 +438,10 @@ class RecorderApiMachine(RuleBasedStateMachine):
             # the wait's own timeout (a started job has no timer of its own); SD-WAIT-TIMEOUT
             mh = self.job.mandatory_hi()
             if deadline is None or not deadline <= t <= deadline + TOL:
-                self._fail(f"wait_until_finished({timeout_ms and timeout_ms / 1000}) returned TIMEOUT at {t / 8:g} ms",
+                self._fail(f"wait_until_finished({timeout_ms and timeout_ms / 1000}) returned TIMEOUT at {ticks_to_ms(t):g} ms",
                            ("SPEC-WAIT-TIMEOUT",))
             if mh is not None and deadline is not None and mh < deadline:
-                self._fail(f"wait_until_finished() returned TIMEOUT, but the job must have ended by {mh / 8:g} ms",
+                self._fail(f"wait_until_finished() returned TIMEOUT, but the job must have ended by {ticks_to_ms(mh):g} ms",
                            ("SPEC-WAIT", "SPEC-WAIT-TIMEOUT"), candidates=[vars(c) for c in self.job.cands])
             if self._get("state") != "RECORDING":
                 # SD-WAIT-TIMEOUT: ours keeps the job running; another reading ends it
@@ -444,14 +453,14 @@ class RecorderApiMachine(RuleBasedStateMachine):
             self.job.cands = [c for c in self.job.cands if not (c.optional and c.hi < t)]
             return
         if deadline is not None and t > deadline + TOL:
-            self._fail(f"wait_until_finished() returned at {t / 8:g} ms, after its timeout ({deadline / 8:g} ms)",
+            self._fail(f"wait_until_finished() returned at {ticks_to_ms(t):g} ms, after its timeout ({ticks_to_ms(deadline):g} ms)",
                        ("SPEC-WAIT-TIMEOUT",))
         self._check_end("wait_until_finished", got, t)
 
     @rule(ms=st.one_of(st.integers(0, 2000), st.integers(0, 100).map(lambda k: k * 20)))
     def sleep(self, ms: int) -> None:
         self._trace("sleep", ms=ms)
-        self.clock.sleep(ms * 8)
+        self.clock.sleep(ms_to_ticks(ms))
 
     # -- rules: events on the live call -------------------------------------------------
     def _pending_change_end(self) -> int:
@@ -460,7 +469,7 @@ class RecorderApiMachine(RuleBasedStateMachine):
     @precondition(lambda self: self.hangup_at is None)
     @rule(k_ms=st.integers(1, 3000))
     def inject_hangup(self, k_ms: int) -> None:
-        at = max(self.now + k_ms * 8, self._pending_change_end() + 8)
+        at = max(self.now + ms_to_ticks(k_ms), self._pending_change_end() + ms_to_ticks(1))
         self.channel.schedule_state(at, CallState.IDLE, reason="hangup")
         self.hangup_at = at
         if self.job is not None:
@@ -478,7 +487,7 @@ class RecorderApiMachine(RuleBasedStateMachine):
     @precondition(lambda self: self.hangup_at is None and self._pending_change_end() < self.now)
     @rule(k_ms=st.integers(1, 1500), hold_ms=st.integers(20, 1500), state=st.sampled_from(S.HOLD_STATES))
     def inject_hold(self, k_ms: int, hold_ms: int, state: str) -> None:
-        at, back = self.now + k_ms * 8, self.now + (k_ms + hold_ms) * 8
+        at, back = self.now + ms_to_ticks(k_ms), self.now + ms_to_ticks(k_ms + hold_ms)
         self.channel.schedule_state(at, CallState(state))
         self.channel.schedule_state(back, CallState.ANSWERED)
         self.changes += [(at, state), (back, "ANSWERED")]
