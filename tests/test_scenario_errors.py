@@ -10,6 +10,7 @@ against ``simulator.scenario.EXPECT_KEYS``, the table ``conformance.expect`` che
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -252,3 +253,29 @@ def test_check_expect_reports_each_key() -> None:
 
 def test_scenario_error_is_one_line() -> None:
     assert "\n" not in str(ScenarioError("a.toml", "k", "first\nsecond"))
+
+
+# -- the format reference agrees with the code ------------------------------------------------
+def _table_rows(section: str) -> list[list[str]]:
+    text = (ROOT / "docs" / "scenario-format.md").read_text(encoding="utf-8")
+    body = text.split(f"## {section}", 1)[1].split("\n## ", 1)[0]
+    rows = [[c.strip() for c in line.strip().strip("|").split("|")] for line in body.splitlines()
+            if line.startswith("| ")]
+    return rows[2:]  # after the header and the --- row
+
+
+def test_doc_lists_the_expect_keys_in_order_with_their_values() -> None:
+    rows = [[c.replace("`", "") for c in r] for r in _table_rows("`[expect]`")]
+    assert [r[0] for r in rows] == list(EXPECT_KEYS)
+    assert [r[1] for r in rows] == [spec.value for spec in EXPECT_KEYS.values()]
+
+
+def test_doc_lists_the_actions_and_their_parameters() -> None:
+    rows = {re.sub(r"`", "", r[0]): r[1] for r in _table_rows("`[[actions]]`")}
+    assert list(rows) == list(ACTION_CALLS)
+    for call, params in API_METHODS.items():
+        named = re.findall(r"`(\w+)` \(", rows[call]) + re.findall(r"^`(\w+)`", rows[call])
+        if call == "start":  # "as record without seconds_timeout"
+            assert "without `seconds_timeout`" in rows[call]
+            continue
+        assert sorted(set(named)) == sorted(p.name for p in params), call
