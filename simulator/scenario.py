@@ -125,7 +125,7 @@ class ActionSpec:
     def kwargs(self) -> dict[str, Any]:
         out = {}
         for k, v in self.args:
-            if isinstance(v, tuple) and v and isinstance(v[0], tuple):
+            if isinstance(v, _Table):
                 v = dict(v)
             out[k] = None if v == NONE_MARKER else v
         return out
@@ -199,14 +199,21 @@ class Scenario:
 NONE_MARKER = "None"
 
 
+class _Table(tuple[tuple[str, Any], ...]):
+    """A frozen table: its (key, value) pairs, told apart from a frozen array of 2-arrays (an
+    ``[expect]`` entry such as ``raised = [["Hangup", "Error"]]`` must not come back a table)."""
+
+    __slots__ = ()
+
+
 def _untuple(value: Any) -> Any:
     if value is None:
         return NONE_MARKER
     if isinstance(value, dict):
         return {k: _untuple(v) for k, v in value.items()}
+    if isinstance(value, _Table):
+        return {k: _untuple(v) for k, v in value}
     if isinstance(value, tuple):
-        if value and all(isinstance(x, tuple) and len(x) == 2 and isinstance(x[0], str) for x in value):
-            return {k: _untuple(v) for k, v in value}
         return [_untuple(v) for v in value]
     return value
 
@@ -215,7 +222,7 @@ def _freeze(value: Any) -> Any:
     if value is None:
         return NONE_MARKER
     if isinstance(value, Mapping):
-        return tuple((k, _freeze(v)) for k, v in value.items())
+        return _Table((k, _freeze(v)) for k, v in value.items())
     if isinstance(value, list):
         return tuple(_freeze(v) for v in value)
     return value

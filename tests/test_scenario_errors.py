@@ -222,6 +222,19 @@ def test_expect_accepts_every_documented_form() -> None:
                                   "returned", "raised", "clauses"]
 
 
+def test_arrays_of_two_names_round_trip_as_arrays() -> None:
+    """``to_toml`` writes a frozen array of 2-arrays back as arrays (it once wrote
+    ``raised = [["Hangup", "Error"]]`` as the table ``{Hangup = "Error"}``, which no longer
+    loads), and a cipher table back as a table."""
+    s = loads_scenario(
+        '[[actions]]\ncall = "start"\nargs = { filename = "a", cipher = { key = "' + "0" * 32 + '", iv = "' + "1" * 32
+        + '" } }\n[[actions]]\ncall = "stop"\n[expect]\nraised = [["Hangup", "Error"]]\nreturned = [[true, false]]\n'
+    )
+    again = loads_scenario(s.to_toml())
+    assert again == s and again.expected()["raised"] == (("Hangup", "Error"),)
+    assert again.actions[0].kwargs()["cipher"] == {"key": "0" * 32, "iv": "1" * 32}
+
+
 def test_enum_values_come_from_the_contract() -> None:
     for key, enum in (("cause", Cause), ("state", State), ("call_state", CallState)):
         for member in enum:
