@@ -3,7 +3,8 @@
 Sub-commands: ``run`` (replay a scenario file), ``conformance`` (grade a recorder against the
 spec), ``replay`` (rerun one case of a conformance report), ``plot`` (timeline picture of a
 scenario). Exit status: 0 on success; ``conformance`` exits 1 exactly when a case FAILs; 2 for
-usage or input errors (a bad scenario file, an unknown factory).
+usage or input errors (an unknown factory; a bad scenario file, reported on stderr as the one
+line ``file: key: reason``).
 """
 
 from __future__ import annotations
@@ -37,8 +38,12 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
     try:
         scenario = load_scenario(args.scenario)
+    except ScenarioError as exc:  # the scenario's own error: one line "file: key: reason"
+        print(exc, file=sys.stderr)
+        return 2
+    try:
         factory = resolve_factory(args.recorder_factory)
-    except (ScenarioError, ValueError, ImportError, AttributeError) as exc:
+    except (ValueError, ImportError, AttributeError) as exc:
         print(f"callsim run: {exc}", file=sys.stderr)
         return 2
     if args.out:

@@ -1,22 +1,30 @@
 """A scenario's own ``[expect]`` table: outcomes a scenario file states for itself.
 
-Keys (all optional): ``cause``, ``state``, ``call_state`` (a name or a list of allowed names),
-``audio_detected`` (bool), ``end_ms`` ([lo, hi]), ``files`` (names that must exist), ``absent``
-(names that must not), ``returned`` (a list, one entry per action: a value, a list of allowed
-values, or "*"), ``raised`` (likewise, exception class names or "" for none) and ``clauses``
-(what the expectations check; default SPEC-RECORD). A mismatch grades FAIL.
+Which keys exist, what their values may be and what each is compared with is one table,
+``simulator.scenario.EXPECT_KEYS`` (the loader validates every value with it, so a typo'd key
+or a wrong type is a ``ScenarioError``, never a silently ignored expectation). Here each kind of
+comparison (``ExpectKey.checks``) has its check: ``final`` keys (``cause``, ``state``,
+``call_state``, ``audio_detected``) against the run's final values, ``end_ms`` ([lo, hi]),
+``stored``/``not_stored`` file names (``files``, ``absent``), ``steps`` (``returned``,
+``raised``: one entry per action, a value, a list of allowed values, or "*"; "" for no
+exception) and ``clauses`` (what the expectations check; default SPEC-RECORD). A mismatch
+grades FAIL.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from simulator.runner import RunResult
-from simulator.scenario import Scenario
+from simulator.scenario import EXPECT_KEYS, Scenario
 
 from .grades import Finding, Grade
 
-__all__ = ["check_expect"]
+__all__ = ["check_expect", "CHECKS", "DEFAULT_CLAUSES"]
+
+#: What a mismatch is reported against when the table has no ``clauses``.
+DEFAULT_CLAUSES = ("SPEC-RECORD",)
 
 
 def _ok(got: Any, want: Any) -> bool:
@@ -27,33 +35,54 @@ def _ok(got: Any, want: Any) -> bool:
     return bool(got == want)
 
 
+def _final(key: str, want: Any, result: RunResult) -> list[str]:
+    got = result.final.get(key)
+    return [] if _ok(got, want) else [f"expected final {key} {want!r}, got {got!r}"]
+
+
+def _end_ms(key: str, want: Any, result: RunResult) -> list[str]:
+    lo, hi = want
+    got = result.final.get("end_ms", -1)
+    return [] if lo <= got <= hi else [f"expected the script to end within {lo}..{hi} ms, got {result.final.get('end_ms')}"]
+
+
+def _stored(key: str, want: Any, result: RunResult) -> list[str]:
+    return [f"expected file {name!r} in the store" for name in want if name not in result.contents]
+
+
+def _not_stored(key: str, want: Any, result: RunResult) -> list[str]:
+    return [f"expected no file {name!r} in the store" for name in want if name in result.contents]
+
+
+def _steps(key: str, want: Any, result: RunResult) -> list[str]:
+    out = []
+    for i, (step, expected) in enumerate(zip(result.steps, want)):
+        got = getattr(step, key)
+        if key == "raised" and got is None:
+            got = ""
+        if not _ok(got, expected):
+            out.append(f"step {i} ({step.call}): expected {key} {expected!r}, got {got!r}")
+    return out
+
+
+#: The check of each kind of ``ExpectKey.checks``: (key, expected value, run) -> mismatches.
+CHECKS: dict[str, Callable[[str, Any, RunResult], list[str]]] = {
+    "final": _final,
+    "end_ms": _end_ms,
+    "stored": _stored,
+    "not_stored": _not_stored,
+    "steps": _steps,
+    "clauses": lambda key, want, result: [],
+}
+
+
 def check_expect(scenario: Scenario, result: RunResult) -> list[Finding]:
     exp = scenario.expected()
     if not exp:
         return []
-    clauses = tuple(exp.get("clauses", ("SPEC-RECORD",)))
+    clauses = tuple(exp.get("clauses", DEFAULT_CLAUSES))
     out: list[Finding] = []
-    fin = result.final
-    for key in ("cause", "state", "call_state", "audio_detected"):
-        if key in exp and not _ok(fin.get(key), exp[key]):
-            out.append(Finding(Grade.FAIL, clauses, f"expected final {key} {exp[key]!r}, got {fin.get(key)!r}"))
-    if "end_ms" in exp:
-        lo, hi = exp["end_ms"]
-        if not lo <= fin.get("end_ms", -1) <= hi:
-            out.append(Finding(Grade.FAIL, clauses, f"expected the script to end within {lo}..{hi} ms, got {fin.get('end_ms')}"))
-    for name in exp.get("files", ()):
-        if name not in result.contents:
-            out.append(Finding(Grade.FAIL, clauses, f"expected file {name!r} in the store"))
-    for name in exp.get("absent", ()):
-        if name in result.contents:
-            out.append(Finding(Grade.FAIL, clauses, f"expected no file {name!r} in the store"))
-    for key in ("returned", "raised"):
-        for i, want in enumerate(exp.get(key, ())):
-            if i >= len(result.steps):
-                break
-            got = getattr(result.steps[i], key)
-            if key == "raised" and got is None:
-                got = ""
-            if not _ok(got, want):
-                out.append(Finding(Grade.FAIL, clauses, f"step {i} ({result.steps[i].call}): expected {key} {want!r}, got {got!r}"))
+    for key, spec in EXPECT_KEYS.items():
+        if key in exp:
+            out += [Finding(Grade.FAIL, clauses, m) for m in CHECKS[spec.checks](key, exp[key], result)]
     return out
