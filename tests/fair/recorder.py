@@ -435,7 +435,7 @@ class _Job:
         end = t0 + len(x)
         if self.extend_to is not None and self.extend_to > end:
             x = np.concatenate([x, self.rec._channel.render(end, self.extend_to)])
-        if self.cut_tick is not None:
+        if self.cut_tick is not None and self.cause is Cause.BARGEIN:
             x = x[: max(0, self.cut_tick - t0)]
         origin = t0
         if LEADING_SILENCE_TRIMMED in rs:
