@@ -136,12 +136,17 @@ def build_call(
 
 
 def _log_at(channel: CallChannel, at: int, kind: str, **fields: Any) -> None:
-    """Put a scripted event in the event log at its own instant (it changes nothing else)."""
+    """Put a scripted instant in the event log at its own time, as a note, not an event.
+
+    It changes nothing a recorder sees, so it must not cut media delivery into blocks (a long
+    call with an audio item every few seconds would run several times slower) nor keep a wait
+    alive; ``Clock.note`` keeps its place in the log where a ``CALL`` event would have put it.
+    """
 
     def log() -> None:
         channel.log.add(kind, call=channel.name, **fields)
 
-    channel.clock.schedule(at, Priority.CALL, log, kind)
+    channel.clock.note(at, Priority.CALL, log, kind)
 
 
 def _jsonable(value: Any) -> Any:
