@@ -38,9 +38,14 @@ Detector design (details and measured results in docs/dsp.md):
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from threadpoolctl import ThreadpoolController
 
 __all__ = [
     "SAMPLE_RATE",
@@ -488,6 +493,32 @@ def _run_machine(
     }
 
 
+#: The process's BLAS libraries, found at the first scan (numpy has loaded its BLAS by then).
+#: Finding them costs about 0.5 ms, as much as a whole 10 s block's scan, so it is done once;
+#: limiting through the found controller then costs about 10 us per scan.
+_BLAS: ThreadpoolController | None = None
+
+
+def _one_blas_thread() -> AbstractContextManager[Any]:
+    """A context in which BLAS runs on the calling thread only (restored on exit).
+
+    The detector's products are tall and thin ((n, 40) @ (40, 48)): OpenBLAS splits them over
+    its worker threads, which on a 2-core machine shared with other work only fight over the
+    cores (3-5x slower, docs/benchmarks.md). The limit is set here, around the products, rather
+    than through an environment variable at import, so importing callsim changes nothing in the
+    process and other BLAS users keep their threads. The setting is process-wide while a scan
+    runs; scans run on the simulation's one thread of control.
+    """
+    global _BLAS
+    if _BLAS is None:
+        # Imported here, not with this module: threadpoolctl sets KMP_DUPLICATE_LIB_OK in
+        # os.environ when it is imported, and importing the recorder must change nothing.
+        from threadpoolctl import ThreadpoolController
+
+        _BLAS = ThreadpoolController().select(user_api="blas")
+    return _BLAS.limit(limits=1)
+
+
 class DtmfDetector:
     """In-band DTMF detector at the ITU-T Q.24 (AT&T column) bar; see the module docstring."""
 
@@ -509,12 +540,13 @@ class DtmfDetector:
         base = state.blocks_done * BLOCK  # absolute sample index of frames[0, 0]
         events: list[DtmfEvent] = []
         st = state
-        for c0 in range(0, a.shape[0], _CHUNK_FRAMES):
-            chunk = a[c0 : c0 + _CHUNK_FRAMES]
-            new, st = self._scan_chunk(chunk, st)
-            for span, onset, digit in new:
-                last_sample = (span + WIN_BLOCKS + 1) * BLOCK - 1
-                events.append(DtmfEvent((last_sample - base) // FRAME_SAMPLES, digit, onset - base))
+        with _one_blas_thread():
+            for c0 in range(0, a.shape[0], _CHUNK_FRAMES):
+                chunk = a[c0 : c0 + _CHUNK_FRAMES]
+                new, st = self._scan_chunk(chunk, st)
+                for span, onset, digit in new:
+                    last_sample = (span + WIN_BLOCKS + 1) * BLOCK - 1
+                    events.append(DtmfEvent((last_sample - base) // FRAME_SAMPLES, digit, onset - base))
         return events, st
 
     @staticmethod

@@ -1,11 +1,10 @@
 """callsim's simulator: a virtual call on an integer clock, scripted far-end audio and events,
-a media store, and the seam (``CallChannel``) a recorder is built against."""
+a media store, and the seam (``CallChannel``) a recorder is built against.
 
-import os as _os
-
-# The detectors multiply small matrices many times; OpenBLAS's worker threads only fight over
-# the cores for them (5x slower on 2 cores, docs/benchmarks.md). Respect an explicit choice.
-_os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+Importing it changes nothing in the process (no environment variable, no library setting):
+whoever needs a setting applies it where it is needed, as the DTMF detector limits BLAS threads
+around its own products.
+"""
 
 from .channel import CallChannel, CallState, LockStepThread
 from .clock import FRAME, TICKS_PER_MS, TICKS_PER_SECOND, Clock, Deadlock, Priority, SimulationLimit
