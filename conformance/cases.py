@@ -19,7 +19,7 @@ from .capabilities import ALL_FORMATS, ALL_RATES, Capabilities
 from .grades import CaseResult, Finding, Grade
 from .grading import grade_scenario
 
-__all__ = ["Case", "CATALOGUE", "run_case", "case_ids"]
+__all__ = ["Case", "CATALOGUE", "run_case", "case_ids", "measure_writes"]
 
 CALL_STATES = ("WAITING", "CALL_INCOMING", "RING_INCOMING", "ANSWERING", "ANSWERED", "CALL_OUTGOING",
                "RING_OUTGOING", "HOLDING", "ON_HOLD", "TRANSFERRING", "TRANSFERRED", "RECONNECTING", "ERROR", "IDLE")
@@ -372,31 +372,21 @@ _add(Case("cipher/no-key-in-output", ("SD-CIPHER",), check=_check_key_leak, need
 
 
 # -- store faults -----------------------------------------------------------------------------------
-class _CountingStore:
-    """Counts the write calls and bytes a clean run makes (to place faults inside a recording)."""
+def measure_writes(scenario: Scenario, factory: Any) -> tuple[int, int]:
+    """The write calls and bytes a clean run of ``scenario`` makes (to place faults inside a
+    recording), counted by a write observer on the scenario's own store."""
+    from simulator.runner import run_scenario
+    from simulator.store import StoreWrite
 
-    @staticmethod
-    def measure(scenario: Scenario, factory: Any) -> tuple[int, int]:
-        from simulator.runner import run_scenario
-        from simulator.store import MediaStore
+    counts = [0, 0]
 
-        counts = [0, 0]
+    def count(write: StoreWrite) -> None:
+        if write.op == "write":
+            counts[0] += 1
+            counts[1] += len(write.data)
 
-        class Counting(MediaStore):
-            def open_write(self, name: str) -> Any:
-                w = super().open_write(name)
-                orig = w.write
-
-                def write(data: Any) -> None:
-                    counts[0] += 1
-                    counts[1] += len(bytes(data))
-                    orig(data)
-
-                w.write = write  # type: ignore[method-assign]
-                return w
-
-        run_scenario(scenario, factory, store=Counting())
-        return counts[0], counts[1]
+    run_scenario(scenario, factory, on_write=count)
+    return counts[0], counts[1]
 
 
 def _fault_check(where: str, kind: str) -> Callable[[Any, Capabilities], list[Finding]]:
@@ -406,7 +396,7 @@ def _fault_check(where: str, kind: str) -> Callable[[Any, Capabilities], list[Fi
         from simulator.runner import run_scenario
 
         base = _b().speech(0, 4000).record(filename="f.wav", milliseconds_max_silence=1000)
-        writes, size = _CountingStore.measure(base.build(), factory)
+        writes, size = measure_writes(base.build(), factory)
         if writes == 0:
             return [Finding(Grade.FAIL, ("SPEC-RECORD",), "a clean recording wrote nothing to the store")]
         if kind == "write":

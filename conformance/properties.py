@@ -268,9 +268,9 @@ def _default_labels(scenario: Scenario, result: RunResult) -> set[str]:
 
 # -- store faults (outside the oracle's model) ----------------------------------------------------------
 def _count_writes(scenario: Scenario, factory: Factory) -> tuple[int, int]:
-    from .cases import _CountingStore
+    from .cases import measure_writes
 
-    return _CountingStore.measure(scenario, factory)
+    return measure_writes(scenario, factory)
 
 
 def _job_actions(args: dict[str, Any], use_start: bool) -> list[tuple[str, dict[str, Any]]]:
