@@ -38,14 +38,12 @@ Detector design (details and measured results in docs/dsp.md):
 
 from __future__ import annotations
 
-from contextlib import AbstractContextManager
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
-
-if TYPE_CHECKING:
-    from threadpoolctl import ThreadpoolController
 
 __all__ = [
     "SAMPLE_RATE",
@@ -493,30 +491,45 @@ def _run_machine(
     }
 
 
-#: The process's BLAS libraries, found at the first scan (numpy has loaded its BLAS by then).
-#: Finding them costs about 0.5 ms, as much as a whole 10 s block's scan, so it is done once;
-#: limiting through the found controller then costs about 10 us per scan.
-_BLAS: ThreadpoolController | None = None
+#: Controllers of the process's BLAS libraries, found at the first scan (numpy has loaded its
+#: BLAS by then). Finding them costs about 0.5 ms, as much as a whole 10 s block's scan, so it
+#: is done once (``threadpool_limits`` would do it on every call).
+_BLAS_LIBS: list[Any] | None = None
 
 
-def _one_blas_thread() -> AbstractContextManager[Any]:
-    """A context in which BLAS runs on the calling thread only (restored on exit).
+@contextmanager
+def _one_blas_thread() -> Iterator[None]:
+    """A context in which BLAS runs on the calling thread only (the count is restored on exit).
 
     The detector's products are tall and thin ((n, 40) @ (40, 48)): OpenBLAS splits them over
     its worker threads, which on a 2-core machine shared with other work only fight over the
     cores (3-5x slower, docs/benchmarks.md). The limit is set here, around the products, rather
     than through an environment variable at import, so importing callsim changes nothing in the
-    process and other BLAS users keep their threads. The setting is process-wide while a scan
-    runs; scans run on the simulation's one thread of control.
+    process and other BLAS users keep their threads. It reads and sets the libraries' thread
+    counts directly (threadpoolctl's ``LibController``), skipping the set when every library
+    already runs one thread: 1-3 us per scan, where a cached ``ThreadpoolController.limit``
+    measured 3-4 times that (it also collects every library's info). The setting is
+    process-wide while a scan runs; scans run on the simulation's one thread of control.
     """
-    global _BLAS
-    if _BLAS is None:
+    global _BLAS_LIBS
+    if _BLAS_LIBS is None:
         # Imported here, not with this module: threadpoolctl sets KMP_DUPLICATE_LIB_OK in
         # os.environ when it is imported, and importing the recorder must change nothing.
         from threadpoolctl import ThreadpoolController
 
-        _BLAS = ThreadpoolController().select(user_api="blas")
-    return _BLAS.limit(limits=1)
+        _BLAS_LIBS = list(ThreadpoolController().select(user_api="blas").lib_controllers)
+    libs = _BLAS_LIBS
+    saved = [lib.num_threads for lib in libs]
+    if all(n == 1 for n in saved):
+        yield
+        return
+    for lib in libs:
+        lib.set_num_threads(1)
+    try:
+        yield
+    finally:
+        for lib, n in zip(libs, saved):
+            lib.set_num_threads(n)
 
 
 class DtmfDetector:
