@@ -28,26 +28,18 @@ __all__ = ["count_writes", "nothing_written", "fault_findings"]
 
 def count_writes(scenario: Scenario, factory: Any) -> tuple[int, int]:
     """The write calls and bytes a clean run of ``scenario`` makes (to place faults inside a
-    recording)."""
+    recording), counted by a write observer on the scenario's own store."""
     from simulator.runner import run_scenario
-    from simulator.store import MediaStore
+    from simulator.store import StoreWrite
 
     counts = [0, 0]
 
-    class Counting(MediaStore):
-        def open_write(self, name: str) -> Any:
-            w = super().open_write(name)
-            orig = w.write
+    def count(write: StoreWrite) -> None:
+        if write.op == "write":
+            counts[0] += 1
+            counts[1] += len(write.data)
 
-            def write(data: Any) -> None:
-                counts[0] += 1
-                counts[1] += len(bytes(data))
-                orig(data)
-
-            w.write = write  # type: ignore[method-assign]
-            return w
-
-    run_scenario(scenario, factory, store=Counting())
+    run_scenario(scenario, factory, on_write=count)
     return counts[0], counts[1]
 
 

@@ -22,14 +22,14 @@ from callsim.contract import Cipher
 from simulator.build import build_audio
 from simulator.runner import RunResult, run_scenario
 from simulator.scenario import Scenario
-from simulator.store import MediaStore
+from simulator.store import StoreWrite
 
 from .decoders import decode_wav
 from .grades import Finding, Grade
 from .model import FRAME, OURS, JobOutcome, Reading, ScriptOutcome, predict
 from .wavread import WavFormatError, check_wav
 
-__all__ = ["grade_scenario", "SpyStore", "CAUSE_CLAUSE"]
+__all__ = ["grade_scenario", "PlaintextSpy", "CAUSE_CLAUSE"]
 
 CAUSE_CLAUSE = {
     "SILENCE": "SPEC-SILENCE", "SIZE": "SPEC-SIZE", "TIMEOUT": "SPEC-RECORD-TIMEOUT",
@@ -51,32 +51,16 @@ TOL = FRAME  # one frame either way for anything the text fixes
 DTMF_LATENCY_TOL = 3 * FRAME  # 60 ms: the detection latency window of an in-band digit
 
 
-class SpyStore(MediaStore):
-    """A media store that also remembers whether any plaintext WAV bytes were ever written."""
+class PlaintextSpy:
+    """A store write observer that remembers the files any plaintext WAV bytes were written to
+    (an encrypted recording must never put its header or audio in the store in the clear)."""
 
-    def __init__(self, *args: Any, **kw: Any) -> None:
-        super().__init__(*args, **kw)
+    def __init__(self) -> None:
         self.plain_writes: list[str] = []
 
-    def open_write(self, name: str) -> Any:
-        writer = super().open_write(name)
-        spy = self
-        orig_write, orig_patch = writer.write, writer.patch
-
-        def write(data: Any) -> None:
-            b = bytes(data)
-            if b"RIFF" in b or b"WAVEfmt" in b or b"fmt " in b:
-                spy.plain_writes.append(name)
-            orig_write(data)
-
-        def patch(offset: int, data: Any) -> None:
-            if b"RIFF" in bytes(data) or b"fmt " in bytes(data):
-                spy.plain_writes.append(name)
-            orig_patch(offset, data)
-
-        writer.write = write  # type: ignore[method-assign]
-        writer.patch = patch  # type: ignore[method-assign]
-        return writer
+    def __call__(self, write: StoreWrite) -> None:
+        if any(mark in write.data for mark in (b"RIFF", b"WAVEfmt", b"fmt ")):
+            self.plain_writes.append(write.name)
 
 
 #: Flags that are uncertainty of measurement, not interpretation: their outcomes span a range.
@@ -134,12 +118,11 @@ def grade_scenario(scenario: Scenario, factory: Any, *, clauses: tuple[str, ...]
     # samples the earliest and latest detection instants).
     dec_tol = DTMF_LATENCY_TOL if world.inband and any(
         a.kwargs().get("barge_in") for a in scenario.actions if a.call in ("record", "start")) else 0
-    store = SpyStore()
+    spy = PlaintextSpy()
     try:
-        result = run_scenario(scenario, factory, store=store)
+        result = run_scenario(scenario, factory, on_write=spy)
     except Exception as exc:  # the implementation crashed the simulation
         return [Finding(Grade.FAIL, clauses or ("SPEC-RECORD",), f"the run crashed: {type(exc).__name__}: {exc}")], RunResult([], {}, [], [])
-    store.clock = None  # type: ignore[assignment]
     # -- steps -------------------------------------------------------------------
     for i, step in enumerate(result.steps):
         exp = ours.steps[i]
@@ -203,7 +186,7 @@ def grade_scenario(scenario: Scenario, factory: Any, *, clauses: tuple[str, ...]
     # -- post-conditions -------------------------------------------------------
     if result.open_writers and result.final.get("state") != "RECORDING":
         findings.append(Finding(Grade.FAIL, ("SPEC-WAV",), f"{result.open_writers} store writer(s) left open after the run", {}))
-    findings.extend(_check_files(scenario, result, ours, alls, readings, store))
+    findings.extend(_check_files(scenario, result, ours, alls, readings, spy))
     return findings, result
 
 
@@ -231,7 +214,7 @@ def _ratio(rate: int) -> tuple[int, int]:
     return rate // g, 8000 // g
 
 
-def _check_files(scenario: Scenario, result: RunResult, ours: ScriptOutcome, alls: list[ScriptOutcome], readings: list[Reading], store: SpyStore) -> list[Finding]:
+def _check_files(scenario: Scenario, result: RunResult, ours: ScriptOutcome, alls: list[ScriptOutcome], readings: list[Reading], spy: PlaintextSpy) -> list[Finding]:
     findings: list[Finding] = []
     expected_names = {j.file for o in alls for j in o.jobs}
     for name in result.contents:
@@ -257,7 +240,7 @@ def _check_files(scenario: Scenario, result: RunResult, ours: ScriptOutcome, all
             continue
         cipher = ciphers.get(job.file)
         if isinstance(cipher, dict):
-            if job.file in store.plain_writes:
+            if job.file in spy.plain_writes:
                 findings.append(Finding(Grade.FAIL, ("SPEC-CIPHER", "SD-CIPHER"), f"plaintext WAV bytes were written to the store for {job.file!r}", {}))
             try:  # the suite decrypts with the user's key, as a user would
                 data = Cipher(cipher["key"], cipher["iv"]).decrypt(data)

@@ -1,7 +1,7 @@
 """Run a scenario's action script against a recorder and describe what happened.
 
 ``run_scenario`` builds the clock, the channel (far-end audio, scripted call-state changes and
-out-of-band digits, the media store with its fault plan) and the recorder through the factory,
+out-of-band digits, the media store from ``build_store``) and the recorder through the factory,
 then performs the actions in order. Every action's return value or exception is recorded with
 its virtual start and end time; exceptions are results here, not crashes, so a script goes on
 after a ``Hangup``. The result serialises to the JSON of ``callsim run --json``.
@@ -23,9 +23,9 @@ from .channel import CallChannel
 from .clock import Clock
 from .eventlog import EventLog
 from .scenario import Scenario
-from .store import FaultPlan, MediaStore
+from .store import FaultPlan, MediaStore, StoreWrite
 
-__all__ = ["RunResult", "StepResult", "run_scenario", "build_call", "describe_file"]
+__all__ = ["RunResult", "StepResult", "run_scenario", "build_call", "build_store", "describe_file"]
 
 #: Our WAV format tags and the spec's format names (for the run summary only: the conformance
 #: suite has its own independent reader).
@@ -72,30 +72,55 @@ class RunResult:
         return d
 
 
+def build_store(
+    scenario: Scenario,
+    clock: Clock,
+    log: EventLog,
+    *,
+    name: str = "call",
+    on_write: Callable[[StoreWrite], None] | None = None,
+) -> MediaStore:
+    """The media store ``scenario`` describes: in memory, on ``clock``'s time, with the
+    scenario's visibility delay and fault plan, its events in ``log`` as ``store`` entries of
+    call ``name``; ``on_write`` observes every write (see ``MediaStore``).
+
+    The one place a scenario's store is made: ``callsim run``, ``callsim run --check``, the
+    conformance suite and ``callsim plot`` all run through ``run_scenario``, so a graded run
+    has the same store (delay, faults, event times) as the run a user replays.
+    """
+
+    def log_event(tick: int, op: str, file: str) -> None:
+        log.add("store", call=name, op=op, file=file)
+
+    store = MediaStore(
+        clock=lambda: clock.now,
+        visibility_delay=ms_to_ticks(scenario.store.visibility_delay_ms),
+        on_event=log_event,
+        on_write=on_write,
+    )
+    if scenario.store.fail_write_n is not None or scenario.store.capacity_bytes is not None:
+        store.faults = FaultPlan(
+            fail_write_n=scenario.store.fail_write_n, capacity_bytes=scenario.store.capacity_bytes
+        )
+    return store
+
+
 def build_call(
     scenario: Scenario,
     factory: Callable[[CallChannel], Any] | None = None,
     *,
     clock: Clock | None = None,
-    store: MediaStore | None = None,
     name: str = "call",
+    on_write: Callable[[StoreWrite], None] | None = None,
 ) -> CallChannel:
-    """Build the channel of a scenario on ``clock`` (a new one unless given)."""
+    """Build the channel of a scenario on ``clock`` (a new one unless given), with the store
+    from ``build_store`` (``on_write`` observes its writes)."""
     from .build import build_audio
 
     clock = clock or Clock()
     timeline = build_audio(scenario)
     log = EventLog(lambda: clock.now)
-    if store is None:
-        store = MediaStore(
-            clock=lambda: clock.now,
-            visibility_delay=ms_to_ticks(scenario.store.visibility_delay_ms),
-            on_event=lambda t, op, file: None if log.add("store", call=name, op=op, file=file) else None,
-        )
-    if scenario.store.fail_write_n is not None or scenario.store.capacity_bytes is not None:
-        store.faults = FaultPlan(
-            fail_write_n=scenario.store.fail_write_n, capacity_bytes=scenario.store.capacity_bytes
-        )
+    store = build_store(scenario, clock, log, name=name, on_write=on_write)
     channel = CallChannel(
         clock,
         audio=timeline,
@@ -121,12 +146,17 @@ def build_call(
 
 
 def _log_at(channel: CallChannel, at: int, kind: str, **fields: Any) -> None:
-    """Put a scripted event in the event log at its own instant (it changes nothing else)."""
+    """Put a scripted instant in the event log at its own time, as a note, not an event.
+
+    It changes nothing a recorder sees, so it must not cut media delivery into blocks (a long
+    call with an audio item every few seconds would run several times slower) nor keep a wait
+    alive; ``Clock.note`` keeps its place in the log where a ``CALL`` event would have put it.
+    """
 
     def log() -> None:
         channel.log.add(kind, call=channel.name, **fields)
 
-    channel.clock.schedule(at, Priority.CALL, log, kind)
+    channel.clock.note(at, Priority.CALL, log, kind)
 
 
 def _jsonable(value: Any) -> Any:
@@ -193,13 +223,18 @@ def run_scenario(
     factory: Callable[[CallChannel], Any] | None = None,
     *,
     out_dir: str | Path | None = None,
-    store: MediaStore | None = None,
     clock: Clock | None = None,
+    on_write: Callable[[StoreWrite], None] | None = None,
 ) -> RunResult:
-    """Perform the scenario's action script and return what happened."""
+    """Perform the scenario's action script and return what happened.
+
+    ``on_write`` observes every write to the store (a ``StoreWrite``: file, offset, bytes); the
+    store itself is always the scenario's own (``build_store``), never one passed in, so every
+    caller runs the same store as ``callsim run``.
+    """
     from .clock import Deadlock, SimulationLimit
 
-    channel = build_call(scenario, factory, clock=clock, store=store)
+    channel = build_call(scenario, factory, clock=clock, on_write=on_write)
     clock, log = channel.clock, channel.log
     steps: list[StepResult] = []
     rec: Any = None
@@ -247,7 +282,7 @@ def run_scenario(
             target = Path(out_dir) / name
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_bytes(data)
-    open_writers = channel.store.open_writers() if hasattr(channel.store, "open_writers") else 0
+    open_writers = channel.store.open_writers()
     return RunResult(steps, final, files, log.to_list(), contents, open_writers)
 
 
