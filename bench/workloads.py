@@ -216,7 +216,7 @@ def blas_limit(calls: int) -> Timing:
 
 
 def scenario_no_recorder(seconds: int) -> Timing:
-    """Issue 2: a scenario of ``seconds`` of speech with a sleep and no recorder attached."""
+    """The simulator alone: a scenario of ``seconds`` of speech with a sleep and no recorder attached."""
     from simulator.runner import run_scenario
     from simulator.scenario import ScenarioBuilder
 
@@ -225,7 +225,7 @@ def scenario_no_recorder(seconds: int) -> Timing:
 
 
 def scenario_record(seconds: int) -> Timing:
-    """Issue 3: a ``seconds`` A-law recording of speech, silence detection + barge-in, end to end
+    """The recorder end to end: a ``seconds`` A-law recording of speech, silence detection + barge-in, end to end
     (scenario build, run, file published in the in-memory store)."""
     from simulator.runner import run_scenario
     from simulator.scenario import ScenarioBuilder
