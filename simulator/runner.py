@@ -17,7 +17,7 @@ from enum import Enum
 from pathlib import Path
 from typing import Any
 
-from callsim.contract import CallState, Cipher, Priority, ms_to_ticks
+from callsim.contract import CallState, Cipher, Priority, ms_to_ticks, ticks_to_ms
 
 from .channel import CallChannel
 from .clock import Clock
@@ -260,7 +260,7 @@ def run_scenario(
         except Exception as exc:  # the spec's exceptions and argument errors are results
             raised, message = type(exc).__name__, str(exc)
         log.add("api-return", call=action.call, returned=_jsonable(returned), raised=raised)
-        steps.append(StepResult(action.call, start / 8, _jsonable(returned), raised, clock.now / 8, message))
+        steps.append(StepResult(action.call, ticks_to_ms(start), _jsonable(returned), raised, ticks_to_ms(clock.now), message))
     if rec is None:
         try:
             rec = channel.FileRecorder
@@ -271,7 +271,7 @@ def run_scenario(
         "cause": _jsonable(rec.cause()),
         "audio_detected": _jsonable(rec.audio_detected_in_recording()),
         "call_state": channel.state().value,
-        "end_ms": clock.now / 8,
+        "end_ms": ticks_to_ms(clock.now),
     }
     files, contents = [], {}
     for name in channel.store.list():
