@@ -13,8 +13,8 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from callsim.fixtures import scenario_paths
 
-from fixtures import scenario_paths
 from recorder import FileRecorder
 from simulator.clock import Clock, MediaSink, MediaSource, Priority, ScheduledEvent
 from simulator.runner import RunResult, run_scenario
@@ -66,7 +66,7 @@ def test_generated_scenarios_log_and_record_as_with_events() -> None:
         s = generate(i)
         if s.store.fail_write_n is not None or s.store.capacity_bytes is not None:
             continue
-        assert observable(run_scenario(s)) == observable(run_scenario(s, clock=EventsClock())), i
+        assert observable(run_scenario(s, FileRecorder)) == observable(run_scenario(s, FileRecorder, clock=EventsClock())), i
         checked += 1
     assert checked > 100
 
