@@ -3,8 +3,8 @@
 The conformance suite promises that a FAIL always means a broken sentence of the spec, and that
 where the text is silent other reasonable readings grade NON-STRICT or INFO. This recorder is the
 instrument that checks the promise: written from ``docs/vendor-facts.md`` alone (it imports only
-``callsim.contract`` plus numpy, scipy, soundfile and cryptography, never ``recorder``,
-``simulator`` or ``conformance``), it follows our decisions (``docs/spec-decisions.md``) by
+``callsim.contract``, numpy, scipy and soundfile, never ``recorder``, ``simulator`` or
+``conformance``; encryption goes through the ``Cipher`` value's own encryptor), it follows our decisions (``docs/spec-decisions.md``) by
 default and departs from them, one open question at a time, for each *reading* it is given.
 
 ``make_factory(*readings)`` returns a factory ``channel -> FairRecorder`` named
@@ -22,7 +22,8 @@ Design (its own, not the reference's):
   limit, encoded by libsndfile through soundfile (OKI ADPCM by ``tests.fair.dsp.oki_encode``),
   encrypted when asked, written to the store and published;
 * time is counted in ticks from the job's first recorded sample, so a job that starts mid-frame
-  (``start-at-call-instant``) needs no special case.
+  (``start-at-call-instant``) needs no special case; levels are judged on the platform's 20 ms
+  frames, the first of which then begins before the job.
 """
 
 from __future__ import annotations
