@@ -1,5 +1,6 @@
 """Replay: a failing case's replay line reproduces the failure,
-`callsim conformance` exits 1 exactly when a case FAILs, and the report keeps its contract."""
+`callsim conformance` exits 1 when a case FAILs (0 for the reference), and the report keeps its
+contract (tests/test_verdict.py covers exit status 2 and the rest of the verdict)."""
 
 from __future__ import annotations
 
