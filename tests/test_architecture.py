@@ -64,7 +64,7 @@ def _layer(module: str) -> str | None:
         return "contract"
     if module == "callsim.fixtures" or module.startswith("callsim.fixtures."):
         return "fixtures"
-    if module in ("callsim", "callsim.__main__", "callsim.cli", "callsim.plot", "callsim.wiring"):
+    if module in ("callsim", "callsim.__main__", "callsim.cli", "callsim.plot", "callsim.wiring", "callsim.textsafe"):
         return module
     if top in ("simulator", "recorder", "conformance", "examples"):
         return top
@@ -79,10 +79,12 @@ ALLOWED: dict[str, set[str]] = {
     "callsim": set(),
     "simulator": {"contract", "fixtures"},
     "recorder": {"contract"},
-    "conformance": {"contract", "simulator", "fixtures", "callsim.plot"},
+    "conformance": {"contract", "simulator", "fixtures", "callsim.plot", "callsim.textsafe"},
+    "callsim.textsafe": set(),
     "callsim.plot": {"contract", "simulator"},
     "callsim.wiring": {"contract", "recorder"},
-    "callsim.cli": {"contract", "simulator", "conformance", "callsim.plot", "callsim.wiring", "callsim"},
+    "callsim.cli": {"contract", "simulator", "conformance", "callsim.plot", "callsim.wiring", "callsim",
+                    "callsim.textsafe"},
     "callsim.__main__": {"callsim.cli"},
     "examples": {"contract"},
 }
