@@ -61,7 +61,7 @@ def pytest_addoption(parser: Any) -> None:
                     help="report XPASS without failing the run")
     group.addoption("--callsim-case-timeout", action="store", type=float, default=None, metavar="SECONDS",
                     help="wall-clock budget of one case: a recorder that has not returned by then FAILs "
-                    "the case and the run goes on (default: 60; 0: no budget)")
+                    "the case and the run goes on (default: 300, ten times that for a property under the deep profile; 0: no budget)")
     group.addoption("--callsim-capabilities", action="store", default=None, metavar="MODULE:NAME",
                     help="capabilities object of the implementation (conformance.Capabilities)")
 

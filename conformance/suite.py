@@ -22,7 +22,7 @@ from callsim.textsafe import printable
 from .capabilities import Capabilities, capabilities_of
 from .cases import CATALOGUE, Case, run_case
 from .grades import CaseResult, Grade
-from .guard import DEFAULT_CASE_TIMEOUT, guarded
+from .guard import DEEP_FACTOR, DEFAULT_CASE_TIMEOUT, guarded
 from .report import Report
 
 __all__ = ["RecorderConformanceTests", "check_recorder", "all_case_ids", "case_clauses", "properties", "conclude"]
@@ -122,7 +122,7 @@ class RecorderConformanceTests:
         profile = request.config.getoption("--callsim-profile", default="ci") or "ci"
         conclude(request, guarded(prop_id, tuple(prop.clauses),
                                   lambda: _run_property(prop, recorder_factory, capabilities, profile),
-                                  _case_timeout(request.config)))
+                                  _case_timeout(request.config) * (DEEP_FACTOR if profile == "deep" else 1)))
 
 
 def _case_timeout(config: Any) -> float:
@@ -164,7 +164,8 @@ def check_recorder(
         for prop in properties():
             if keep(prop.id):
                 report.cases.append(guarded(prop.id, tuple(prop.clauses),
-                                            lambda p=prop: _run_property(p, factory, caps, profile), case_timeout))
+                                            lambda p=prop: _run_property(p, factory, caps, profile),
+                                            case_timeout * (DEEP_FACTOR if profile == "deep" else 1)))
     if xfail:
         for c in report.cases:
             if c.id in xfail:
