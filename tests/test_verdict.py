@@ -509,3 +509,19 @@ def test_run_json_records_the_returned_type():
 
     res = run_scenario(ScenarioBuilder().action("state").action("cause").stop().build(), FileRecorder)
     assert [s.to_json()["returned_type"] for s in res.steps] == ["State", "Cause", "bool"]
+
+
+def test_the_users_ctrl_c_still_stops_the_run(tmp_path: Path):
+    """A real SIGINT reaches the main thread, which only waits for the case's worker: the run
+    stops (not graded, exit 2) although the recorder blocks and there is no case budget."""
+    import signal
+    import time
+
+    p = subprocess.Popen([sys.executable, "-m", "callsim", "conformance", "--recorder-factory",
+                          "tests.faulty.harness:StopSleepsForever", "--report", str(tmp_path / "r"), "-q",
+                          "--case-timeout", "0", "-k", "api/stop-when-idle"],
+                         cwd=ROOT, env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    time.sleep(20)
+    p.send_signal(signal.SIGINT)
+    out, err = p.communicate(timeout=120)
+    assert p.returncode not in (0, 1), (out[-2000:], err[-2000:])
