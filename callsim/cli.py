@@ -163,6 +163,9 @@ def build_parser() -> argparse.ArgumentParser:
     conf.add_argument("--strict-xfail", dest="strict_xfail", action=argparse.BooleanOptionalAction, default=True,
                       help="an XPASS fails the run (default: strict; --no-strict-xfail only reports it)")
     conf.add_argument("--capabilities", metavar="MODULE:NAME", help="capabilities object (default: from the factory)")
+    conf.add_argument("--case-timeout", type=float, default=None, metavar="SECONDS",
+                      help="wall-clock budget of one case: a recorder that has not returned by then FAILs the "
+                      "case (\"did not return within N s\") and the run goes on (default: 300, ten times that for a property under the deep profile; 0: no budget)")
     conf.add_argument("-k", dest="keyword", default=None, help="only cases matching this pytest -k expression")
     conf.add_argument("-q", "--quiet", action="store_true")
     conf.set_defaults(func=_cmd_conformance)

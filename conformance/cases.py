@@ -21,6 +21,7 @@ from .capabilities import ALL_FORMATS, ALL_RATES, Capabilities
 from .faults import count_writes, fault_findings, nothing_written
 from .grades import CaseResult, Finding, Grade
 from .grading import grade_scenario
+from .types import check_types
 
 __all__ = ["Case", "CATALOGUE", "run_case", "case_ids"]
 
@@ -53,8 +54,9 @@ def run_case(case: Case, factory: Any, caps: Capabilities) -> CaseResult:
     if case.scenario is not None:
         res.scenario_toml = case.scenario.to_toml()
         if case.use_model:
-            findings, _ = grade_scenario(case.scenario, factory, clauses=case.clauses)
+            findings, run = grade_scenario(case.scenario, factory, clauses=case.clauses)
             res.findings.extend(findings)
+            res.findings.extend(check_types(run.steps) if run is not None else [])
     if case.check is not None:
         try:
             res.findings.extend(case.check(factory, caps))

@@ -68,6 +68,16 @@ _PYTEST_EXIT = {2: "interrupted", 3: "internal error", 4: "usage error", 5: "no 
 
 
 def run_conformance(args: Any, resolve: Callable[[str | None], Any] | None = None) -> int:
+    """``_run_conformance``, then the process ends at once if a recorder left a non-daemon
+    thread running (``conformance.guard.exit_if_stuck``): the interpreter would wait for it."""
+    from .guard import exit_if_stuck
+
+    code = _run_conformance(args, resolve)
+    exit_if_stuck(code)
+    return code
+
+
+def _run_conformance(args: Any, resolve: Callable[[str | None], Any] | None = None) -> int:
     """``callsim conformance``: ``resolve`` (the command line passes
     ``callsim.wiring.resolve_factory``) checks the factory before pytest starts; without it the
     plugin checks it when pytest configures."""
@@ -93,6 +103,8 @@ def run_conformance(args: Any, resolve: Callable[[str | None], Any] | None = Non
         argv += ["--callsim-no-strict-xfail"]
     if args.capabilities:
         argv += ["--callsim-capabilities", args.capabilities]
+    if getattr(args, "case_timeout", None) is not None:
+        argv += ["--callsim-case-timeout", str(args.case_timeout)]
     if args.keyword:
         argv += ["-k", args.keyword]
     argv += ["-q", "--no-header", "-rN"] if args.quiet else ["-q", "--no-header", "-rf"]

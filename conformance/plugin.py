@@ -59,6 +59,9 @@ def pytest_addoption(parser: Any) -> None:
                     help="a case listed as an expected failure that passes (XPASS) fails the run (default)")
     group.addoption("--callsim-no-strict-xfail", action="store_false", dest="callsim_strict_xfail",
                     help="report XPASS without failing the run")
+    group.addoption("--callsim-case-timeout", action="store", type=float, default=None, metavar="SECONDS",
+                    help="wall-clock budget of one case: a recorder that has not returned by then FAILs "
+                    "the case and the run goes on (default: 300, ten times that for a property under the deep profile; 0: no budget)")
     group.addoption("--callsim-capabilities", action="store", default=None, metavar="MODULE:NAME",
                     help="capabilities object of the implementation (conformance.Capabilities)")
 
@@ -174,6 +177,10 @@ def pytest_configure(config: Any) -> None:
 def pytest_unconfigure(config: Any) -> None:
     global _STATE
     _STATE = None
+    if hasattr(config, "workerinput"):  # a pytest-xdist worker: its results are sent by now
+        from .guard import exit_if_stuck
+
+        exit_if_stuck(0)
 
 
 @pytest.fixture(scope="session")

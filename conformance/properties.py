@@ -38,6 +38,7 @@ from .faults import count_writes, fault_findings, nothing_written
 from .grades import CaseResult, Finding, Grade
 from .grading import grade_scenario
 from .tracker import SOFT_CAP, Tracker, run_tracked
+from .types import check_types
 
 __all__ = ["Property", "PROPERTIES", "settings_for", "register_profiles", "PROFILES", "SOFT_CAP",
            "causes_seen", "property_ids"]
@@ -150,6 +151,7 @@ def _scenario_property(pid: str, clauses: tuple[str, ...],
         @given(strategy(caps))
         def check(scenario: Scenario) -> None:
             findings, result = grade_scenario(scenario, factory, clauses=clauses)
+            findings = findings + check_types(result.steps)
             tr.examples += 1
             got = label_fn(scenario, result)
             tr.reached.update(got)

@@ -22,6 +22,7 @@ from callsim.textsafe import printable
 from .capabilities import Capabilities, capabilities_of
 from .cases import CATALOGUE, Case, run_case
 from .grades import CaseResult, Grade
+from .guard import DEEP_FACTOR, DEFAULT_CASE_TIMEOUT, guarded
 from .report import Report
 
 __all__ = ["RecorderConformanceTests", "check_recorder", "all_case_ids", "case_clauses", "properties", "conclude"]
@@ -111,13 +112,22 @@ class RecorderConformanceTests:
 
     @pytest.mark.parametrize("case_id", list(_CASES))
     def test_case(self, case_id: str, recorder_factory: Any, capabilities: Capabilities, request: Any) -> None:
-        conclude(request, run_case(_CASES[case_id], recorder_factory, capabilities))
+        case = _CASES[case_id]
+        conclude(request, guarded(case_id, case.clauses, lambda: run_case(case, recorder_factory, capabilities),
+                                  _case_timeout(request.config)))
 
     @pytest.mark.parametrize("prop_id", _property_ids())
     def test_property(self, prop_id: str, recorder_factory: Any, capabilities: Capabilities, request: Any) -> None:
         prop = next(p for p in properties() if p.id == prop_id)
         profile = request.config.getoption("--callsim-profile", default="ci") or "ci"
-        conclude(request, _run_property(prop, recorder_factory, capabilities, profile))
+        conclude(request, guarded(prop_id, tuple(prop.clauses),
+                                  lambda: _run_property(prop, recorder_factory, capabilities, profile),
+                                  _case_timeout(request.config) * (DEEP_FACTOR if profile == "deep" else 1)))
+
+
+def _case_timeout(config: Any) -> float:
+    value = config.getoption("--callsim-case-timeout", default=None)
+    return DEFAULT_CASE_TIMEOUT if value is None else float(value)
 
 
 def _describe(factory: Any) -> str:
@@ -135,6 +145,7 @@ def check_recorder(
     xfail: set[str] | None = None,
     with_properties: bool = True,
     strict_xfail: bool = True,
+    case_timeout: float = DEFAULT_CASE_TIMEOUT,
 ) -> Report:
     """Run every case (and property) against ``factory`` and return the ``Report``.
 
@@ -148,11 +159,13 @@ def check_recorder(
     t0 = time.perf_counter()
     for case in CATALOGUE:
         if keep(case.id):
-            report.cases.append(run_case(case, factory, caps))
+            report.cases.append(guarded(case.id, case.clauses, lambda c=case: run_case(c, factory, caps), case_timeout))
     if with_properties:
         for prop in properties():
             if keep(prop.id):
-                report.cases.append(_run_property(prop, factory, caps, profile))
+                report.cases.append(guarded(prop.id, tuple(prop.clauses),
+                                            lambda p=prop: _run_property(p, factory, caps, profile),
+                                            case_timeout * (DEEP_FACTOR if profile == "deep" else 1)))
     if xfail:
         for c in report.cases:
             if c.id in xfail:

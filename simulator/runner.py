@@ -40,6 +40,10 @@ class StepResult:
     raised: str | None
     end_ms: float
     message: str | None = None
+    #: The kind of the value returned, decided at call time against the recorder's own ``Cause``
+    #: and ``State`` attributes (``returned`` is flattened to JSON): "Cause", "State",
+    #: "other enum", "bool", "int", "float", "str", "None" or "other"; None when it raised.
+    returned_type: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -49,6 +53,7 @@ class StepResult:
             "raised": self.raised,
             "end_ms": self.end_ms,
             **({"message": self.message} if self.message else {}),
+            **({"returned_type": self.returned_type} if self.returned_type else {}),
         }
 
 
@@ -167,6 +172,26 @@ def _jsonable(value: Any) -> Any:
     return repr(value)
 
 
+def returned_kind(value: Any, rec: Any) -> str:
+    """The kind of ``value`` a recorder returned, by identity with members of ``rec.Cause``
+    and ``rec.State`` (the vendor's examples compare ``cause == channel.FileRecorder.Cause.X``)."""
+    for attr in ("Cause", "State"):
+        try:
+            members = list(getattr(rec, attr))
+        except Exception:  # noqa: BLE001 - a recorder without a usable enum has no members
+            members = []
+        if any(value is m for m in members):
+            return attr
+    if value is None:
+        return "None"
+    if isinstance(value, Enum):
+        return "other enum"
+    for t in (bool, int, float, str):
+        if isinstance(value, t):
+            return t.__name__
+    return "other"
+
+
 def _make_args(kwargs: dict[str, Any]) -> dict[str, Any]:
     """Scenario args to API args: a ``cipher`` table becomes a ``callsim.contract.Cipher``."""
     args = dict(kwargs)
@@ -260,7 +285,9 @@ def run_scenario(
         except Exception as exc:  # the spec's exceptions and argument errors are results
             raised, message = type(exc).__name__, str(exc)
         log.add("api-return", call=action.call, returned=_jsonable(returned), raised=raised)
-        steps.append(StepResult(action.call, ticks_to_ms(start), _jsonable(returned), raised, ticks_to_ms(clock.now), message))
+        kind = None if raised or action.call == "sleep" else returned_kind(returned, rec)
+        steps.append(StepResult(action.call, ticks_to_ms(start), _jsonable(returned), raised, ticks_to_ms(clock.now),
+                                message, kind))
     if rec is None:
         try:
             rec = channel.FileRecorder

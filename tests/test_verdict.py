@@ -411,3 +411,117 @@ def test_run_check_honours_out_log_and_json(tmp_path: Path):
     assert r.returncode == 1
     doc = json.loads(r.stdout.decode())
     assert doc["grade"] == "FAIL" and any(f["grade"] == "FAIL" for f in doc["findings"])
+
+
+def _one_case(d: Path) -> dict:
+    (case,) = json.loads((d / "index.json").read_text())["cases"]
+    return case
+
+
+@pytest.mark.parametrize("factory,needle", [
+    ("tests.faulty.harness:StopRaisesSystemExit", "SystemExit"),
+    ("tests.faulty.harness:StopRaisesKeyboardInterrupt", "KeyboardInterrupt"),
+    ("tests.faulty.harness:RecordRaisesGeneratorExit", "GeneratorExit"),
+    ("tests.faulty.harness:RecordRaisesBaseException", "_Custom"),
+    ("tests.faulty.harness:ConstructorRaises", "SystemExit"),
+    ("tests.faulty.harness:factory_returns_none", "NoneType"),
+])
+@pytest.mark.parametrize("workers", [[], ["-n", "2"]])
+def test_any_exception_is_a_named_fail_of_its_case(tmp_path: Path, factory: str, needle: str, workers: list[str]):
+    d = tmp_path / "r"
+    r = callsim("conformance", "--recorder-factory", factory, "--report", str(d), "-q", *workers,
+                "-k", "examples/record-silence or api/stop-when-idle")
+    assert r.returncode == 1, text(r)[-3000:]
+    doc = json.loads((d / "index.json").read_text())
+    assert sorted(c["id"] for c in doc["cases"]) == ["api/stop-when-idle", "examples/record-silence"]
+    assert any(c["grade"] == "FAIL" and needle in json.dumps(c) for c in doc["cases"]), doc["cases"]
+    assert all(c["grade"] in ("PASS", "FAIL", "NON_STRICT") for c in doc["cases"]), doc["cases"]
+
+
+@pytest.mark.parametrize("factory,case,where", [
+    ("tests.faulty.harness:RecordLoopsForever", "examples/record-silence", "in record"),
+    ("tests.faulty.harness:StopSleepsForever", "api/stop-when-idle", "in stop"),
+])
+def test_a_stuck_recorder_fails_its_case_within_the_budget(tmp_path: Path, factory: str, case: str, where: str):
+    d = tmp_path / "r"
+    r = callsim("conformance", "--recorder-factory", factory, "--report", str(d), "-q", "--case-timeout", "2",
+                "-k", f"{case} or api/wait-none")
+    assert r.returncode == 1, text(r)[-3000:]
+    cases = {c["id"]: c for c in json.loads((d / "index.json").read_text())["cases"]}
+    assert set(cases) == {case, "api/wait-none"}
+    stuck = cases[case]
+    assert stuck["grade"] == "FAIL" and "did not return within 2 s" in stuck["summary"], stuck
+    assert where in json.dumps(stuck), stuck
+
+
+@pytest.mark.parametrize("workers", [[], ["-n", "2"]])
+def test_a_leftover_non_daemon_thread_does_not_hang_the_run(tmp_path: Path, workers: list[str]):
+    d = tmp_path / "r"
+    r = subprocess.run([sys.executable, "-m", "callsim", "conformance", "--recorder-factory",
+                        "tests.faulty.harness:LeavesNonDaemonThread", "--report", str(d), "-q", *workers,
+                        "--case-timeout", "2", "-k", "examples/record-silence"],
+                       cwd=ROOT, env=ENV, capture_output=True, timeout=120)
+    assert r.returncode in (0, 1), text(r)[-3000:]
+    assert (d / "index.json").exists()
+
+
+def test_case_timeout_options_are_documented(capsys: pytest.CaptureFixture[str]):
+    with pytest.raises(SystemExit):
+        main(["conformance", "--help"])
+    assert "--case-timeout" in capsys.readouterr().out
+    doc = (ROOT / "docs" / "conformance.md").read_text()
+    assert "--case-timeout" in doc and "--callsim-case-timeout" in doc and "SIGINT" in doc
+
+
+def _examples_and_idle(factory: object) -> list[CaseResult]:
+    from conformance.capabilities import capabilities_of
+    from conformance.cases import CATALOGUE, run_case
+
+    return [run_case(c, factory, capabilities_of(factory)) for c in CATALOGUE
+            if c.id in ("examples/record-silence", "api/stop-when-idle")]
+
+
+@pytest.mark.parametrize("name,clauses", [("CausesAsStrings", {"SPEC-CAUSE"}), ("ForeignEnums", {"SPEC-CAUSE"})])
+def test_returned_values_must_be_the_recorders_own_enum_members(name: str, clauses: set[str]):
+    from conformance.clauses import clause
+    from tests.faulty import harness
+
+    results = _examples_and_idle(getattr(harness, name))
+    typed = [f for r in results for f in r.findings if "returned_type" in f.evidence]
+    assert typed and all(f.grade is Grade.FAIL for f in typed), [f.message for r in results for f in r.findings]
+    assert clauses <= {c for f in typed for c in f.clauses}
+    assert any(clause("SPEC-CAUSE").quote in f.message for f in typed)
+
+
+def test_an_int_from_stop_is_non_strict_and_the_reference_is_clean():
+    from recorder import FileRecorder
+    from tests.faulty import harness
+
+    typed = [f for r in _examples_and_idle(harness.StopReturnsOne) for f in r.findings if "returned_type" in f.evidence]
+    assert typed and {f.grade for f in typed} == {Grade.NON_STRICT}, [f.message for f in typed]
+    assert not [f for r in _examples_and_idle(FileRecorder) for f in r.findings if "returned_type" in f.evidence]
+
+
+def test_run_json_records_the_returned_type():
+    from recorder import FileRecorder
+    from simulator.runner import run_scenario
+    from simulator.scenario import ScenarioBuilder
+
+    res = run_scenario(ScenarioBuilder().action("state").action("cause").stop().build(), FileRecorder)
+    assert [s.to_json()["returned_type"] for s in res.steps] == ["State", "Cause", "bool"]
+
+
+def test_the_users_ctrl_c_still_stops_the_run(tmp_path: Path):
+    """A real SIGINT reaches the main thread, which only waits for the case's worker: the run
+    stops (not graded, exit 2) although the recorder blocks and there is no case budget."""
+    import signal
+    import time
+
+    p = subprocess.Popen([sys.executable, "-m", "callsim", "conformance", "--recorder-factory",
+                          "tests.faulty.harness:StopSleepsForever", "--report", str(tmp_path / "r"), "-q",
+                          "--case-timeout", "0", "-k", "api/stop-when-idle"],
+                         cwd=ROOT, env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    time.sleep(20)
+    p.send_signal(signal.SIGINT)
+    out, err = p.communicate(timeout=120)
+    assert p.returncode not in (0, 1), (out[-2000:], err[-2000:])

@@ -9,13 +9,18 @@ surrogates; ``BaseException`` subclasses escaping from API calls; a worker proce
 
 from __future__ import annotations
 
+import enum
 import os
+import threading
+import time
 from typing import Any
 
 from recorder import FileRecorder
 
 __all__ = ["HOSTILE", "HostileMessages", "StopRaisesSystemExit", "StopRaisesKeyboardInterrupt",
-           "RecordRaisesGeneratorExit", "RecordKillsTheProcess", "CapabilitiesRaise", "NotAFactory"]
+           "RecordRaisesGeneratorExit", "RecordKillsTheProcess", "CapabilitiesRaise", "NotAFactory",
+           "RecordRaisesBaseException", "ConstructorRaises", "factory_returns_none", "RecordLoopsForever",
+           "StopSleepsForever", "LeavesNonDaemonThread", "CausesAsStrings", "ForeignEnums", "StopReturnsOne"]
 
 #: Clear the screen, set the terminal's title, a NUL byte and a lone surrogate.
 HOSTILE = "boom \x1b[2J\x1b]0;pwned\x07 nul\x00 sur\ud800 bell\x07 csi\x9b31m end"
@@ -79,3 +84,91 @@ CapabilitiesRaise = _CapabilitiesRaise()
 
 #: Not callable: ``--recorder-factory tests.faulty.harness:NotAFactory`` must be refused.
 NotAFactory = "a string, not a factory"
+
+
+class _Custom(BaseException):
+    """A ``BaseException`` subclass of the recorder's own."""
+
+
+class RecordRaisesBaseException(FileRecorder):
+    """``record()`` raises a ``BaseException`` subclass of its own."""
+
+    def record(self, *args: Any, **kwargs: Any) -> Any:
+        raise _Custom("from the recorder")
+
+
+class ConstructorRaises(FileRecorder):
+    """The constructor raises ``SystemExit``."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        raise SystemExit("constructor refuses")
+
+
+def factory_returns_none(channel: Any) -> Any:
+    """A factory that returns ``None`` instead of a recorder."""
+    return None
+
+
+class RecordLoopsForever(FileRecorder):
+    """``record()`` spins outside the virtual clock."""
+
+    def record(self, *args: Any, **kwargs: Any) -> Any:
+        while True:
+            pass
+
+
+class StopSleepsForever(FileRecorder):
+    """``stop()`` blocks on the wall clock."""
+
+    def stop(self) -> bool:
+        time.sleep(10**6)
+        return True
+
+
+class LeavesNonDaemonThread(FileRecorder):
+    """``start()`` starts a non-daemon thread that never ends, then behaves."""
+
+    def start(self, *args: Any, **kwargs: Any) -> Any:
+        threading.Thread(target=time.sleep, args=(10**6,), daemon=False).start()
+        return super().start(*args, **kwargs)
+
+
+class CausesAsStrings(FileRecorder):
+    """``record()``/``cause()`` return the name "SILENCE", ``state()`` the name "IDLE"."""
+
+    def record(self, *args: Any, **kwargs: Any) -> Any:
+        return super().record(*args, **kwargs).name
+
+    def cause(self) -> Any:
+        return super().cause().name
+
+    def state(self) -> Any:
+        return super().state().name
+
+
+class _Cause(enum.Enum):
+    ERROR, BARGEIN, SILENCE, SIZE, ABORTED, HANGUP, TIMEOUT, NONE = range(8)
+
+
+class _State(enum.Enum):
+    RECORDING, IDLE, ERROR = range(3)
+
+
+class ForeignEnums(FileRecorder):
+    """Returns members of unrelated enums with the same names as its own ``Cause``/``State``."""
+
+    def record(self, *args: Any, **kwargs: Any) -> Any:
+        return _Cause[super().record(*args, **kwargs).name]
+
+    def cause(self) -> Any:
+        return _Cause[super().cause().name]
+
+    def state(self) -> Any:
+        return _State[super().state().name]
+
+
+class StopReturnsOne(FileRecorder):
+    """``stop()`` returns ``int(result)``: equal to True, but not a bool."""
+
+    def stop(self) -> Any:
+        return int(super().stop())
