@@ -221,7 +221,9 @@ def scenario_no_recorder(seconds: int) -> Timing:
     from simulator.scenario import ScenarioBuilder
 
     sc = ScenarioBuilder(seed=2).speech(0, seconds * 1000).sleep(seconds * 1000).build()
-    return _timed(lambda: run_scenario(sc))
+    from recorder import FileRecorder
+
+    return _timed(lambda: run_scenario(sc, FileRecorder))
 
 
 def scenario_record(seconds: int) -> Timing:
