@@ -260,7 +260,7 @@ def _check_files(scenario: Scenario, result: RunResult, ours: ScriptOutcome, all
             continue
         n = len(pcm)
         # size: never above max_bytes (data only, SD-SIZE; header included would be stricter)
-        mb = _max_bytes(scenario, job.file, result)
+        mb = _max_bytes(scenario, k, result)
         if mb and info.data_bytes > mb:
             findings.append(Finding(Grade.FAIL, ("SPEC-SIZE", "SD-SIZE"), f"{job.file!r} holds {info.data_bytes} data bytes, above max_bytes={mb}", {}))
         lo = min(j.samples for j in alt_jobs) - _frame_samples(job.rate)
@@ -287,17 +287,16 @@ def _frame_samples(rate: int) -> int:
     return -(-FRAME * rate // 8000)
 
 
-def _max_bytes(scenario: Scenario, name: str, result: RunResult | None = None) -> int:
-    """max_bytes of the job that left file ``name``: the last record/start of that name that
-    did not raise (a later job of the same name replaces the file)."""
-    mb = 0
-    steps = result.steps if result is not None else []
+def _max_bytes(scenario: Scenario, k: int, result: RunResult) -> int:
+    """max_bytes of the k-th job that started (the k-th record/start that did not raise): the
+    job that wrote the file being checked, not a later job of the same name still running."""
+    n = -1
     for i, a in enumerate(scenario.actions):
-        if a.call in ("record", "start") and a.kwargs().get("filename") == name:
-            if i < len(steps) and steps[i].raised:
-                continue
-            mb = int(a.kwargs().get("max_bytes", 1920000))
-    return mb
+        if a.call in ("record", "start") and not (i < len(result.steps) and result.steps[i].raised):
+            n += 1
+            if n == k:
+                return int(a.kwargs().get("max_bytes", 1920000))
+    return 0
 
 
 def _observed_start(result: RunResult, k: int) -> int | None:
