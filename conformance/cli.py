@@ -150,8 +150,10 @@ def _print_summary(report: Any, report_dir: Path) -> None:
     shown = (Grade.FAIL, Grade.ERROR, Grade.XPASS)
     for c in report.cases:
         if c.grade in shown:
+            quote = next((f.quote for f in c.findings if f.grade is Grade.FAIL and f.quote), "")
+            breaks = f"       breaks: \"{quote}\"\n" if quote else ""
             print(printable(f"  {c.grade.value} {c.id} [{', '.join(c.clauses)}]\n       {c.summary()[:300]}\n"
-                            f"       replay: {report.replay_line(c, report_dir)}"))
+                            f"{breaks}       replay: {report.replay_line(c, report_dir)}"))
 
 
 def check_scenario(scenario: Any, factory: Any) -> tuple[int, list[Any]]:

@@ -18,6 +18,8 @@ from typing import Any
 
 from callsim.textsafe import plain, plain_str
 
+from .clauses import CLAUSES
+
 __all__ = ["Grade", "Finding", "CaseResult", "worst"]
 
 
@@ -59,9 +61,22 @@ class Finding:
         object.__setattr__(self, "message", plain_str(self.message))
         object.__setattr__(self, "evidence", plain(ev))
 
+    @property
+    def quote(self) -> str:
+        """The sentence of the spec a FAIL breaks: the quote of its first SPEC clause ("" when
+        it names none, which ``tests/test_teeth.py`` forbids for every FAIL the suite gives a faulty recorder)."""
+        for cid in self.clauses:
+            cl = CLAUSES.get(cid)
+            if cl is not None and cl.fixed:
+                return cl.quote
+        return ""
+
     def to_json(self) -> dict[str, Any]:
-        return {"grade": self.grade.value, "clauses": list(self.clauses), "message": self.message,
-                "evidence": self.evidence}
+        d = {"grade": self.grade.value, "clauses": list(self.clauses), "message": self.message,
+             "evidence": self.evidence}
+        if self.grade is Grade.FAIL:
+            d["quote"] = self.quote
+        return d
 
 
 @dataclass
