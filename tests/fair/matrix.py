@@ -5,7 +5,7 @@
 first FAIL message, the decisions the NON-STRICT findings name). ``render(rows)`` makes the
 markdown table of ``docs/fairness.md``.
 
-``python3 -m tests.fair.matrix [--full] [--properties] [-j N] [--out FILE]`` prints the table for
+``python3 -m tests.fair.matrix [--full] [--properties] [-j N] [--json FILE]`` prints the table for
 every reading alone and the combinations of ``tests/test_fairness.py`` (the cases relevant to
 each reading, or with ``--full`` the whole catalogue).
 """
