@@ -1,1 +1,1 @@
-"""Benchmarks for issue 6 (performance); run ``python bench/run.py``. Not part of the tests."""
+"""Benchmarks (performance); run ``python bench/run.py``. Not part of the tests."""

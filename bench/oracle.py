@@ -61,7 +61,7 @@ def generated(examples: int) -> str:
 
     import conformance.strategies as strategies
     from conformance.capabilities import Capabilities
-    from conformance.grading import SpyStore, grade_scenario
+    from conformance.grading import PlaintextSpy, grade_scenario
     from recorder import FileRecorder
     from simulator.runner import run_scenario
 
@@ -84,7 +84,7 @@ def generated(examples: int) -> str:
     t_sim = t_all = 0.0
     for s in scenarios:
         t1 = time.process_time()
-        run_scenario(s, FileRecorder, store=SpyStore())
+        run_scenario(s, FileRecorder, on_write=PlaintextSpy())
         t2 = time.process_time()
         grade_scenario(s, FileRecorder)
         t3 = time.process_time()

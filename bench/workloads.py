@@ -172,17 +172,62 @@ def dtmf_probe(seconds: int) -> Timing:
     return t
 
 
+def blas_limit(calls: int) -> Timing:
+    """What limiting BLAS to one thread costs per detector scan, in us per call: a fresh
+    ``threadpool_limits(1, "blas")`` (finds the loaded libraries on every call), a cached
+    ``ThreadpoolController``'s ``limit``, and the detector's own context; with a 10 s block's
+    scan for scale (``wall`` is the detector context's total over ``calls``). Per-call figures
+    are CPU time."""
+    from threadpoolctl import ThreadpoolController, threadpool_limits
+
+    from recorder.detect import DtmfDetector, _one_blas_thread
+    from simulator.clock import FRAME, MAX_BLOCK_FRAMES
+
+    controller = ThreadpoolController().select(user_api="blas")
+
+    def fresh() -> None:
+        for _ in range(calls):
+            with threadpool_limits(1, "blas"):
+                pass
+
+    def cached() -> None:
+        for _ in range(calls):
+            with controller.limit(limits=1):
+                pass
+
+    def ours() -> None:
+        for _ in range(calls):
+            with _one_blas_thread():
+                pass
+
+    frames = speech_audio(MAX_BLOCK_FRAMES * FRAME // 8000).reshape(-1, FRAME)
+    det = DtmfDetector()
+    det.scan(frames, det.initial_state())
+    t_fresh, t_cached, t_ours = _timed(fresh), _timed(cached), _timed(ours)
+    t_scan = _timed(lambda: [det.scan(frames, det.initial_state()) for _ in range(20)])
+    # CPU time: on a shared machine the wall time of a few microseconds is mostly waiting.
+    return {
+        **t_ours,
+        "fresh_us": t_fresh["cpu"] / calls * 1e6,
+        "cached_us": t_cached["cpu"] / calls * 1e6,
+        "ours_us": t_ours["cpu"] / calls * 1e6,
+        "scan_ms": t_scan["cpu"] / 20 * 1e3,
+    }
+
+
 def scenario_no_recorder(seconds: int) -> Timing:
-    """Issue 2: a scenario of ``seconds`` of speech with a sleep and no recorder attached."""
+    """The simulator alone: a scenario of ``seconds`` of speech with a sleep and no recorder attached."""
     from simulator.runner import run_scenario
     from simulator.scenario import ScenarioBuilder
 
     sc = ScenarioBuilder(seed=2).speech(0, seconds * 1000).sleep(seconds * 1000).build()
-    return _timed(lambda: run_scenario(sc))
+    from recorder import FileRecorder
+
+    return _timed(lambda: run_scenario(sc, FileRecorder))
 
 
 def scenario_record(seconds: int) -> Timing:
-    """Issue 3: a ``seconds`` A-law recording of speech, silence detection + barge-in, end to end
+    """The recorder end to end: a ``seconds`` A-law recording of speech, silence detection + barge-in, end to end
     (scenario build, run, file published in the in-memory store)."""
     from simulator.runner import run_scenario
     from simulator.scenario import ScenarioBuilder
@@ -197,6 +242,54 @@ def scenario_record(seconds: int) -> Timing:
     from recorder import FileRecorder
 
     return _timed(lambda: run_scenario(sc, FileRecorder))
+
+
+#: The many-items scenario: a noise burst every 3 s (2 s of noise, then a 1 s pause).
+BURST_PERIOD_MS, BURST_MS = 3000, 2000
+
+
+def _many_items_scenario(seconds: int) -> Any:
+    """A ``seconds`` call whose far end is one noise-burst item every 3 s, recorded in A-law at
+    8000 Hz with the pipeline's limits (silence 5 s, barge-in): every item start is a scripted
+    instant in the event log, which must not cut media delivery into 3 s blocks."""
+    from simulator.scenario import ScenarioBuilder
+
+    b = ScenarioBuilder(seed=7)
+    for at in range(0, (seconds + 5) * 1000, BURST_PERIOD_MS):
+        b.noise(at, BURST_MS, level_dbm0=-30)
+    return b.record(
+        filename="m.wav", file_format="alaw", rate=8000, seconds_timeout=seconds, max_bytes=0,
+        milliseconds_max_silence=5000, barge_in=True,
+    ).build()
+
+
+def scenario_many_items(seconds: int) -> Timing:
+    """The many-items scenario end to end (``run_scenario``: build, run, file in the store)."""
+    from simulator.runner import run_scenario
+
+    sc = _many_items_scenario(seconds)
+    result: dict[str, Any] = {}
+
+    def go() -> None:
+        r = run_scenario(sc)
+        result["cause"] = r.final["cause"]
+        result["items"] = len(sc.audio)
+
+    t = _timed(go)
+    t.update(result)
+    return t
+
+
+def ref_soundfile_many_items(seconds: int) -> Timing:
+    """libsndfile's A-law encode of the many-items scenario's audio into memory (the reference)."""
+    import io
+
+    import soundfile as sf
+
+    from simulator.build import build_audio
+
+    x = build_audio(_many_items_scenario(seconds)).render(0, seconds * 8000)
+    return _timed(lambda: sf.write(io.BytesIO(), x, 8000, subtype="ALAW", format="WAV"))
 
 
 def memory_24h(seconds: int) -> Timing:
@@ -224,8 +317,11 @@ WORKLOADS: dict[str, Callable[..., Timing]] = {
     "render": render,
     "dtmf": dtmf,
     "dtmf_probe": dtmf_probe,
+    "blas_limit": blas_limit,
     "scenario_no_recorder": scenario_no_recorder,
     "scenario_record": scenario_record,
+    "scenario_many_items": scenario_many_items,
+    "ref_soundfile_many_items": ref_soundfile_many_items,
     "memory_24h": memory_24h,
     "baseline_rss": baseline_rss,
 }

@@ -2,8 +2,10 @@
 
 Sub-commands: ``run`` (replay a scenario file), ``conformance`` (grade a recorder against the
 spec), ``replay`` (rerun one case of a conformance report), ``plot`` (timeline picture of a
-scenario). Exit status: 0 on success; ``conformance`` exits 1 exactly when a case FAILs; 2 for
-usage or input errors (a bad scenario file, an unknown factory).
+scenario). Exit status: 0 on success; ``conformance`` exits 1 when a case FAILs (or XPASSes
+under strict expected failures); 2 for usage or input errors (an unknown factory; a bad scenario
+file, reported on stderr as the one line ``file: key: reason``) and whenever ``conformance``
+could not grade (see ``callsim conformance --help``).
 """
 
 from __future__ import annotations
@@ -16,7 +18,21 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-__all__ = ["main"]
+__all__ = ["main", "EXIT_STATUS"]
+
+#: The exit status of ``callsim conformance`` (also its ``--help`` epilog).
+EXIT_STATUS = """\
+exit status:
+  0  at least one case was graded and none failed (NON-STRICT, INFO, UNSUPPORTED and XFAIL
+     do not fail a run)
+  1  a case FAILed, or a case listed in --xfail passed (XPASS) while expected failures are
+     strict (the default; --no-strict-xfail reports XPASS without failing)
+  2  the run could not grade: the factory cannot be imported, lacks the attribute or is not
+     callable; a bad option (-n, --capabilities, an unreadable --xfail file or one naming an
+     unknown case); --report is a file, not writable, or a folder that is not a report; -k
+     selected no case; a case the harness could not run (ERROR: not set up, never run); an
+     interrupted run or an internal error. One line on stderr names the cause.
+"""
 
 
 def _factory_arg(p: argparse.ArgumentParser) -> None:
@@ -37,17 +53,32 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
     try:
         scenario = load_scenario(args.scenario)
+    except ScenarioError as exc:  # the scenario's own error: one line "file: key: reason"
+        print(exc, file=sys.stderr)
+        return 2
+    try:
         factory = resolve_factory(args.recorder_factory)
-    except (ScenarioError, ValueError, ImportError, AttributeError) as exc:
+    except (ValueError, ImportError, AttributeError) as exc:
         print(f"callsim run: {exc}", file=sys.stderr)
         return 2
     if args.out:
         Path(args.out).mkdir(parents=True, exist_ok=True)
     if args.check:
-        from conformance.cli import check_scenario, print_findings
+        from conformance.cli import check_scenario_run, print_findings
+        from conformance.grades import worst
 
-        code, findings = check_scenario(scenario, factory)
-        print_findings(args.scenario, findings)
+        code, findings, result = check_scenario_run(scenario, factory)
+        if args.out:
+            _write_files(result.contents, Path(args.out))
+        if args.log:
+            Path(args.log).write_text(json.dumps(result.log, indent=1, sort_keys=True) + "\n")
+        if args.json:
+            doc = result.to_json(with_log=args.with_log)
+            doc["grade"] = worst([f.grade for f in findings]).value
+            doc["findings"] = [f.to_json() for f in findings if f.grade.value != "PASS"]
+            print(json.dumps(doc, sort_keys=True))
+        else:
+            print_findings(args.scenario, findings)
         return code
     result = run_scenario(scenario, factory, out_dir=args.out)
     if args.log:
@@ -55,23 +86,35 @@ def _cmd_run(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(result.to_json(with_log=args.with_log), sort_keys=True))
         return 0
-    print(f"scenario {args.scenario} (seed {scenario.seed})")
+    from .textsafe import printable  # what the recorder returned is shown, never obeyed
+
+    print(printable(f"scenario {args.scenario} (seed {scenario.seed})"))
     for s in result.steps:
         outcome = f"raised {s.raised}" if s.raised else f"-> {s.returned}"
-        print(f"  {s.at_ms:>10.1f} ms  {s.call:<28} {outcome}  (until {s.end_ms:.1f} ms)")
+        print(printable(f"  {s.at_ms:>10.1f} ms  {s.call:<28} {outcome}  (until {s.end_ms:.1f} ms)"))
     f = result.final
-    print(f"final: state={f['state']} cause={f['cause']} audio_detected={f['audio_detected']} "
-          f"call_state={f['call_state']} at {f['end_ms']:.1f} ms")
+    print(printable(f"final: state={f['state']} cause={f['cause']} audio_detected={f['audio_detected']} "
+                    f"call_state={f['call_state']} at {f['end_ms']:.1f} ms"))
     for info in result.files:
-        print(f"file {info['name']}: {info['format']} {info['rate']} Hz, {info['data_bytes']} data bytes, "
-              f"{info['duration_ms']} ms, sha256 {info['sha256'][:16]}...")
+        print(printable(f"file {info['name']}: {info['format']} {info['rate']} Hz, {info['data_bytes']} data bytes, "
+                        f"{info['duration_ms']} ms, sha256 {info['sha256'][:16]}..."))
     return 0
+
+
+def _write_files(contents: dict[str, bytes], out: Path) -> None:
+    """The recorded files of a run into ``out`` (as ``run_scenario(out_dir=...)`` writes them)."""
+    for name, data in contents.items():
+        target = out / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(data)
 
 
 def _cmd_conformance(args: argparse.Namespace) -> int:
     from conformance.cli import run_conformance
 
-    return run_conformance(args)
+    from .wiring import resolve_factory
+
+    return run_conformance(args, resolve_factory)
 
 
 def _cmd_replay(args: argparse.Namespace) -> int:
@@ -109,13 +152,20 @@ def build_parser() -> argparse.ArgumentParser:
     _factory_arg(run)
     run.set_defaults(func=_cmd_run)
 
-    conf = sub.add_parser("conformance", help="grade a recorder against the spec")
+    conf = sub.add_parser("conformance", help="grade a recorder against the spec", epilog=EXIT_STATUS,
+                          formatter_class=argparse.RawDescriptionHelpFormatter)
     _factory_arg(conf)
     conf.add_argument("--report", metavar="DIR", default="report", help="report folder (default: report)")
     conf.add_argument("--profile", choices=("ci", "deep"), default="ci", help="hypothesis profile")
     conf.add_argument("-n", "--numprocesses", default=None, help="pytest-xdist workers (e.g. auto)")
-    conf.add_argument("--xfail", metavar="FILE", help="expected-failures file of the implementation")
+    conf.add_argument("--xfail", metavar="FILE", help="expected-failures file of the implementation: one case ID "
+                      "per line; a listed case that FAILs is XFAIL, one that passes XPASS")
+    conf.add_argument("--strict-xfail", dest="strict_xfail", action=argparse.BooleanOptionalAction, default=True,
+                      help="an XPASS fails the run (default: strict; --no-strict-xfail only reports it)")
     conf.add_argument("--capabilities", metavar="MODULE:NAME", help="capabilities object (default: from the factory)")
+    conf.add_argument("--case-timeout", type=float, default=None, metavar="SECONDS",
+                      help="wall-clock budget of one case: a recorder that has not returned by then FAILs the "
+                      "case (\"did not return within N s\") and the run goes on (default: 300, ten times that for a property under the deep profile; 0: no budget)")
     conf.add_argument("-k", dest="keyword", default=None, help="only cases matching this pytest -k expression")
     conf.add_argument("-q", "--quiet", action="store_true")
     conf.set_defaults(func=_cmd_conformance)

@@ -424,8 +424,8 @@ def plot_scenario(args: Any, factory: Any = None) -> int:
 
     try:
         scenario = load_scenario(args.scenario)
-    except (ScenarioError, ValueError) as exc:
-        print(f"callsim plot: {exc}", file=sys.stderr)
+    except ScenarioError as exc:  # one line "file: key: reason", as callsim run prints it
+        print(exc, file=sys.stderr)
         return 2
     if factory is None:
         print("callsim plot: no recorder factory given", file=sys.stderr)

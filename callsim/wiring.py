@@ -13,7 +13,7 @@ from typing import Any
 
 from callsim.contract import RecorderFactory
 
-__all__ = ["REFERENCE", "FactoryError", "default_factory", "load_factory", "resolve_factory"]
+__all__ = ["REFERENCE", "FactoryError", "default_factory", "load_factory", "load_object", "resolve_factory"]
 
 #: How the reference recorder is spelled as a factory path (shown in help and replay lines).
 REFERENCE = "recorder:FileRecorder"
@@ -31,16 +31,45 @@ def default_factory() -> RecorderFactory:
 
 
 def load_factory(spec: str) -> RecorderFactory:
-    """Resolve ``MODULE:CALLABLE`` (attribute paths with dots allowed) to a callable."""
+    """Resolve ``MODULE:CALLABLE`` (attribute paths with dots allowed) to a callable.
+
+    Raises ``FactoryError`` with a one-line message for every way that can go wrong: a spelling
+    without ``:``, a module that cannot be imported (or raises while importing), a missing
+    attribute, an object that is not callable.
+    """
     module_name, sep, attr = spec.partition(":")
     if not sep or not module_name or not attr:
         raise FactoryError(f"recorder factory must look like MODULE:CALLABLE, got {spec!r}")
-    obj: Any = importlib.import_module(module_name)
-    for part in attr.split("."):
-        obj = getattr(obj, part)
+    obj: Any = load_object(spec, what="recorder factory")
     if not callable(obj):
-        raise FactoryError(f"recorder factory {spec!r} is not callable")
+        raise FactoryError(f"recorder factory {spec!r} is not callable (it is a {type(obj).__name__})")
     return obj  # type: ignore[no-any-return]
+
+
+def load_object(spec: str, *, what: str = "object") -> Any:
+    """The object ``MODULE:ATTR.PATH`` names; ``FactoryError`` (one line) when it cannot."""
+    module_name, sep, attr = spec.partition(":")
+    if not sep or not module_name or not attr:
+        raise FactoryError(f"{what} must look like MODULE:NAME, got {spec!r}")
+    try:
+        obj: Any = importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        if exc.name and module_name.startswith(exc.name) and module_name[len(exc.name):][:1] in ("", "."):
+            raise FactoryError(f"{what} {spec!r}: no module named {exc.name!r}") from None
+        raise FactoryError(f"{what} {spec!r}: importing {module_name!r} failed: {exc}") from None
+    except BaseException as exc:  # noqa: BLE001 - a module that raises on import is a bad spelling too
+        if isinstance(exc, KeyboardInterrupt):
+            raise
+        raise FactoryError(f"{what} {spec!r}: importing {module_name!r} failed: "
+                           f"{type(exc).__name__}: {exc}") from None
+    for i, part in enumerate(attr.split(".")):
+        try:
+            obj = getattr(obj, part)
+        except Exception as exc:  # noqa: BLE001 - AttributeError, or whatever a property raises
+            where = module_name + "".join("." + p for p in attr.split(".")[:i])
+            why = "has no attribute" if isinstance(exc, AttributeError) else f"raised {type(exc).__name__} for"
+            raise FactoryError(f"{what} {spec!r}: {where!r} {why} {part!r}") from None
+    return obj
 
 
 def resolve_factory(spec: str | None) -> RecorderFactory:

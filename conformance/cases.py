@@ -1,8 +1,10 @@
 """The case catalogue: deterministic conformance cases, each tied to the clauses it checks.
 
 Most cases are scenarios graded by the oracle (``conformance.grading``); a few check things a
-scenario cannot express (signatures, enums, store faults, key material) with a custom check.
-Generated (hypothesis) properties and the stateful machine live in ``conformance.suite``.
+scenario cannot express (signatures, enums, store faults, key material) with a custom check
+(the store-fault ones with ``conformance.faults``, shared with ``property/cause-error``).
+Generated (hypothesis) properties and the stateful machine live in ``conformance.properties``
+and ``conformance.stateful``.
 """
 
 from __future__ import annotations
@@ -16,8 +18,10 @@ from typing import Any
 from simulator.scenario import Scenario, ScenarioBuilder
 
 from .capabilities import ALL_FORMATS, ALL_RATES, Capabilities
+from .faults import count_writes, fault_findings, nothing_written
 from .grades import CaseResult, Finding, Grade
 from .grading import grade_scenario
+from .types import check_types
 
 __all__ = ["Case", "CATALOGUE", "run_case", "case_ids"]
 
@@ -50,8 +54,9 @@ def run_case(case: Case, factory: Any, caps: Capabilities) -> CaseResult:
     if case.scenario is not None:
         res.scenario_toml = case.scenario.to_toml()
         if case.use_model:
-            findings, _ = grade_scenario(case.scenario, factory, clauses=case.clauses)
+            findings, run = grade_scenario(case.scenario, factory, clauses=case.clauses)
             res.findings.extend(findings)
+            res.findings.extend(check_types(run.steps) if run is not None else [])
     if case.check is not None:
         try:
             res.findings.extend(case.check(factory, caps))
@@ -373,46 +378,16 @@ _add(Case("cipher/no-key-in-output", ("SD-CIPHER",), check=_check_key_leak, need
 
 
 # -- store faults -----------------------------------------------------------------------------------
-class _CountingStore:
-    """Counts the write calls and bytes a clean run makes (to place faults inside a recording)."""
-
-    @staticmethod
-    def measure(scenario: Scenario, factory: Any) -> tuple[int, int]:
-        from simulator.runner import run_scenario
-        from simulator.store import MediaStore
-
-        counts = [0, 0]
-
-        class Counting(MediaStore):
-            def open_write(self, name: str) -> Any:
-                w = super().open_write(name)
-                orig = w.write
-
-                def write(data: Any) -> None:
-                    counts[0] += 1
-                    counts[1] += len(bytes(data))
-                    orig(data)
-
-                w.write = write  # type: ignore[method-assign]
-                return w
-
-        run_scenario(scenario, factory, store=Counting())
-        return counts[0], counts[1]
-
-
 def _fault_check(where: str, kind: str) -> Callable[[Any, Capabilities], list[Finding]]:
-    """A store fault inside a recording: ERROR/ERROR, nothing published, the next job works."""
+    """A store fault at the ``where`` of a recording (``faults.fault_findings`` grades it)."""
 
     def check(factory: Any, caps: Capabilities) -> list[Finding]:
         from simulator.runner import run_scenario
 
         base = _b().speech(0, 4000).record(filename="f.wav", milliseconds_max_silence=1000)
-        writes, size = _CountingStore.measure(base.build(), factory)
+        writes, size = count_writes(base.build(), factory)
         if writes == 0:
-            # nothing to place a fault in: a job that heard no audio may publish nothing
-            # (SD-FILES-LEFT, another reading); the oracle's own cases judge missing files
-            return [Finding(Grade.INFO, ("SD-FILES-LEFT",), "a clean recording wrote nothing to the store, so no "
-                            "fault could be placed in it")]
+            return [nothing_written()]
         if kind == "write":
             n = {"first": 1, "middle": max(1, (writes + 1) // 2), "last": writes}[where]
             store = {"fail_write_n": n}
@@ -422,24 +397,9 @@ def _fault_check(where: str, kind: str) -> Callable[[Any, Capabilities], list[Fi
         b = _b().speech(0, 4000).store(**store)
         b.record(filename="f.wav", milliseconds_max_silence=1000).action("state").action("cause")
         b.record(filename="g.wav", seconds_timeout=1).action("state")
-        res = run_scenario(b.build(), factory)
-        out: list[Finding] = []
-        st = res.steps
-        ev = {"clean_writes": writes, "clean_bytes": size, "fault": store}
-        if st[0].raised:
-            return [Finding(Grade.FAIL, ("SPEC-STATE-ERROR",), f"record() raised {st[0].raised} on a store fault instead of ending with ERROR", ev)]
-        if st[0].returned != "ERROR":
-            out.append(Finding(Grade.FAIL, ("SPEC-STATE-ERROR", "SD-ERROR"), f"record() returned {st[0].returned} on a store fault ({store}), expected ERROR", ev))
-        if st[1].returned != "ERROR" or st[2].returned != "ERROR":
-            out.append(Finding(Grade.FAIL, ("SPEC-STATE-ERROR",), f"after a failed job state()={st[1].returned} cause()={st[2].returned}, expected ERROR/ERROR", ev))
-        if "f.wav" in res.contents:
-            out.append(Finding(Grade.NON_STRICT, ("SD-FILES-LEFT",), "a file was published after a failed job", ev))
-        if res.open_writers:
-            out.append(Finding(Grade.FAIL, ("SPEC-STATE-ERROR",), f"{res.open_writers} writer(s) left open after a failed job", ev))
-        if kind == "write" and (st[3].raised or st[3].returned != "TIMEOUT"):
-            out.append(Finding(Grade.FAIL, ("SPEC-STATE-ERROR", "SD-ERROR"),
-                               f"the job after a failed one gave {st[3].returned} ({st[3].raised}), expected TIMEOUT", ev))
-        return out
+        scenario = b.build()
+        return fault_findings(scenario, run_scenario(scenario, factory),
+                              {"clean_writes": writes, "clean_bytes": size, "fault": store})
 
     return check
 

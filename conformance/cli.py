@@ -1,64 +1,176 @@
 """``callsim conformance`` and ``callsim replay``: the suite from the command line.
 
-``callsim conformance`` runs ``pytest --pyargs conformance`` in this process with the plugin's
-options (so ``-n auto`` uses pytest-xdist), prints pytest's progress and the summary, writes the
-report, and exits 1 exactly when a case FAILs (2 when the suite could not run at all).
+``callsim conformance`` checks its options first (the factory imports and is callable, the
+expected-failures file names known cases, the capabilities object, ``-n``, the report folder),
+then runs ``pytest --pyargs conformance`` in this process with the plugin's options (so
+``-n auto`` uses pytest-xdist), prints pytest's progress and the summary, writes the report and
+exits 0, 1 or 2 as ``callsim conformance --help`` and docs/conformance.md explain. The summary is the report pytest's session built in memory,
+never a report read back from disk.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-__all__ = ["run_conformance", "run_replay", "check_scenario", "print_findings"]
+from callsim.textsafe import printable
+
+__all__ = ["run_conformance", "run_replay", "check_scenario", "check_scenario_run", "print_findings"]
+
+def _error(message: str) -> None:
+    print(f"callsim conformance: {printable(message)}", file=sys.stderr)
 
 
-def run_conformance(args: Any) -> int:
+def _preflight(args: Any, resolve: Callable[[str | None], Any] | None) -> str | None:
+    """Why the options cannot grade anything (None when they can): checked before pytest starts,
+    so a typo is one line, not an error per case."""
+    from .plugin import OptionError, load_capabilities, read_xfail
+    from .report import ReportPathError, check_report_dir
+
+    if resolve is not None:
+        try:
+            resolve(args.recorder_factory)
+        except (ValueError, ImportError, AttributeError) as exc:  # callsim.wiring.FactoryError is a ValueError
+            return str(exc)
+    n = args.numprocesses
+    if n is not None:
+        if not (str(n) in ("auto", "logical") or str(n).isdigit()):
+            return f"-n {n!r}: give a number of workers, 'auto' or 'logical'"
+        if importlib.util.find_spec("xdist") is None:
+            return "-n needs pytest-xdist (pip install pytest-xdist)"
+    try:
+        if args.xfail:
+            from .suite import all_case_ids
+
+            read_xfail(args.xfail, set(all_case_ids()), option="--xfail")
+        load_capabilities(args.capabilities, option="--capabilities")
+        check_report_dir(args.report)
+    except (OptionError, ReportPathError) as exc:
+        return str(exc)
+    return None
+
+
+class _Session:
+    """A pytest plugin object that keeps the session's config, where the conformance plugin
+    leaves the report it built."""
+
+    config: Any = None
+
+    def pytest_configure(self, config: Any) -> None:
+        self.config = config
+
+
+_PYTEST_EXIT = {2: "interrupted", 3: "internal error", 4: "usage error", 5: "no tests collected"}
+
+
+def run_conformance(args: Any, resolve: Callable[[str | None], Any] | None = None) -> int:
+    """``_run_conformance``, then the process ends at once if a recorder left a non-daemon
+    thread running (``conformance.guard.exit_if_stuck``): the interpreter would wait for it."""
+    from .guard import exit_if_stuck
+
+    code = _run_conformance(args, resolve)
+    exit_if_stuck(code)
+    return code
+
+
+def _run_conformance(args: Any, resolve: Callable[[str | None], Any] | None = None) -> int:
+    """``callsim conformance``: ``resolve`` (the command line passes
+    ``callsim.wiring.resolve_factory``) checks the factory before pytest starts; without it the
+    plugin checks it when pytest configures."""
+    problem = _preflight(args, resolve)
+    if problem:
+        _error(problem)
+        return 2
     import pytest
 
     argv = ["--pyargs", "conformance", "-p", "no:cacheprovider", "-o", "addopts=",
             "--callsim-report", str(args.report), "--callsim-profile", args.profile,
-            "-W", "ignore::DeprecationWarning"]
+            "-W", "ignore::DeprecationWarning",
+            # the options were checked (so imported) before pytest started; the suite's checks
+            # do not rely on assertion rewriting
+            "-W", "ignore::pytest.PytestAssertRewriteWarning"]
     if args.recorder_factory:
         argv += ["--recorder-factory", args.recorder_factory]
     if args.numprocesses:
         argv += ["-n", str(args.numprocesses)]
     if args.xfail:
         argv += ["--callsim-xfail", args.xfail]
+    if not getattr(args, "strict_xfail", True):
+        argv += ["--callsim-no-strict-xfail"]
     if args.capabilities:
         argv += ["--callsim-capabilities", args.capabilities]
+    if getattr(args, "case_timeout", None) is not None:
+        argv += ["--callsim-case-timeout", str(args.case_timeout)]
     if args.keyword:
         argv += ["-k", args.keyword]
     argv += ["-q", "--no-header", "-rN"] if args.quiet else ["-q", "--no-header", "-rf"]
-    code = int(pytest.main(argv))
-    index = Path(args.report) / "index.json"
-    if not index.exists():
-        print(f"callsim conformance: no report was written (pytest exit {code})", file=sys.stderr)
+    session = _Session()
+    code = int(pytest.main(argv, plugins=[session]))
+    config = session.config
+    report = getattr(config, "_callsim_report", None)
+    write_error = getattr(config, "_callsim_report_error", None)
+    if write_error:
+        _error(f"cannot write the report: {write_error}")
         return 2
-    doc = json.loads(index.read_text())
-    s = doc["summary"]
-    print(f"\n{doc['implementation']}: " + ", ".join(f"{k} {v}" for k, v in s.items() if k != "total")
-          + f" of {s['total']} cases; report {Path(args.report) / 'index.html'}")
-    for c in doc["cases"]:
-        if c["grade"] == "FAIL":
-            print(f"  FAIL {c['id']} [{', '.join(c['clauses'])}]\n       {c['summary'][:300]}\n       replay: {c['replay']}")
-    if s["FAIL"]:
-        return 1
-    return 0 if code in (0, 1, 5) or s["total"] else 2
+    if report is None:
+        _error(f"pytest stopped before grading ({_PYTEST_EXIT.get(code, f'exit {code}')}); see its output above")
+        return 2
+    if not report.cases:
+        known = report.known_cases()
+        _error(f"-k {args.keyword!r} selected none of the suite's {known} cases" if args.keyword
+               else f"no case was collected (pytest: {_PYTEST_EXIT.get(code, f'exit {code}')})")
+        return 2
+    _print_summary(report, Path(args.report))
+    if code in (2, 3, 4):
+        _error(f"the verdict is incomplete: pytest ended with exit status {code} ({_PYTEST_EXIT[code]})")
+        return 2
+    verdict = int(report.verdict())
+    if verdict == 2:
+        errors = report.errors
+        _error(f"{len(errors)} case(s) could not be graded (ERROR), first {errors[0].id}: {errors[0].summary()[:200]}"
+               if errors else f"no case was graded: all {len(report.cases)} selected cases are UNSUPPORTED")
+    elif verdict == 0 and code != 0:
+        _error(f"pytest reported failures (exit {code}) that no case explains; see its output above")
+        return 2
+    return verdict
+
+
+def _print_summary(report: Any, report_dir: Path) -> None:
+    from .grades import Grade
+    from .plugin import summary_text
+
+    print(printable(f"\n{report.implementation}: {summary_text(report)}; report {report_dir / 'index.html'}"))
+    note = report.partial_note()
+    if note:
+        print(printable(note))
+    shown = (Grade.FAIL, Grade.ERROR, Grade.XPASS)
+    for c in report.cases:
+        if c.grade in shown:
+            quote = next((f.quote for f in c.findings if f.grade is Grade.FAIL and f.quote), "")
+            breaks = f"       breaks: \"{quote}\"\n" if quote else ""
+            print(printable(f"  {c.grade.value} {c.id} [{', '.join(c.clauses)}]\n       {c.summary()[:300]}\n"
+                            f"{breaks}       replay: {report.replay_line(c, report_dir)}"))
 
 
 def check_scenario(scenario: Any, factory: Any) -> tuple[int, list[Any]]:
     """Grade one scenario with the oracle (and its own [expect] table); 1 if anything FAILs."""
+    code, findings, _ = check_scenario_run(scenario, factory)
+    return code, findings
+
+
+def check_scenario_run(scenario: Any, factory: Any) -> tuple[int, list[Any], Any]:
+    """``check_scenario`` that also returns the run (``simulator.runner.RunResult``)."""
     from .expect import check_expect
     from .grades import Grade
     from .grading import grade_scenario
 
     findings, result = grade_scenario(scenario, factory)
     findings += check_expect(scenario, result)
-    return (1 if any(f.grade is Grade.FAIL for f in findings) else 0), findings
+    return (1 if any(f.grade is Grade.FAIL for f in findings) else 0), findings, result
 
 
 def run_replay(args: Any, resolve: Callable[[str | None], Any]) -> int:
@@ -68,13 +180,21 @@ def run_replay(args: Any, resolve: Callable[[str | None], Any]) -> int:
     from .suite import check_recorder
 
     index = Path(args.report_dir) / "index.json"
-    doc = json.loads(index.read_text())
+    try:
+        doc = json.loads(index.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        print(printable(f"callsim replay: cannot read {index}: {exc}"), file=sys.stderr)
+        return 2
     case = next((c for c in doc["cases"] if c["id"] == args.case_id), None)
     if case is None:
         print(f"callsim replay: no case {args.case_id!r} in {index}", file=sys.stderr)
         return 2
     spec = args.recorder_factory or doc.get("factory")
-    factory = resolve(spec)
+    try:
+        factory = resolve(spec)
+    except (ValueError, ImportError, AttributeError) as exc:
+        print(printable(f"callsim replay: {exc}"), file=sys.stderr)
+        return 2
     toml = Path(args.report_dir) / "replay" / (safe_name(case["id"]) + ".toml")
     if toml.exists():
         from simulator.scenario import load_scenario
@@ -85,7 +205,7 @@ def run_replay(args: Any, resolve: Callable[[str | None], Any]) -> int:
     report = check_recorder(factory, select=case["id"], with_properties=case["id"].startswith(("property/", "stateful/")))
     for c in report.cases:
         if c.id == case["id"]:
-            print(f"{c.grade.value} {c.id}: {c.summary()}")
+            print(printable(f"{c.grade.value} {c.id}: {c.summary()}"))
             return 1 if c.grade.value == "FAIL" else 0
     print(f"callsim replay: case {case['id']!r} is not in this suite version", file=sys.stderr)
     return 2
@@ -94,6 +214,6 @@ def run_replay(args: Any, resolve: Callable[[str | None], Any]) -> int:
 def print_findings(name: str, findings: list[Any]) -> None:
     bad = [f for f in findings if f.grade.value != "PASS"]
     if not bad:
-        print(f"PASS {name}")
+        print(printable(f"PASS {name}"))
     for f in bad:
-        print(f"{f.grade.value} [{', '.join(f.clauses)}] {f.message}")
+        print(printable(f"{f.grade.value} [{', '.join(f.clauses)}] {f.message}"))

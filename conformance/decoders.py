@@ -5,7 +5,7 @@ This module owns turning a recorded file's data chunk back into 16-bit linear sa
 independent reader in `conformance.wavread`).
 
 Independence: written from the codec descriptions, not from any implementation, and sharing no
-code with the reference recorder (``recorder/codecs.py``):
+code with the reference recorder's encoders (``recorder/g711.py``, ``ima.py``, ``oki.py``, ``pcm.py``):
 
 * G.711 A-law and mu-law: the decode tables are built from the standard's segment description
   (8 segments per sign; each segment's start and quantisation step; the decoded value is the

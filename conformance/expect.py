@@ -1,27 +1,37 @@
 """A scenario's own ``[expect]`` table: outcomes a scenario file states for itself.
 
-Keys (all optional): ``cause``, ``state``, ``call_state`` (a name or a list of allowed names),
-``audio_detected`` (bool), ``end_ms`` ([lo, hi]), ``files`` (names that must exist), ``absent``
-(names that must not), ``returned`` (a list, one entry per action: a value, a list of allowed
-values, or "*"), ``raised`` (likewise, exception class names or "" for none) and ``clauses``
-(what the expectations check; default SPEC-RECORD).
+Which keys exist, what their values may be and what each is compared with is one table,
+``simulator.scenario.EXPECT_KEYS`` (the loader validates every value with it, so a typo'd key
+or a wrong type is a ``ScenarioError``, never a silently ignored expectation). Here each kind of
+comparison (``ExpectKey.checks``) has its check: ``final`` keys (``cause``, ``state``,
+``call_state``, ``audio_detected``) against the run's final values, ``end_ms`` ([lo, hi]),
+``stored``/``not_stored`` file names (``files``, ``absent``), ``steps`` (``returned``,
+``raised``: one entry per action, a value, a list of allowed values, or "*"; "" for no
+exception) and ``clauses`` (what the expectations check; default SPEC-RECORD).
 
 An ``[expect]`` table encodes our decisions, so it is graded like the rest of the suite: a
 mismatch is FAIL only when the observed value is also outside what the oracle says the text
-allows (``conformance.grading.oracle_view``); otherwise it is NON-STRICT on the decision concerned.
+allows (``conformance.grading.oracle_view``), quoting the table's SPEC clause (SPEC-RECORD when
+it names none); otherwise it is NON-STRICT on the decision concerned (the table's SD clauses, or
+the decision each key encodes).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 from simulator.runner import RunResult
-from simulator.scenario import Scenario
+from simulator.scenario import EXPECT_KEYS, Scenario
 
 from .clauses import CLAUSES
 from .grades import Finding, Grade
 
-__all__ = ["check_expect"]
+__all__ = ["check_expect", "CHECKS", "DEFAULT_CLAUSES", "Mismatch"]
+
+#: What a mismatch is reported against when the table has no ``clauses``.
+DEFAULT_CLAUSES = ("SPEC-RECORD",)
 
 #: The decision an expectation of each key encodes (when the scenario names none).
 _KEY_DECISION = {
@@ -31,12 +41,90 @@ _KEY_DECISION = {
 }
 
 
+@dataclass(frozen=True)
+class Mismatch:
+    """One expectation the run missed: ``message``, what was observed and expected, and
+    ``where`` (the step index, or the file name) for asking the oracle whether the text allows it."""
+
+    message: str
+    observed: Any
+    expected: Any
+    where: Any = None
+    decisions: tuple[str, ...] = field(default=())
+
+
 def _ok(got: Any, want: Any) -> bool:
     if want == "*":
         return True
-    if isinstance(want, (list, tuple)):
-        return got in list(want)
+    if isinstance(want, list):
+        return got in want
     return bool(got == want)
+
+
+def _final(key: str, want: Any, result: RunResult) -> list[Mismatch]:
+    got = result.final.get(key)
+    return [] if _ok(got, want) else [Mismatch(f"expected final {key} {want!r}, got {got!r}", got, want)]
+
+
+def _end_ms(key: str, want: Any, result: RunResult) -> list[Mismatch]:
+    lo, hi = want
+    got = result.final.get("end_ms", -1)
+    return [] if lo <= got <= hi else [Mismatch(f"expected the script to end within {lo}..{hi} ms, got "
+                                                f"{result.final.get('end_ms')}", result.final.get("end_ms"), [lo, hi])]
+
+
+def _stored(key: str, want: Any, result: RunResult) -> list[Mismatch]:
+    return [Mismatch(f"expected file {name!r} in the store", None, name, name)
+            for name in want if name not in result.contents]
+
+
+def _not_stored(key: str, want: Any, result: RunResult) -> list[Mismatch]:
+    return [Mismatch(f"expected no file {name!r} in the store", name, None, name)
+            for name in want if name in result.contents]
+
+
+def _steps(key: str, want: Any, result: RunResult) -> list[Mismatch]:
+    out = []
+    for i, (step, expected) in enumerate(zip(result.steps, want)):
+        got = getattr(step, key)
+        if key == "raised" and got is None:
+            got = ""
+        if not _ok(got, expected):
+            out.append(Mismatch(f"step {i} ({step.call}): expected {key} {expected!r}, got {got!r}", got, expected, i))
+    return out
+
+
+#: The check of each kind of ``ExpectKey.checks``: (key, expected value, run) -> mismatches.
+CHECKS: dict[str, Callable[[str, Any, RunResult], list[Mismatch]]] = {
+    "final": _final,
+    "end_ms": _end_ms,
+    "stored": _stored,
+    "not_stored": _not_stored,
+    "steps": _steps,
+    "clauses": lambda key, want, result: [],
+}
+
+
+def _allowed(key: str, m: Mismatch, scenario: Scenario, result: RunResult, oracle: Any) -> bool:
+    """Whether the text allows what was observed (the oracle's view of the run)."""
+    kind = EXPECT_KEYS[key].checks
+    if key == "call_state":
+        from .model import World
+
+        return bool(m.observed == World(scenario).call_state(int(round(result.final.get("end_ms", 0) * 8))))
+    if kind == "final":
+        return m.observed in oracle.final.get(key, {m.observed})
+    if kind == "end_ms":
+        return not oracle.failed_steps
+    if kind == "stored":  # absent where it may be, or where no job records to it
+        return m.where in oracle.files_may_be_absent or m.where not in oracle.files_may_exist
+    if kind == "not_stored":
+        return m.where in oracle.files_may_exist
+    if kind == "steps":
+        step = result.steps[m.where]
+        return m.where < len(oracle.steps) and (step.returned, step.raised) in oracle.steps[m.where] \
+            and m.where not in oracle.failed_steps
+    return False
 
 
 def check_expect(scenario: Scenario, result: RunResult, oracle: Any = None) -> list[Finding]:
@@ -45,69 +133,25 @@ def check_expect(scenario: Scenario, result: RunResult, oracle: Any = None) -> l
     exp = scenario.expected()
     if not exp:
         return []
-    clauses = tuple(exp.get("clauses", ("SPEC-RECORD",)))
-    spec = tuple(c for c in clauses if c in CLAUSES and CLAUSES[c].fixed and CLAUSES[c].quote) or ("SPEC-RECORD",)
+    clauses = tuple(exp.get("clauses", DEFAULT_CLAUSES))
+    spec = tuple(c for c in clauses if c in CLAUSES and CLAUSES[c].fixed and CLAUSES[c].quote) or DEFAULT_CLAUSES
     decisions = tuple(c for c in clauses if c.startswith("SD-"))
-    if oracle is None:
-        from .grading import oracle_view
-
-        oracle = oracle_view(scenario, result)
     out: list[Finding] = []
-
-    def report(key: str, allowed: bool, message: str, got: Any, want: Any) -> None:
-        ev = {"observed": got, "expected": want}
-        if allowed:
-            out.append(Finding(Grade.NON_STRICT, decisions or (_KEY_DECISION[key],),
-                               f"{message} (the text allows it; the [expect] table states our decision)", ev))
-        else:
-            ev["quote"] = CLAUSES[spec[0]].quote
-            out.append(Finding(Grade.FAIL, spec + tuple(c for c in clauses if c not in spec), message, ev))
-
-    fin = result.final
-    for key in ("cause", "state", "audio_detected"):
-        if key in exp and not _ok(fin.get(key), exp[key]):
-            allowed = fin.get(key) in oracle.final.get(key, {fin.get(key)})
-            report(key, allowed, f"expected final {key} {exp[key]!r}, got {fin.get(key)!r}", fin.get(key), exp[key])
-    if "call_state" in exp and not _ok(fin.get("call_state"), exp["call_state"]):
-        from .model import World
-
-        truth = World(scenario).call_state(int(round(fin.get("end_ms", 0) * 8)))
-        report("call_state", fin.get("call_state") == truth,
-               f"expected final call_state {exp['call_state']!r}, got {fin.get('call_state')!r}",
-               fin.get("call_state"), exp["call_state"])
-    if "end_ms" in exp:
-        lo, hi = exp["end_ms"]
-        if not lo <= fin.get("end_ms", -1) <= hi:
-            report("end_ms", not oracle.failed_steps,
-                   f"expected the script to end within {lo}..{hi} ms, got {fin.get('end_ms')}", fin.get("end_ms"),
-                   [lo, hi])
-    for name in exp.get("files", ()):
-        if name not in result.contents:
-            report("files", name in oracle.files_may_be_absent, f"expected file {name!r} in the store", None, name)
-    for name in exp.get("absent", ()):
-        if name in result.contents:
-            report("absent", name in oracle.files_may_exist, f"expected no file {name!r} in the store", name, None)
-    wants: dict[int, dict[str, Any]] = {}
-    for key in ("returned", "raised"):
-        for i, want in enumerate(exp.get(key, ())):
-            if i < len(result.steps):
-                wants.setdefault(i, {})[key] = want
-    for i, want_i in sorted(wants.items()):
-        step = result.steps[i]
-        got_i = {"returned": step.returned, "raised": step.raised or ""}
-        bad = {k: w for k, w in want_i.items() if not _ok(got_i[k], w)}
-        if not bad:
+    for key, kspec in EXPECT_KEYS.items():
+        if key not in exp:
             continue
-        allowed = i < len(oracle.steps) and (step.returned, step.raised) in oracle.steps[i] \
-            and i not in oracle.failed_steps
-        key = "raised" if "raised" in bad else "returned"
-        text = ", ".join(f"{k} {w!r}" for k, w in bad.items())
-        got = ", ".join(f"{k} {got_i[k]!r}" for k in bad)
-        msg = f"step {i} ({step.call}): expected {text}, got {got}"
-        if allowed and not decisions and i in oracle.step_decisions:
-            out.append(Finding(Grade.NON_STRICT, oracle.step_decisions[i],
-                               f"{msg} (the text allows it; the [expect] table states our decision)",
-                               {"observed": got_i, "expected": want_i}))
-        else:
-            report(key, allowed, msg, got_i, want_i)
+        for m in CHECKS[kspec.checks](key, exp[key], result):
+            if oracle is None:
+                from .grading import oracle_view
+
+                oracle = oracle_view(scenario, result)
+            ev = {"observed": m.observed, "expected": m.expected}
+            if _allowed(key, m, scenario, result, oracle):
+                named = decisions
+                if not named and kspec.checks == "steps" and m.where in oracle.step_decisions:
+                    named = tuple(oracle.step_decisions[m.where])
+                out.append(Finding(Grade.NON_STRICT, named or (_KEY_DECISION[key],),
+                                   f"{m.message} (the text allows it; the [expect] table states our decision)", ev))
+            else:
+                out.append(Finding(Grade.FAIL, spec + tuple(c for c in clauses if c not in spec), m.message, ev))
     return out

@@ -1,9 +1,13 @@
 """Grades, findings and case results: the vocabulary of every conformance verdict.
 
 A *finding* is one observation a check makes (a grade, the clauses it concerns, a message and
-evidence). A *case result* folds a case's findings into one grade: the worst of them (FAIL >
-NON-STRICT > INFO > PASS); UNSUPPORTED when the implementation declared it lacks a capability
-the case needs.
+evidence). A *case result* folds a case's findings into one grade: the worst of them (ERROR >
+FAIL > XFAIL > XPASS > NON-STRICT > INFO > PASS); UNSUPPORTED when the implementation declared
+it lacks a capability the case needs.
+
+Findings and case results hold plain JSON only: evidence, messages and IDs are coerced on
+construction (``callsim.textsafe.plain``), so numpy numbers, tuples, enums, bytes or paths an
+oracle or an implementation put there cannot break a pytest-xdist channel or ``json.dumps``.
 """
 
 from __future__ import annotations
@@ -11,6 +15,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
+
+from callsim.textsafe import plain, plain_str
+
+from .clauses import CLAUSES
 
 __all__ = ["Grade", "Finding", "CaseResult", "worst"]
 
@@ -21,10 +29,16 @@ class Grade(Enum):
     NON_STRICT = "NON-STRICT"  # one of our decisions not followed where the text allows others
     INFO = "INFO"  # behaviour reported only
     UNSUPPORTED = "UNSUPPORTED"  # a declared-missing optional capability
+    XFAIL = "XFAIL"  # a FAIL the implementation listed as an expected failure (--xfail)
+    XPASS = "XPASS"  # a case listed as an expected failure that did not fail
+    ERROR = "ERROR"  # the harness could not grade the case (not set up, never run)
 
     @property
     def rank(self) -> int:
-        return {"PASS": 0, "UNSUPPORTED": 1, "INFO": 2, "NON-STRICT": 3, "FAIL": 4}[self.value]
+        return _RANK[self.value]
+
+
+_RANK = {"PASS": 0, "UNSUPPORTED": 1, "INFO": 2, "NON-STRICT": 3, "XPASS": 4, "XFAIL": 5, "FAIL": 6, "ERROR": 7}
 
 
 def worst(grades: list[Grade]) -> Grade:
@@ -40,17 +54,29 @@ class Finding:
     message: str
     evidence: dict[str, Any] = field(default_factory=dict)
 
-    def to_json(self) -> dict[str, Any]:
-        evidence = self.evidence
-        if self.grade is Grade.FAIL and "quote" not in evidence:
-            # every FAIL is shown with the sentence of the text it rests on
-            from .clauses import CLAUSES
+    def __post_init__(self) -> None:
+        ev = self.evidence if isinstance(self.evidence, dict) else {"value": self.evidence}
+        object.__setattr__(self, "grade", Grade(self.grade))
+        object.__setattr__(self, "clauses", tuple(plain_str(c) for c in self.clauses))
+        object.__setattr__(self, "message", plain_str(self.message))
+        object.__setattr__(self, "evidence", plain(ev))
 
-            quote = next((CLAUSES[c].quote for c in self.clauses if c in CLAUSES and CLAUSES[c].quote), "")
-            if quote:
-                evidence = {**evidence, "quote": quote}
-        return {"grade": self.grade.value, "clauses": list(self.clauses), "message": self.message,
-                "evidence": evidence}
+    @property
+    def quote(self) -> str:
+        """The sentence of the spec a FAIL breaks: the quote of its first SPEC clause ("" when
+        it names none, which ``tests/test_teeth.py`` forbids for every FAIL the suite gives a faulty recorder)."""
+        for cid in self.clauses:
+            cl = CLAUSES.get(cid)
+            if cl is not None and cl.fixed:
+                return cl.quote
+        return ""
+
+    def to_json(self) -> dict[str, Any]:
+        d = {"grade": self.grade.value, "clauses": list(self.clauses), "message": self.message,
+             "evidence": self.evidence}
+        if self.grade is Grade.FAIL:
+            d["quote"] = self.quote
+        return d
 
 
 @dataclass
@@ -64,6 +90,13 @@ class CaseResult:
     scenario_toml: str | None = None
     unsupported: str | None = None
     duration_s: float = 0.0
+
+    def __post_init__(self) -> None:
+        self.id = plain_str(self.id)
+        self.clauses = tuple(plain_str(c) for c in self.clauses)
+        self.unsupported = None if self.unsupported is None else plain_str(self.unsupported)
+        d = plain(self.duration_s)
+        self.duration_s = d if isinstance(d, (int, float)) else 0.0
 
     @property
     def grade(self) -> Grade:
@@ -91,10 +124,22 @@ class CaseResult:
                         for f in d.get("findings", [])]
         return res
 
+    @property
+    def expected_failure(self) -> bool:
+        """Listed as an expected failure (``mark_expected_failure`` was applied)."""
+        return any(f.grade in (Grade.XFAIL, Grade.XPASS) for f in self.findings)
+
     def mark_expected_failure(self) -> None:
-        """The implementation listed this case as an expected failure: FAIL becomes INFO."""
-        self.findings = [Finding(Grade.INFO, f.clauses, "expected failure: " + f.message, f.evidence)
-                         if f.grade is Grade.FAIL else f for f in self.findings]
+        """The implementation listed this case as an expected failure: each FAIL becomes XFAIL;
+        a case with no FAIL (that ran) gets an XPASS finding. Applying it twice changes nothing."""
+        if self.expected_failure or self.unsupported:
+            return
+        if any(f.grade is Grade.FAIL for f in self.findings):
+            self.findings = [Finding(Grade.XFAIL, f.clauses, "expected failure: " + f.message, f.evidence)
+                             if f.grade is Grade.FAIL else f for f in self.findings]
+        elif not any(f.grade is Grade.ERROR for f in self.findings):
+            self.findings.append(Finding(Grade.XPASS, self.clauses, "listed as an expected failure, but the case "
+                                         "did not fail: take it off the expected-failures list"))
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -107,4 +152,5 @@ class CaseResult:
             "scenario": self.scenario_toml,
             "unsupported": self.unsupported,
             "duration_s": round(self.duration_s, 4),
+            "expected_failure": self.expected_failure,
         }

@@ -33,7 +33,7 @@ from scipy.signal import correlate, firwin, resample_poly
 from callsim.contract import Cipher
 from simulator.runner import RunResult, run_scenario
 from simulator.scenario import Scenario
-from simulator.store import MediaStore
+from simulator.store import StoreWrite
 
 from .allowed import (
     INF,
@@ -52,7 +52,7 @@ from .grades import Finding, Grade
 from .model import DEFAULTS, FRAME, ScriptOutcome, World, predict, script_of
 from .wavread import WavFormatError, check_wav
 
-__all__ = ["grade_scenario", "SpyStore", "CAUSE_CLAUSE", "Oracle", "oracle_view"]
+__all__ = ["grade_scenario", "PlaintextSpy", "CAUSE_CLAUSE", "Oracle", "oracle_view"]
 
 CAUSE_CLAUSE = {
     "SILENCE": "SPEC-SILENCE", "SIZE": "SPEC-SIZE", "TIMEOUT": "SPEC-RECORD-TIMEOUT",
@@ -71,32 +71,16 @@ CAUSE_DECISION = {
 DTMF_LATENCY_TOL = 3 * FRAME  # 60 ms: the detection latency window of an in-band digit
 
 
-class SpyStore(MediaStore):
-    """A media store that also remembers whether any plaintext WAV bytes were ever written."""
+class PlaintextSpy:
+    """A store write observer that remembers the files any plaintext WAV bytes were written to
+    (an encrypted recording must never put its header or audio in the store in the clear)."""
 
-    def __init__(self, *args: Any, **kw: Any) -> None:
-        super().__init__(*args, **kw)
+    def __init__(self) -> None:
         self.plain_writes: list[str] = []
 
-    def open_write(self, name: str) -> Any:
-        writer = super().open_write(name)
-        spy = self
-        orig_write, orig_patch = writer.write, writer.patch
-
-        def write(data: Any) -> None:
-            b = bytes(data)
-            if b"RIFF" in b or b"WAVEfmt" in b or b"fmt " in b:
-                spy.plain_writes.append(name)
-            orig_write(data)
-
-        def patch(offset: int, data: Any) -> None:
-            if b"RIFF" in bytes(data) or b"fmt " in bytes(data):
-                spy.plain_writes.append(name)
-            orig_patch(offset, data)
-
-        writer.write = write  # type: ignore[method-assign]
-        writer.patch = patch  # type: ignore[method-assign]
-        return writer
+    def __call__(self, write: StoreWrite) -> None:
+        if any(mark in write.data for mark in (b"RIFF", b"WAVEfmt", b"fmt ")):
+            self.plain_writes.append(write.name)
 
 
 # -- findings: FAIL needs a quoted sentence, NON-STRICT a decision -----------------------------------
@@ -704,13 +688,12 @@ def _ms_windows(ws: list[tuple[int, int]]) -> str:
 # -- grading ------------------------------------------------------------------------------------------
 def grade_scenario(scenario: Scenario, factory: Any, *, clauses: tuple[str, ...] = ()) -> tuple[list[Finding], RunResult]:
     """Run ``scenario`` with ``factory`` and grade everything observable."""
-    store = SpyStore()
+    spy = PlaintextSpy()
     try:
-        result = run_scenario(scenario, factory, store=store)
+        result = run_scenario(scenario, factory, on_write=spy)
     except Exception as exc:  # the implementation crashed the simulation
         return [_fail(tuple(c for c in clauses if c.startswith("SPEC-")) or ("SPEC-RECORD",),
                       f"the run crashed: {type(exc).__name__}: {exc}")], RunResult([], {}, [], [])
-    store.clock = None  # type: ignore[assignment]
     world = World(scenario)
     _, runs = predict(scenario, world=world)
     walk = _Walk(scenario, world, runs, result, clauses)
@@ -719,7 +702,7 @@ def grade_scenario(scenario: Scenario, factory: Any, *, clauses: tuple[str, ...]
     if result.open_writers and result.final.get("state") != "RECORDING":
         findings.append(_fail(("SPEC-WAV",), f"{result.open_writers} store writer(s) left open after the run",
                               observed=result.open_writers, allowed=0))
-    findings.extend(_Files(scenario, world, walk, result, store).check())
+    findings.extend(_Files(scenario, world, walk, result, spy).check())
     return _dedupe(findings), result
 
 
@@ -792,12 +775,12 @@ def _loud_ms(x: np.ndarray) -> float:
 
 
 class _Files:
-    def __init__(self, scenario: Scenario, world: World, walk: _Walk, result: RunResult, store: SpyStore | None) -> None:
+    def __init__(self, scenario: Scenario, world: World, walk: _Walk, result: RunResult, spy: PlaintextSpy | None) -> None:
         self.scenario = scenario
         self.world = world
         self.walk = walk
         self.result = result
-        self.store = store
+        self.spy = spy
         self.end = int(round(result.final.get("end_ms", 0) * 8)) if result.final else 0
 
     def by_name(self) -> dict[str, list[JobModel]]:
@@ -870,7 +853,7 @@ class _Files:
         out: list[Finding] = []
         cipher = p.get("cipher")
         if isinstance(cipher, dict):
-            if self.store is not None and name in self.store.plain_writes:
+            if self.spy is not None and name in self.spy.plain_writes:
                 out.append(_fail(("SPEC-CIPHER", "SD-CIPHER"), f"plaintext WAV bytes were written to the store for {name!r}",
                                  observed="plaintext written", allowed="only ciphertext"))
             try:  # the suite decrypts with the user's key, as a user would

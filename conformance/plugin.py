@@ -4,22 +4,44 @@ Options: ``--recorder-factory=MODULE:CALLABLE`` (default ``$CALLSIM_RECORDER_FAC
 reference ``recorder.FileRecorder``), ``--callsim-profile=ci|deep`` (hypothesis profile),
 ``--callsim-report=DIR`` (write ``index.json``, ``index.html``, ``junit.xml`` and replay files
 there when the session ends; works under pytest-xdist), ``--callsim-xfail=FILE`` (the
-implementation's expected failures: one case id per line, ``#`` comments) and
-``--callsim-capabilities=MODULE:NAME`` (a ``conformance.Capabilities`` object).
+implementation's expected failures: one case id per line, ``#`` comments),
+``--callsim-no-strict-xfail`` (a listed case that passes is reported XPASS without failing the
+run; strict is the default) and ``--callsim-capabilities=MODULE:NAME`` (a
+``conformance.Capabilities`` object).
+
+The options are checked when pytest configures, before anything is collected: a factory that
+cannot be imported, an unreadable expected-failures file or one naming an unknown case, a
+capabilities object of the wrong type, or a report folder that cannot be written is one
+``pytest.UsageError`` (exit status 4), never an error per test.
+
+The report reconciles the suite's results with pytest's own outcomes: every selected case
+appears exactly once. A case whose test crashed before it recorded a result (an exception the
+case did not catch, a pytest-xdist worker that died) is graded FAIL with pytest's summary of the
+crash; a case that could not be set up, or never ran (an interrupted session), is graded ERROR.
 """
 
 from __future__ import annotations
 
+import difflib
 import os
+import re
 import time
+from collections.abc import Collection
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from callsim.textsafe import plain_str, printable
 from callsim.wiring import REFERENCE
 
-__all__ = ["pytest_addoption", "pytest_configure", "recorder_factory", "read_xfail"]
+__all__ = ["pytest_addoption", "pytest_configure", "recorder_factory", "read_xfail", "load_capabilities",
+           "OptionError", "case_id_of"]
+
+
+class OptionError(ValueError):
+    """An option value the suite cannot use (the message names the option and why)."""
 
 
 def pytest_addoption(parser: Any) -> None:
@@ -33,50 +55,143 @@ def pytest_addoption(parser: Any) -> None:
                     help="write the conformance report (index.json, index.html, junit.xml) to DIR")
     group.addoption("--callsim-xfail", action="store", default=None, metavar="FILE",
                     help="expected-failures file: one case id per line")
+    group.addoption("--callsim-strict-xfail", action="store_true", dest="callsim_strict_xfail", default=True,
+                    help="a case listed as an expected failure that passes (XPASS) fails the run (default)")
+    group.addoption("--callsim-no-strict-xfail", action="store_false", dest="callsim_strict_xfail",
+                    help="report XPASS without failing the run")
+    group.addoption("--callsim-case-timeout", action="store", type=float, default=None, metavar="SECONDS",
+                    help="wall-clock budget of one case: a recorder that has not returned by then FAILs "
+                    "the case and the run goes on (default: 300, ten times that for a property under the deep profile; 0: no budget)")
     group.addoption("--callsim-capabilities", action="store", default=None, metavar="MODULE:NAME",
                     help="capabilities object of the implementation (conformance.Capabilities)")
 
 
-def read_xfail(path: str | None) -> set[str]:
+def read_xfail(path: str | None, known: Collection[str] | None = None, *, option: str = "--callsim-xfail") -> set[str]:
+    """The case IDs of an expected-failures file (one per line, ``#`` comments).
+
+    ``OptionError`` when the file cannot be read or, given the ``known`` IDs, names a case the
+    suite does not have (the message names each unknown ID, its line and the closest known ID).
+    """
     if not path:
         return set()
-    ids = set()
-    for line in Path(path).read_text().splitlines():
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        why = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise OptionError(f"{option} {path!r}: cannot read the expected-failures file: {why}") from None
+    ids: dict[str, int] = {}
+    for n, line in enumerate(text.splitlines(), 1):
         line = line.split("#", 1)[0].strip()
         if line:
-            ids.add(line)
-    return ids
+            ids.setdefault(line, n)
+    if known is not None:
+        pool = sorted(known)
+        unknown = [
+            f"{path}:{n}: unknown case id {cid!r}"
+            + (f" (closest: {close[0]!r})" if (close := difflib.get_close_matches(cid, pool, n=1, cutoff=0.0)) else "")
+            for cid, n in ids.items() if cid not in known
+        ]
+        if unknown:
+            raise OptionError(f"{option}: " + "; ".join(unknown))
+    return set(ids)
+
+
+def load_capabilities(spec: str | None, *, option: str = "--callsim-capabilities") -> Any:
+    """The ``conformance.Capabilities`` object ``MODULE:NAME`` names (None without a spec)."""
+    if not spec:
+        return None
+    from callsim.wiring import FactoryError, load_object
+
+    from .capabilities import Capabilities
+
+    try:
+        obj = load_object(spec, what="capabilities")
+    except FactoryError as exc:
+        raise OptionError(f"{option}: {exc}") from None
+    if not isinstance(obj, Capabilities):
+        raise OptionError(f"{option} {spec!r} is a {type(obj).__name__}, not a conformance.Capabilities")
+    return obj
 
 
 def _factory_spec(config: Any) -> str | None:
     return config.getoption("--recorder-factory") or os.environ.get("CALLSIM_RECORDER_FACTORY")
 
 
+# -- which tests are conformance cases --------------------------------------------------------------
+_CASE_NODE = re.compile(r"::test_(?:case|property)\[(?P<id>.+)\]$")
+
+
+def case_id_of(nodeid: str) -> str | None:
+    """The case ID of a ``RecorderConformanceTests`` test's node ID (None for other tests)."""
+    m = _CASE_NODE.search(nodeid)
+    return m.group("id") if m else None
+
+
+@dataclass
+class _State:
+    """What the controller saw of the conformance tests during one session."""
+
+    selected: dict[str, None] = field(default_factory=dict)  # node IDs, in collection order
+    results: dict[str, dict[str, Any]] = field(default_factory=dict)  # node ID -> the case's result
+    events: dict[str, list[tuple[str, str, str]]] = field(default_factory=dict)  # node ID -> (when, outcome, why)
+
+
+_STATE: _State | None = None
+
+
 def pytest_configure(config: Any) -> None:
-    config._callsim_xfail = read_xfail(config.getoption("--callsim-xfail"))
-    caps_spec = config.getoption("--callsim-capabilities")
-    if caps_spec:
-        config._callsim_capabilities = _load_object(caps_spec)
-    _RESULTS.clear()  # one list per session, also when pytest.main runs twice in a process
+    global _STATE
+    _STATE = _State()  # one per session, also when pytest.main runs twice in a process
     config._callsim_t0 = time.perf_counter()
+    config._callsim_strict_xfail = bool(config.getoption("callsim_strict_xfail", default=True))
+    config._callsim_factory = None
+    from callsim.wiring import FactoryError, resolve_factory
+
+    from .report import ReportPathError, check_report_dir
+
+    try:
+        spec = _factory_spec(config)
+        if spec:  # the reference is imported lazily (a session without the suite never pays for it)
+            try:
+                config._callsim_factory = resolve_factory(spec)
+            except FactoryError as exc:
+                where = "" if config.getoption("--recorder-factory") else " (from $CALLSIM_RECORDER_FACTORY)"
+                raise OptionError(f"{exc}{where}") from None
+        xfail = config.getoption("--callsim-xfail")
+        known = None
+        if xfail:
+            from .suite import all_case_ids
+
+            known = set(all_case_ids())
+        config._callsim_xfail = read_xfail(xfail, known)
+        caps = load_capabilities(config.getoption("--callsim-capabilities"))
+        if caps is not None:
+            config._callsim_capabilities = caps
+        out = config.getoption("--callsim-report")
+        if out and not hasattr(config, "workerinput"):
+            check_report_dir(out)
+    except (OptionError, ReportPathError) as exc:
+        raise pytest.UsageError(printable(str(exc))) from None
 
 
-def _load_object(spec: str) -> Any:
-    import importlib
+def pytest_unconfigure(config: Any) -> None:
+    global _STATE
+    _STATE = None
+    if hasattr(config, "workerinput"):  # a pytest-xdist worker: its results are sent by now
+        from .guard import exit_if_stuck
 
-    mod, _, attr = spec.partition(":")
-    obj: Any = importlib.import_module(mod)
-    for part in attr.split("."):
-        obj = getattr(obj, part)
-    return obj
+        exit_if_stuck(0)
 
 
 @pytest.fixture(scope="session")
 def callsim_factory(request: Any) -> Any:
     """The factory under test, resolved from the option, the environment or the default."""
-    from callsim.wiring import resolve_factory
+    factory = getattr(request.config, "_callsim_factory", None)
+    if factory is None:
+        from callsim.wiring import resolve_factory
 
-    return resolve_factory(_factory_spec(request.config))
+        factory = resolve_factory(None)
+    return factory
 
 
 @pytest.fixture(scope="session")
@@ -85,47 +200,162 @@ def recorder_factory(callsim_factory: Any) -> Any:
     return callsim_factory
 
 
+# -- what pytest saw -------------------------------------------------------------------------------
+def pytest_collection_finish(session: Any) -> None:
+    if _STATE is not None:
+        for item in session.items:
+            if case_id_of(item.nodeid) is not None:
+                _STATE.selected[item.nodeid] = None
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_node_collection_finished(node: Any, ids: list[str]) -> None:
+    """Under pytest-xdist the controller collects nothing itself: each worker sends its IDs."""
+    if _STATE is not None:
+        for nodeid in ids:
+            if case_id_of(nodeid) is not None:
+                _STATE.selected[nodeid] = None
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: Any, call: Any) -> Any:
+    """Keep an implementation's text from reaching the terminal raw: a conformance test's
+    failure text and captured output lose control sequences, NUL and lone surrogates."""
+    rep = yield
+    if case_id_of(item.nodeid) is None:
+        return rep
+    if rep.longrepr is not None and not isinstance(rep.longrepr, tuple):
+        text = str(rep.longrepr)
+        safe = printable(text)
+        if safe != text:
+            crash = getattr(getattr(rep.longrepr, "reprcrash", None), "message", None)
+            if crash:  # kept for the report's one-line summary (a plain attribute crosses xdist)
+                rep.callsim_crash = printable(crash)
+            rep.longrepr = safe
+    if rep.sections:
+        rep.sections = [(k, printable(v)) for k, v in rep.sections]
+    return rep
+
+
+def _why(report: Any) -> str:
+    """pytest's one-line summary of a report's failure or skip."""
+    longrepr = report.longrepr
+    msg = getattr(report, "callsim_crash", None) or getattr(getattr(longrepr, "reprcrash", None), "message", None)
+    if not msg and isinstance(longrepr, tuple) and len(longrepr) == 3:
+        msg = str(longrepr[2])
+    if not msg and longrepr is not None:
+        lines = [ln.strip() for ln in str(longrepr).splitlines() if ln.strip()]
+        msg = lines[-1] if lines else ""
+    return plain_str(str(msg or report.outcome))[:1000]
+
+
 def pytest_runtest_logreport(report: Any) -> None:
-    if report.when != "call" and not (report.when == "setup" and report.skipped):
+    st = _STATE
+    if st is None or case_id_of(report.nodeid) is None:
         return
     for key, value in getattr(report, "user_properties", []):
         if key == "callsim_case":
-            _RESULTS.append(value)
+            st.results.setdefault(report.nodeid, value)
+    outcome = report.outcome
+    st.events.setdefault(report.nodeid, []).append(
+        (str(report.when), outcome, _why(report) if outcome != "passed" else ""))
 
 
-_RESULTS: list[dict[str, Any]] = []
+def _reconcile(st: _State, config: Any) -> list[Any]:
+    """One ``CaseResult`` per selected case: the case's own result, or one made from what
+    pytest saw of it; a pytest failure no result explains is added as an ERROR finding."""
+    from .grades import CaseResult, Finding, Grade
+    from .suite import case_clauses
+
+    xfail: set[str] = getattr(config, "_callsim_xfail", set())
+    cases: dict[str, Any] = {}
+    for nodeid in [*st.selected, *st.results, *st.events]:
+        cid = case_id_of(nodeid)
+        if cid is None or cid in cases:
+            continue
+        events = st.events.get(nodeid, [])
+        failed = [(when, why) for when, outcome, why in events if outcome == "failed"]
+        d = st.results.get(nodeid)
+        if d is not None:
+            res = CaseResult.from_json(d)
+            explained = (Grade.FAIL, Grade.ERROR, Grade.XPASS)
+            for when, why in failed:
+                if not (when == "call" and res.grade in explained):
+                    res.findings.append(Finding(Grade.ERROR, res.clauses, f"pytest reported the {when} phase failed: {why}"))
+        else:
+            res = CaseResult(cid, case_clauses(cid))
+            crashed = [why for when, why in failed if when not in ("setup", "teardown")]
+            skipped = [why for _, outcome, why in events if outcome == "skipped"]
+            if crashed:
+                res.findings.append(Finding(Grade.FAIL, res.clauses, f"no verdict: the case crashed: {crashed[0]}"))
+            elif failed:
+                res.findings.append(Finding(Grade.ERROR, res.clauses,
+                                            f"no verdict: the {failed[0][0]} phase failed: {failed[0][1]}"))
+            elif skipped:
+                res.unsupported = f"skipped: {skipped[0]}"
+            elif any(when == "call" for when, _, _ in events):
+                res.findings.append(Finding(Grade.ERROR, res.clauses, "no verdict: the test passed without recording a result"))
+            elif events:
+                res.findings.append(Finding(Grade.ERROR, res.clauses, "no verdict: the case did not finish (the session "
+                                            "was interrupted while it ran)"))
+            else:
+                res.findings.append(Finding(Grade.ERROR, res.clauses, "no verdict: the case never ran (the session "
+                                            "was interrupted or its worker was lost)"))
+            if cid in xfail:
+                res.mark_expected_failure()
+        cases[cid] = res
+    return sorted(cases.values(), key=lambda c: c.id)
 
 
 def pytest_sessionfinish(session: Any, exitstatus: int) -> None:
     config = session.config
     out = config.getoption("--callsim-report")
-    if not out or hasattr(config, "workerinput"):  # xdist workers send results to the controller
+    st = _STATE
+    if not out or st is None or hasattr(config, "workerinput"):  # xdist workers send results to the controller
         return
-    from conformance.grades import CaseResult
     from conformance.report import Report
+    from conformance.suite import all_case_ids
 
     spec = _factory_spec(config)
+    known = all_case_ids()
     report = Report(spec or f"{REFERENCE} (reference)", factory_spec=spec,
-                    profile=config.getoption("--callsim-profile"))
-    seen = set()
-    for d in _RESULTS:
-        if d["id"] in seen:
-            continue
-        seen.add(d["id"])
-        res = CaseResult.from_json(d)
-        if res.id in config._callsim_xfail:
-            res.mark_expected_failure()
-        report.cases.append(res)
-    report.cases.sort(key=lambda c: c.id)
+                    profile=config.getoption("--callsim-profile"), strict_xfail=config._callsim_strict_xfail,
+                    keyword=config.getoption("keyword") or None, known=len(known))
+    report.cases = _reconcile(st, config)
+    report.partial = not set(known) <= {c.id for c in report.cases}
     report.duration_s = time.perf_counter() - config._callsim_t0
-    try:
-        from callsim.wiring import resolve_factory
+    config._callsim_report = report
+    config._callsim_report_error = None
+    factory = getattr(config, "_callsim_factory", None)
+    if factory is None and report.failed:  # plots re-run failing scenarios with the factory
+        try:
+            from callsim.wiring import resolve_factory
 
-        factory = resolve_factory(spec)
-    except Exception:  # noqa: BLE001 - without a factory the report is written without plots
-        factory = None
-    path = report.write(out, factory=factory)
+            factory = resolve_factory(spec)
+        except Exception:  # noqa: BLE001 - without a factory the report is written without plots
+            factory = None
     tr = config.pluginmanager.get_plugin("terminalreporter")
+    try:
+        path = report.write(out, factory=factory)
+    except (OSError, ValueError) as exc:
+        config._callsim_report_error = printable(str(exc))
+        if tr is not None:
+            tr.write_line(f"callsim conformance: cannot write the report: {config._callsim_report_error}", red=True)
+        session.exitstatus = pytest.ExitCode.INTERNAL_ERROR
+        return
+    if report.verdict() and session.exitstatus == pytest.ExitCode.OK:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED  # never green while the report is not
     if tr is not None:
-        s = report.summary()
-        tr.write_line("callsim conformance: " + ", ".join(f"{k} {v}" for k, v in s.items()) + f"; report: {path}")
+        tr.write_line(printable("callsim conformance: " + summary_text(report) + f"; report: {path}"))
+        note = report.partial_note()
+        if note:
+            tr.write_line(printable(f"callsim conformance: {note}"), yellow=True)
+
+
+def summary_text(report: Any) -> str:
+    """``FAIL 0, INFO 0, NON-STRICT 0, PASS 211, UNSUPPORTED 0 of 211 cases``: the five grades
+    always, XFAIL, XPASS and ERROR when a case has them."""
+    s = report.summary()
+    always = ("PASS", "FAIL", "NON-STRICT", "INFO", "UNSUPPORTED")
+    parts = [f"{k} {v}" for k, v in sorted(s.items()) if k != "total" and (k in always or v)]
+    return ", ".join(parts) + f" of {s['total']} cases"

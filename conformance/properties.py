@@ -11,20 +11,19 @@ the smallest failing scenario (the last one that failed) becomes the case's ``sc
 with its findings and the ``@reproduce_failure`` blob as evidence. NON-STRICT and INFO findings
 seen on the way are reported (deduplicated, at most ``SOFT_CAP``) without failing. Each cause
 property also counts how often its cause was actually reached, and says so in a PASS finding
-(``evidence["reached"]``), so a strategy that stops reaching its cause is noticed.
+(``evidence["reached"]``), so a strategy that stops reaching its cause is noticed. That
+bookkeeping (``Tracker``, ``run_tracked``) is ``conformance.tracker``'s, shared with the state
+machine of ``conformance.stateful``.
 
 Store faults (``property/cause-error``) are outside the oracle's model, so that property grades
-its runs with its own check (as ``cases._fault_check`` does for the catalogue).
+its runs with ``conformance.faults`` (as the catalogue's ``faults/*`` cases do).
 """
 
 from __future__ import annotations
 
 import dataclasses
-import re
-import time
-from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from hypothesis import HealthCheck, Phase, given, settings, target
@@ -35,8 +34,11 @@ from simulator.scenario import Scenario, ScenarioBuilder
 
 from . import strategies as S
 from .capabilities import Capabilities
+from .faults import count_writes, fault_findings, nothing_written
 from .grades import CaseResult, Finding, Grade
 from .grading import grade_scenario
+from .tracker import SOFT_CAP, Tracker, run_tracked
+from .types import check_types
 
 __all__ = ["Property", "PROPERTIES", "settings_for", "register_profiles", "PROFILES", "SOFT_CAP",
            "causes_seen", "property_ids"]
@@ -47,8 +49,6 @@ PROFILES = {"ci": "callsim-ci", "deep": "callsim-deep"}
 #: Examples per property in the ci profile (each property scales it by its ``weight``).
 CI_EXAMPLES = 20
 DEEP_EXAMPLES = 600
-#: At most this many distinct NON-STRICT/INFO findings are kept per property.
-SOFT_CAP = 10
 
 Factory = Any
 
@@ -95,28 +95,11 @@ class Property:
     weight: float = 1.0
 
 
-# -- bookkeeping over the examples of one run -----------------------------------------------------
-@dataclass
-class _Tracker:
-    """What a property saw over its examples: counts, soft findings, the last failure."""
-
-    examples: int = 0
-    reached: Counter[str] = field(default_factory=Counter)
-    soft: dict[str, Finding] = field(default_factory=dict)
-    last_fail: tuple[Scenario, list[Finding]] | None = None
-
-    def note_soft(self, findings: list[Finding]) -> None:
-        for f in findings:
-            if f.grade in (Grade.NON_STRICT, Grade.INFO):
-                key = f.grade.value + re.sub(r"[\d.]+", "#", f.message)[:70]
-                if key not in self.soft and len(self.soft) < SOFT_CAP:
-                    self.soft[key] = f
-
-
 class _Falsified(AssertionError):
     """Raised inside a hypothesis test when an example has a FAIL finding."""
 
 
+# -- what a run reached ---------------------------------------------------------------------------------
 def causes_seen(result: RunResult) -> set[str]:
     """Termination causes the run observed (``record``/``wait`` results, ``cause()``, the final
     cause), plus ``"NONE"`` when ``cause()`` said NONE while a started job ran.
@@ -141,46 +124,6 @@ def causes_seen(result: RunResult) -> set[str]:
     return seen
 
 
-def _hyp_notes(exc: BaseException) -> list[str]:
-    notes = [str(n) for n in getattr(exc, "__notes__", [])]
-    return [n for n in notes if "reproduce_failure" in n or "Falsifying" in n or "seed" in n.lower()][:3]
-
-
-def _with_evidence(f: Finding, **extra: Any) -> Finding:
-    return dataclasses.replace(f, evidence={**f.evidence, **extra})
-
-
-def _conclude(res: CaseResult, tr: _Tracker, error: BaseException | None, prop_target: str | None) -> CaseResult:
-    """Fold a tracker (and the exception hypothesis raised, if any) into the case result."""
-    if error is not None:
-        notes = _hyp_notes(error)
-        if tr.last_fail is not None and isinstance(error, AssertionError):
-            scenario, findings = tr.last_fail
-            first = True
-            for f in findings:
-                if f.grade is Grade.FAIL and first:
-                    f = _with_evidence(f, hypothesis=notes, examples_before_failure=tr.examples)
-                    first = False
-                res.findings.append(f)
-            res.scenario_toml = scenario.to_toml()
-        else:
-            res.findings.append(Finding(Grade.FAIL, res.clauses,
-                                        f"the property crashed: {type(error).__name__}: {str(error)[:300]}",
-                                        {"hypothesis": notes}))
-            if tr.last_fail is not None:
-                res.scenario_toml = tr.last_fail[0].to_toml()
-    if not any(f.grade is Grade.FAIL for f in res.findings):
-        res.findings.extend(tr.soft.values())
-    summary = ", ".join(f"{k}: {v}" for k, v in sorted(tr.reached.items()))
-    res.findings.append(Finding(Grade.PASS, res.clauses, f"{tr.examples} examples; reached {summary or 'nothing'}",
-                                {"examples": tr.examples, "reached": dict(tr.reached)}))
-    if prop_target and error is None and tr.examples and not tr.reached.get(prop_target):
-        res.findings.append(Finding(Grade.INFO, res.clauses,
-                                    f"no generated example reached {prop_target} ({tr.examples} examples)",
-                                    {"reached": dict(tr.reached)}))
-    return res
-
-
 def _derived(hs: settings, weight: float) -> settings:
     return settings(hs, max_examples=max(1, round(hs.max_examples * weight)))
 
@@ -202,13 +145,13 @@ def _scenario_property(pid: str, clauses: tuple[str, ...],
         if why:
             res.unsupported = why
             return res
-        t0 = time.perf_counter()
-        tr = _Tracker()
+        tr = Tracker()
 
         @settings(_derived(hs, weight))
         @given(strategy(caps))
         def check(scenario: Scenario) -> None:
             findings, result = grade_scenario(scenario, factory, clauses=clauses)
+            findings = findings + check_types(result.steps)
             tr.examples += 1
             got = label_fn(scenario, result)
             tr.reached.update(got)
@@ -220,13 +163,7 @@ def _scenario_property(pid: str, clauses: tuple[str, ...],
                 raise _Falsified(fails[0].message)
             tr.note_soft(findings)
 
-        error: BaseException | None = None
-        try:
-            check()
-        except Exception as exc:  # hypothesis re-raises the minimal failure (or a crash)
-            error = exc
-        res.duration_s = time.perf_counter() - t0
-        return _conclude(res, tr, error, target_label)
+        return run_tracked(res, tr, check, target_label)
 
     return Property(pid, clauses, run, description, target_label, weight)
 
@@ -267,12 +204,6 @@ def _default_labels(scenario: Scenario, result: RunResult) -> set[str]:
 
 
 # -- store faults (outside the oracle's model) ----------------------------------------------------------
-def _count_writes(scenario: Scenario, factory: Factory) -> tuple[int, int]:
-    from .cases import _CountingStore
-
-    return _CountingStore.measure(scenario, factory)
-
-
 def _job_actions(args: dict[str, Any], use_start: bool) -> list[tuple[str, dict[str, Any]]]:
     if use_start:
         return [("start", {k: v for k, v in args.items() if k != "seconds_timeout"}),
@@ -287,49 +218,8 @@ def _with_actions(base: Scenario, actions: list[tuple[str, dict[str, Any]]], sto
         b.audio(a.at_ms, a.kind, **{k: (list(v) if isinstance(v, tuple) else v) for k, v in a.params})
     if store:
         b.store(**store)
-    for call, args in actions:
-        if call == "sleep":
-            b.sleep(int(args["ms"]))
-        else:
-            b.action(call, **args)
-    s = b.build()
+    s = S.apply_actions(b, actions).build()
     return dataclasses.replace(s, description=description) if description else s
-
-
-def _fault_findings(result: RunResult, use_start: bool, kind: str, ev: dict[str, Any]) -> list[Finding]:
-    """SPEC-STATE-ERROR / SD-ERROR / SD-FILES-LEFT / SD-AUDIO for a job hit by a store fault."""
-    st_ = result.steps
-    out: list[Finding] = []
-    j = 1 if use_start else 0  # the step that returns the job's cause
-    if use_start and st_[0].raised:
-        return [Finding(Grade.FAIL, ("SPEC-STATE-ERROR",), f"start() raised {st_[0].raised} on a store fault", ev)]
-    if st_[j].raised:
-        return [Finding(Grade.FAIL, ("SPEC-STATE-ERROR",), f"{st_[j].call}() raised {st_[j].raised} on a store fault "
-                        "instead of ending the job with ERROR", ev)]
-    if st_[j].returned != "ERROR":
-        out.append(Finding(Grade.FAIL, ("SPEC-STATE-ERROR", "SD-ERROR"),
-                           f"{st_[j].call}() returned {st_[j].returned} after a store fault, expected ERROR", ev))
-    state, cause, audio = (st_[j + 1].returned, st_[j + 2].returned, st_[j + 3].returned)
-    if state != "ERROR" or cause != "ERROR":
-        out.append(Finding(Grade.FAIL, ("SPEC-STATE-ERROR",),
-                           f"after a failed job state()={state} cause()={cause}, expected ERROR/ERROR", ev))
-    if audio is None:
-        out.append(Finding(Grade.NON_STRICT, ("SD-AUDIO",), "audio_detected_in_recording() is None after a failed job", ev))
-    if st_[j + 5].returned != "ERROR" and state == "ERROR":
-        out.append(Finding(Grade.NON_STRICT, ("SD-ERROR",),
-                           f"state() went from ERROR to {st_[j + 5].returned} with no new job", ev))
-    if "f.wav" in result.contents:
-        out.append(Finding(Grade.NON_STRICT, ("SD-FILES-LEFT",), "a file was published after a failed job", ev))
-    if kind == "write":
-        nxt, nstate = st_[j + 6], st_[j + 7]
-        if nxt.raised or nxt.returned != "TIMEOUT":
-            out.append(Finding(Grade.FAIL, ("SPEC-STATE-ERROR", "SD-ERROR"),
-                               f"the job after a failed one gave {nxt.returned} ({nxt.raised}), expected TIMEOUT", ev))
-        elif nstate.returned != "IDLE":
-            out.append(Finding(Grade.FAIL, ("SPEC-STATE-FN",), f"state() is {nstate.returned} after a clean job", ev))
-    if result.open_writers:
-        out.append(Finding(Grade.FAIL, ("SPEC-STATE-ERROR",), f"{result.open_writers} store writer(s) left open after a failed job", ev))
-    return out
 
 
 def _error_property() -> Property:
@@ -338,21 +228,17 @@ def _error_property() -> Property:
 
     def run(factory: Factory, caps: Capabilities, hs: settings) -> CaseResult:
         res = CaseResult(pid, clauses)
-        t0 = time.perf_counter()
-        tr = _Tracker()
+        tr = Tracker()
 
         @settings(_derived(hs, 0.75))
         @given(S.fault_base_scenarios(caps), st.booleans(), st.sampled_from(("write", "space")), st.data())
         def check(base_args: tuple[Scenario, dict[str, Any]], use_start: bool, kind: str, data: st.DataObject) -> None:
             base, args = base_args
             job = _job_actions(args, use_start)
-            writes, size = _count_writes(_with_actions(base, job, None), factory)
+            writes, size = count_writes(_with_actions(base, job, None), factory)
             tr.examples += 1
             if writes == 0:
-                # nothing to place a fault in: a job that heard no audio may publish nothing
-                # (SD-FILES-LEFT, another reading); the oracle's own cases judge missing files
-                tr.note_soft([Finding(Grade.INFO, ("SD-FILES-LEFT",), "a clean recording wrote nothing to the "
-                                      "store, so no fault could be placed in it")])
+                tr.note_soft([nothing_written()])
                 return
             if kind == "write":
                 store = {"fail_write_n": data.draw(st.integers(1, writes), label="fail_write_n")}
@@ -375,19 +261,13 @@ def _error_property() -> Property:
             got = causes_seen(result)
             tr.reached.update(got | {f"fault:{kind}"})
             target(1.0 if "ERROR" in got else 0.0, label="reached ERROR")
-            findings = _fault_findings(result, use_start, kind, {"clean_writes": writes, "clean_bytes": size, "fault": store})
+            findings = fault_findings(scenario, result, {"clean_writes": writes, "clean_bytes": size, "fault": store})
             if any(f.grade is Grade.FAIL for f in findings):
                 tr.last_fail = (scenario, findings)
                 raise _Falsified(findings[0].message)
             tr.note_soft(findings)
 
-        error: BaseException | None = None
-        try:
-            check()
-        except Exception as exc:
-            error = exc
-        res.duration_s = time.perf_counter() - t0
-        return _conclude(res, tr, error, "ERROR")
+        return run_tracked(res, tr, check, "ERROR")
 
     return Property(pid, clauses, run, "a store fault (nth write fails, or out of space) at any point of a job",
                     "ERROR", 0.75)

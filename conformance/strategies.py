@@ -5,7 +5,9 @@ This module owns *what* the generated properties try: far-end audio built from t
 silence, speech and DTMF segments, call events (hangups at any millisecond, hold/retrieve and
 other call-state changes), ``record``/``start`` parameters and short action scripts. Every
 strategy returns ``simulator.Scenario`` values built with ``ScenarioBuilder``, so a shrunk
-failure is a scenario file that ``callsim run`` replays.
+failure is a scenario file that ``callsim run`` replays. It also owns the action-script form
+``(call, kwargs)`` (``Action``) and its one translation into builder calls (``apply_actions``),
+which the properties and the state machine use for the scenarios they export.
 
 Design rules (they keep the oracle's verdict certain and the ``ci`` profile fast):
 
@@ -20,7 +22,7 @@ Design rules (they keep the oracle's verdict certain and the ``ci`` profile fast
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,7 +36,7 @@ __all__ = [
     "MAX_AUDIO_MS", "MAX_ACTIONS", "SAFE_FREQS", "CALL_STATES", "HOLD_STATES", "METHODS",
     "Seg", "loud_levels", "quiet_levels", "boundary_levels", "loud_segments", "quiet_segments",
     "dtmf_segments", "far_end_audio", "layout", "seconds_timeouts", "max_bytes_values",
-    "silence_ms", "record_args", "data_bytes_for", "seconds_for_bytes",
+    "silence_ms", "supported_formats", "supported_rates", "record_args", "Action", "apply_actions", "data_bytes_for", "seconds_for_bytes",
     "silence_scenarios", "size_scenarios", "timeout_scenarios", "bargein_inband_scenarios",
     "bargein_oob_scenarios", "hangup_scenarios", "aborted_scenarios", "none_scenarios",
     "fault_base_scenarios", "defaults_scenarios", "formats_rates_scenarios",
@@ -215,11 +217,13 @@ def seconds_for_bytes(fmt: str, rate: int, max_bytes: int) -> float:
     return max_bytes / (rate * _BYTES_PER_SAMPLE[fmt]) + 0.3  # + one IMA block
 
 
-def _formats(caps: Capabilities) -> st.SearchStrategy[str]:
+def supported_formats(caps: Capabilities) -> st.SearchStrategy[str]:
+    """The file formats ``caps`` declares (all of them if it declares none)."""
     return st.sampled_from(tuple(f for f in ALL_FORMATS if f in caps.formats) or ALL_FORMATS)
 
 
-def _rates(caps: Capabilities) -> st.SearchStrategy[int]:
+def supported_rates(caps: Capabilities) -> st.SearchStrategy[int]:
+    """The sample rates ``caps`` declares (all of them if it declares none)."""
     return st.sampled_from(tuple(r for r in ALL_RATES if r in caps.rates) or ALL_RATES)
 
 
@@ -229,8 +233,8 @@ def record_args(draw: st.DrawFn, caps: Capabilities, *, call: str = "record", **
     of ``...`` leaves the key out, so the implementation's default applies)."""
     gen: dict[str, Callable[[], st.SearchStrategy[Any]]] = {
         "filename": lambda: st.sampled_from(FILENAMES),
-        "file_format": lambda: _formats(caps),
-        "rate": lambda: _rates(caps),
+        "file_format": lambda: supported_formats(caps),
+        "rate": lambda: supported_rates(caps),
         "seconds_timeout": seconds_timeouts,
         "max_bytes": max_bytes_values,
         "milliseconds_max_silence": silence_ms,
@@ -249,12 +253,15 @@ def record_args(draw: st.DrawFn, caps: Capabilities, *, call: str = "record", **
     return out
 
 
-def _apply(b: ScenarioBuilder, actions: list[Action]) -> None:
+def apply_actions(b: ScenarioBuilder, actions: Iterable[Action]) -> ScenarioBuilder:
+    """Append an action script to ``b``: ``("sleep", {"ms": n})`` becomes ``b.sleep(n)``, any
+    other ``(call, kwargs)`` becomes ``b.action(call, **kwargs)``. Returns ``b``."""
     for call, args in actions:
         if call == "sleep":
             b.sleep(int(args["ms"]))
         else:
             b.action(call, **args)
+    return b
 
 
 def _build(seed: int, segs: list[Seg], actions: list[Action], *, start_ms: int = 0, hangup: int | None = None,
@@ -270,7 +277,7 @@ def _build(seed: int, segs: list[Seg], actions: list[Action], *, start_ms: int =
         b.change(at, s)
     if store:
         b.store(**store)
-    _apply(b, actions[:MAX_ACTIONS])
+    apply_actions(b, actions[:MAX_ACTIONS])
     return b.build()
 
 
@@ -325,7 +332,7 @@ def silence_scenarios(draw: st.DrawFn, caps: Capabilities) -> Scenario:
 @st.composite
 def size_scenarios(draw: st.DrawFn, caps: Capabilities) -> Scenario:
     """Continuous loud audio and a ``max_bytes`` reached within 10 s: SIZE (SPEC-SIZE, SD-SIZE)."""
-    fmt, rate = draw(_formats(caps)), draw(_rates(caps))
+    fmt, rate = draw(supported_formats(caps)), draw(supported_rates(caps))
     target_ms = draw(st.one_of(st.integers(40, 2000), st.integers(40, 10_000)))
     max_bytes = min(100_000, max(200, data_bytes_for(fmt, rate, target_ms) + draw(st.integers(0, 300))))
     need_ms = int(seconds_for_bytes(fmt, rate, max_bytes) * 1000) + 1000
@@ -343,7 +350,7 @@ def size_scenarios(draw: st.DrawFn, caps: Capabilities) -> Scenario:
 def timeout_scenarios(draw: st.DrawFn, caps: Capabilities) -> Scenario:
     """Continuous loud audio outlasting ``seconds_timeout``: TIMEOUT (SPEC-RECORD-TIMEOUT, SD-TIMER)."""
     timeout = draw(seconds_timeouts(1000, 28_000))
-    fmt, rate = draw(_formats(caps)), draw(_rates(caps))
+    fmt, rate = draw(supported_formats(caps)), draw(supported_rates(caps))
     need_ms = int(timeout * 1000) + 1000
     segs = draw(st.lists(loud_segments(500, 4000, continuous=True), min_size=1, max_size=3))
     while sum(s.duration_ms for s in segs) < need_ms:
@@ -397,7 +404,7 @@ def bargein_oob_scenarios(draw: st.DrawFn, caps: Capabilities) -> Scenario:
     digit.add_to(b, digit_at)
     if hangup is not None:
         b.hangup(hangup)
-    _apply(b, acts[:MAX_ACTIONS])
+    apply_actions(b, acts[:MAX_ACTIONS])
     return b.build()
 
 
@@ -436,7 +443,7 @@ def _long_job_args(draw: st.DrawFn, caps: Capabilities, filename: str) -> dict[s
     """``start`` arguments of a job that outlasts a short script but surely ends by itself
     (a size limit about 12 s away, or a silence limit after the audio), so the oracle's
     horizon stays short."""
-    fmt, rate = draw(_formats(caps)), draw(_rates(caps))
+    fmt, rate = draw(supported_formats(caps)), draw(supported_rates(caps))
     if draw(st.booleans()):
         mb, sil = data_bytes_for(fmt, rate, 12_000), draw(silence_ms(4000, 5000))
     else:
@@ -643,7 +650,7 @@ def api_scenarios(draw: st.DrawFn, caps: Capabilities) -> Scenario:
         b.hangup(hangup)
     for at, s in changes:
         b.change(at, s)
-    _apply(b, acts)
+    apply_actions(b, acts)
     return b.build()
 
 

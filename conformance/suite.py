@@ -17,12 +17,15 @@ from typing import Any
 
 import pytest
 
+from callsim.textsafe import printable
+
 from .capabilities import Capabilities, capabilities_of
 from .cases import CATALOGUE, Case, run_case
 from .grades import CaseResult, Grade
+from .guard import DEEP_FACTOR, DEFAULT_CASE_TIMEOUT, guarded
 from .report import Report
 
-__all__ = ["RecorderConformanceTests", "check_recorder", "all_case_ids", "properties", "conclude"]
+__all__ = ["RecorderConformanceTests", "check_recorder", "all_case_ids", "case_clauses", "properties", "conclude"]
 
 _CASES: dict[str, Case] = {c.id: c for c in CATALOGUE}
 
@@ -44,6 +47,13 @@ def all_case_ids() -> list[str]:
     return list(_CASES) + _property_ids()
 
 
+def case_clauses(case_id: str) -> tuple[str, ...]:
+    """The clauses a case (or property) names; () for an ID the suite does not know."""
+    if case_id in _CASES:
+        return _CASES[case_id].clauses
+    return next((tuple(p.clauses) for p in properties() if p.id == case_id), ())
+
+
 def _run_property(prop: Any, factory: Any, caps: Capabilities, profile: str) -> CaseResult:
     from .properties import settings_for
 
@@ -54,15 +64,25 @@ def _run_property(prop: Any, factory: Any, caps: Capabilities, profile: str) -> 
 
 
 def conclude(request: Any, result: CaseResult) -> None:
-    """Record a case's result for the report and turn its grade into a pytest outcome."""
-    request.node.user_properties.append(("callsim_case", result.to_json()))
+    """Record a case's result for the report and turn its grade into a pytest outcome.
+
+    A case listed in the expected-failures file (``--callsim-xfail``) is marked first: FAIL
+    becomes XFAIL (pytest's xfail), a pass becomes XPASS, which fails the test when expected
+    failures are strict (the default; ``--callsim-no-strict-xfail`` turns it off).
+    """
     xfails: set[str] = getattr(request.config, "_callsim_xfail", set())
-    if result.grade is Grade.UNSUPPORTED:
-        pytest.skip(f"UNSUPPORTED: {result.unsupported}")
-    if result.grade is Grade.FAIL:
-        if result.id in xfails:
-            pytest.xfail(f"expected failure (listed in the implementation's xfail file): {result.summary()}")
-        pytest.fail(f"{result.id}: {result.summary()}", pytrace=False)
+    if result.id in xfails:
+        result.mark_expected_failure()
+    request.node.user_properties.append(("callsim_case", result.to_json()))
+    grade = result.grade
+    if grade is Grade.UNSUPPORTED:
+        pytest.skip(printable(f"UNSUPPORTED: {result.unsupported}"))
+    if grade is Grade.XFAIL:
+        pytest.xfail(printable(f"expected failure (listed in the implementation's xfail file): {result.summary()}"))
+    if grade is Grade.XPASS and getattr(request.config, "_callsim_strict_xfail", True):
+        pytest.fail(printable(f"[XPASS(strict)] {result.id}: {result.summary()}"), pytrace=False)
+    if grade in (Grade.FAIL, Grade.ERROR):
+        pytest.fail(printable(f"{result.id}: {result.summary()}"), pytrace=False)
 
 
 class RecorderConformanceTests:
@@ -92,13 +112,22 @@ class RecorderConformanceTests:
 
     @pytest.mark.parametrize("case_id", list(_CASES))
     def test_case(self, case_id: str, recorder_factory: Any, capabilities: Capabilities, request: Any) -> None:
-        conclude(request, run_case(_CASES[case_id], recorder_factory, capabilities))
+        case = _CASES[case_id]
+        conclude(request, guarded(case_id, case.clauses, lambda: run_case(case, recorder_factory, capabilities),
+                                  _case_timeout(request.config)))
 
     @pytest.mark.parametrize("prop_id", _property_ids())
     def test_property(self, prop_id: str, recorder_factory: Any, capabilities: Capabilities, request: Any) -> None:
         prop = next(p for p in properties() if p.id == prop_id)
         profile = request.config.getoption("--callsim-profile", default="ci") or "ci"
-        conclude(request, _run_property(prop, recorder_factory, capabilities, profile))
+        conclude(request, guarded(prop_id, tuple(prop.clauses),
+                                  lambda: _run_property(prop, recorder_factory, capabilities, profile),
+                                  _case_timeout(request.config) * (DEEP_FACTOR if profile == "deep" else 1)))
+
+
+def _case_timeout(config: Any) -> float:
+    value = config.getoption("--callsim-case-timeout", default=None)
+    return DEFAULT_CASE_TIMEOUT if value is None else float(value)
 
 
 def _describe(factory: Any) -> str:
@@ -115,25 +144,31 @@ def check_recorder(
     select: str | None = None,
     xfail: set[str] | None = None,
     with_properties: bool = True,
+    strict_xfail: bool = True,
+    case_timeout: float = DEFAULT_CASE_TIMEOUT,
 ) -> Report:
     """Run every case (and property) against ``factory`` and return the ``Report``.
 
-    ``select`` keeps only cases whose id contains it (``|`` separates alternatives).
+    ``select`` keeps only cases whose id contains it (``|`` separates alternatives). Cases in
+    ``xfail`` are expected failures: a FAIL there grades XFAIL, a pass XPASS (which makes the
+    report not ``ok`` when ``strict_xfail``).
     """
     caps = capabilities or capabilities_of(factory)
     keep = (lambda cid: any(s in cid for s in select.split("|"))) if select else (lambda cid: True)
-    report = Report(_describe(factory), profile=profile, factory_spec=_describe(factory))
+    report = Report(_describe(factory), profile=profile, factory_spec=_describe(factory), strict_xfail=strict_xfail)
     t0 = time.perf_counter()
     for case in CATALOGUE:
         if keep(case.id):
-            report.cases.append(run_case(case, factory, caps))
+            report.cases.append(guarded(case.id, case.clauses, lambda c=case: run_case(c, factory, caps), case_timeout))
     if with_properties:
         for prop in properties():
             if keep(prop.id):
-                report.cases.append(_run_property(prop, factory, caps, profile))
+                report.cases.append(guarded(prop.id, tuple(prop.clauses),
+                                            lambda p=prop: _run_property(p, factory, caps, profile),
+                                            case_timeout * (DEEP_FACTOR if profile == "deep" else 1)))
     if xfail:
         for c in report.cases:
-            if c.id in xfail and c.grade is Grade.FAIL:
+            if c.id in xfail:
                 c.mark_expected_failure()
     report.duration_s = time.perf_counter() - t0
     return report

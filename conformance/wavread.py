@@ -8,7 +8,7 @@ requires at a given rate.
 Independence: the suite never trusts the implementation under test to describe its own output,
 so this reader is written from the RIFF/WAVE layout (Microsoft RIFF rules, WAVEFORMATEX, the IMA
 ADPCM 0x0011 and Dialogic OKI 0x0017 conventions, see docs/dsp.md) and shares no code
-with the reference recorder's writer (``recorder/wav.py``, ``recorder/codecs.py``). Its behaviour
+with the reference recorder's writer (``recorder/wav.py`` and the encoder modules). Its behaviour
 on real files is pinned by tests against files written by libsndfile, sox and ffmpeg.
 
 Robustness contract: for *any* input bytes, `parse_wav`, `check_wav` and `validate_wav` either

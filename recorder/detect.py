@@ -38,7 +38,10 @@ Detector design (details and measured results in docs/dsp.md):
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -484,6 +487,47 @@ def _run_machine(
     }
 
 
+#: Controllers of the process's BLAS libraries, found at the first scan (numpy has loaded its
+#: BLAS by then). Finding them costs about 0.5 ms, as much as a whole 10 s block's scan, so it
+#: is done once (``threadpool_limits`` would do it on every call).
+_BLAS_LIBS: list[Any] | None = None
+
+
+@contextmanager
+def _one_blas_thread() -> Iterator[None]:
+    """A context in which BLAS runs on the calling thread only (the count is restored on exit).
+
+    The detector's products are tall and thin ((n, 40) @ (40, 48)): OpenBLAS splits them over
+    its worker threads, which on a 2-core machine shared with other work only fight over the
+    cores (3-5x slower, docs/benchmarks.md). The limit is set here, around the products, rather
+    than through an environment variable at import, so importing callsim changes nothing in the
+    process and other BLAS users keep their threads. It reads and sets the libraries' thread
+    counts directly (threadpoolctl's ``LibController``), skipping the set when every library
+    already runs one thread: 1-3 us per scan, where a cached ``ThreadpoolController.limit``
+    measured 3-4 times that (it also collects every library's info). The setting is
+    process-wide while a scan runs; scans run on the simulation's one thread of control.
+    """
+    global _BLAS_LIBS
+    if _BLAS_LIBS is None:
+        # Imported here, not with this module: threadpoolctl sets KMP_DUPLICATE_LIB_OK in
+        # os.environ when it is imported, and importing the recorder must change nothing.
+        from threadpoolctl import ThreadpoolController
+
+        _BLAS_LIBS = list(ThreadpoolController().select(user_api="blas").lib_controllers)
+    libs = _BLAS_LIBS
+    saved = [lib.num_threads for lib in libs]
+    if all(n == 1 for n in saved):
+        yield
+        return
+    for lib in libs:
+        lib.set_num_threads(1)
+    try:
+        yield
+    finally:
+        for lib, n in zip(libs, saved):
+            lib.set_num_threads(n)
+
+
 class DtmfDetector:
     """In-band DTMF detector at the ITU-T Q.24 (AT&T column) bar; see the module docstring."""
 
@@ -505,12 +549,13 @@ class DtmfDetector:
         base = state.blocks_done * BLOCK  # absolute sample index of frames[0, 0]
         events: list[DtmfEvent] = []
         st = state
-        for c0 in range(0, a.shape[0], _CHUNK_FRAMES):
-            chunk = a[c0 : c0 + _CHUNK_FRAMES]
-            new, st = self._scan_chunk(chunk, st)
-            for span, onset, digit in new:
-                last_sample = (span + WIN_BLOCKS + 1) * BLOCK - 1
-                events.append(DtmfEvent((last_sample - base) // FRAME_SAMPLES, digit, onset - base))
+        with _one_blas_thread():
+            for c0 in range(0, a.shape[0], _CHUNK_FRAMES):
+                chunk = a[c0 : c0 + _CHUNK_FRAMES]
+                new, st = self._scan_chunk(chunk, st)
+                for span, onset, digit in new:
+                    last_sample = (span + WIN_BLOCKS + 1) * BLOCK - 1
+                    events.append(DtmfEvent((last_sample - base) // FRAME_SAMPLES, digit, onset - base))
         return events, st
 
     @staticmethod

@@ -26,6 +26,15 @@ and events, until ``done()`` holds. When nothing can ever make ``done()`` true (
 event and no media sink that can end by itself) it raises ``Deadlock`` at once instead of
 hanging.
 
+Notes (``Clock.note``): what only *records* a scripted instant (an event-log entry for the start
+of an audio item or an in-band digit's onset) changes nothing a sink or a wait reads, so it is
+not an event: it takes its place in the order above (same time, priority and sequence number
+as if it were scheduled), but it neither cuts a media block nor keeps a wait alive. A note due
+inside a block runs, at its own instant, just before the block is committed. A sink acts on a
+block only at its end (a job that ends there ends at the last committed frame), so the order of
+everything recorded stays what a block cut at every note gave; only the size of a recorder's
+store writes (one per block) changes, and with it where a store fault plan's Nth write falls.
+
 Speed: between two scheduled events nothing but the audio can change a recording job, so the
 clock hands each sink the whole span as one ``(n, 160)`` block. A sink first *scans* the block
 (pure: no state change) and says after how many frames it would stop; the clock takes the
@@ -98,6 +107,8 @@ class Clock:
     def __init__(self, *, limit: int | None = 48 * 3600 * TICKS_PER_SECOND) -> None:
         self._now = 0
         self._heap: list[ScheduledEvent] = []
+        #: Notes (``note``): ordered like events, run without cutting media or waking waits.
+        self._notes: list[ScheduledEvent] = []
         self._seq = itertools.count()
         self._sources: list[MediaSource] = []
         #: Frames ending at or before this tick have been delivered (a multiple of FRAME).
@@ -119,13 +130,50 @@ class Clock:
         self, at: int, priority: Priority | int, callback: Callable[[], None], label: str = ""
     ) -> ScheduledEvent:
         """Run ``callback`` at tick ``at`` (not before now)."""
+        ev = self._make_event(at, priority, callback, label)
+        heapq.heappush(self._heap, ev)
+        return ev
+
+    def note(
+        self, at: int, priority: Priority | int, callback: Callable[[], None], label: str = ""
+    ) -> ScheduledEvent:
+        """Run ``callback`` at tick ``at`` in event order, without making it an event.
+
+        For callbacks that only record (an event-log entry of a scripted instant) and change
+        nothing a media sink, a scheduled event or a wait condition reads. It runs with ``now``
+        at ``at``, after the frames ending at or before ``at`` and the events ordered before it
+        (by time, priority and scheduling order, shared with ``schedule``), and before anything
+        ordered after it. Unlike an event it does not split media delivery into blocks (a
+        scenario with an item every few seconds keeps 10 s blocks), and deadlock detection
+        ignores it: it can never end a wait. A note still pending when the run stops never runs,
+        as an event past the end never does.
+        """
+        ev = self._make_event(at, priority, callback, label or "note")
+        heapq.heappush(self._notes, ev)
+        return ev
+
+    def _make_event(
+        self, at: int, priority: Priority | int, callback: Callable[[], None], label: str
+    ) -> ScheduledEvent:
         if not isinstance(at, int) or isinstance(at, bool):
             raise TypeError(f"event time must be an int tick count, got {at!r}")
         if at < self._now:
             raise ValueError(f"cannot schedule {label or 'an event'} in the past ({at} < {self._now})")
-        ev = ScheduledEvent(at, int(priority), next(self._seq), callback, label)
-        heapq.heappush(self._heap, ev)
-        return ev
+        return ScheduledEvent(at, int(priority), next(self._seq), callback, label)
+
+    def _run_notes(self, before: tuple[int, ...]) -> None:
+        """Run the notes ordered before ``before`` (a ``(time, priority, seq)`` key or a prefix).
+
+        Pending notes are never earlier than ``now`` (every advance of time runs the notes
+        before it first), so each one moves time forward to its own instant.
+        """
+        notes = self._notes
+        while notes and (notes[0].time, notes[0].priority, notes[0].seq) < before:
+            ev = heapq.heappop(notes)
+            if ev.cancelled:
+                continue
+            self._now = ev.time
+            ev.callback()
 
     def add_source(self, source: MediaSource) -> None:
         """Register a call channel whose audio the clock delivers to its sinks."""
@@ -183,6 +231,8 @@ class Clock:
             ev = heapq.heappop(self._heap)
             if ev.cancelled:
                 continue
+            if self._notes:
+                self._run_notes((ev.time, ev.priority, ev.seq))
             if ev.time > self._now:
                 self._now = ev.time
             if self._media_done + FRAME <= self._now:
@@ -224,8 +274,11 @@ class Clock:
             self._block_frames = max(MIN_BLOCK_FRAMES, cut)
         else:
             self._block_frames = min(MAX_BLOCK_FRAMES, self._block_frames * 2)
-        # Commit: the earliest stop bounds what every sink consumes. Time moves to the end of
-        # the last committed frame first, so whatever a sink does on ending happens then.
+        # Commit: the earliest stop bounds what every sink consumes. Notes due before the end of
+        # the last committed frame run first, then time moves there, so whatever a sink does on
+        # ending happens after them.
+        if self._notes:
+            self._run_notes((start + cut * FRAME,))
         self._media_done = start + cut * FRAME
         if self._media_done > self._now:
             self._now = self._media_done

@@ -11,6 +11,8 @@ import json
 from collections.abc import Callable, Iterator
 from typing import Any
 
+from callsim.contract.units import ticks_to_ms
+
 __all__ = ["EventLog"]
 
 
@@ -23,7 +25,7 @@ class EventLog:
 
     def add(self, kind: str, **fields: Any) -> dict[str, Any]:
         t = self._now()
-        entry: dict[str, Any] = {"t": t, "ms": t / 8, "kind": kind}
+        entry: dict[str, Any] = {"t": t, "ms": ticks_to_ms(t), "kind": kind}
         entry.update(fields)
         self._entries.append(entry)
         return entry

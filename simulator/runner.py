@@ -1,7 +1,7 @@
 """Run a scenario's action script against a recorder and describe what happened.
 
 ``run_scenario`` builds the clock, the channel (far-end audio, scripted call-state changes and
-out-of-band digits, the media store with its fault plan) and the recorder through the factory,
+out-of-band digits, the media store from ``build_store``) and the recorder through the factory,
 then performs the actions in order. Every action's return value or exception is recorded with
 its virtual start and end time; exceptions are results here, not crashes, so a script goes on
 after a ``Hangup``. The result serialises to the JSON of ``callsim run --json``.
@@ -17,15 +17,15 @@ from enum import Enum
 from pathlib import Path
 from typing import Any
 
-from callsim.contract import CallState, Cipher, Priority, ms_to_ticks
+from callsim.contract import CallState, Cipher, Priority, ms_to_ticks, ticks_to_ms
 
 from .channel import CallChannel
 from .clock import Clock
 from .eventlog import EventLog
 from .scenario import Scenario
-from .store import FaultPlan, MediaStore
+from .store import FaultPlan, MediaStore, StoreWrite
 
-__all__ = ["RunResult", "StepResult", "run_scenario", "build_call", "describe_file"]
+__all__ = ["RunResult", "StepResult", "run_scenario", "build_call", "build_store", "describe_file"]
 
 #: Our WAV format tags and the spec's format names (for the run summary only: the conformance
 #: suite has its own independent reader).
@@ -40,6 +40,10 @@ class StepResult:
     raised: str | None
     end_ms: float
     message: str | None = None
+    #: The kind of the value returned, decided at call time against the recorder's own ``Cause``
+    #: and ``State`` attributes (``returned`` is flattened to JSON): "Cause", "State",
+    #: "other enum", "bool", "int", "float", "str", "None" or "other"; None when it raised.
+    returned_type: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -49,6 +53,7 @@ class StepResult:
             "raised": self.raised,
             "end_ms": self.end_ms,
             **({"message": self.message} if self.message else {}),
+            **({"returned_type": self.returned_type} if self.returned_type else {}),
         }
 
 
@@ -72,30 +77,55 @@ class RunResult:
         return d
 
 
+def build_store(
+    scenario: Scenario,
+    clock: Clock,
+    log: EventLog,
+    *,
+    name: str = "call",
+    on_write: Callable[[StoreWrite], None] | None = None,
+) -> MediaStore:
+    """The media store ``scenario`` describes: in memory, on ``clock``'s time, with the
+    scenario's visibility delay and fault plan, its events in ``log`` as ``store`` entries of
+    call ``name``; ``on_write`` observes every write (see ``MediaStore``).
+
+    The one place a scenario's store is made: ``callsim run``, ``callsim run --check``, the
+    conformance suite and ``callsim plot`` all run through ``run_scenario``, so a graded run
+    has the same store (delay, faults, event times) as the run a user replays.
+    """
+
+    def log_event(tick: int, op: str, file: str) -> None:
+        log.add("store", call=name, op=op, file=file)
+
+    store = MediaStore(
+        clock=lambda: clock.now,
+        visibility_delay=ms_to_ticks(scenario.store.visibility_delay_ms),
+        on_event=log_event,
+        on_write=on_write,
+    )
+    if scenario.store.fail_write_n is not None or scenario.store.capacity_bytes is not None:
+        store.faults = FaultPlan(
+            fail_write_n=scenario.store.fail_write_n, capacity_bytes=scenario.store.capacity_bytes
+        )
+    return store
+
+
 def build_call(
     scenario: Scenario,
     factory: Callable[[CallChannel], Any] | None = None,
     *,
     clock: Clock | None = None,
-    store: MediaStore | None = None,
     name: str = "call",
+    on_write: Callable[[StoreWrite], None] | None = None,
 ) -> CallChannel:
-    """Build the channel of a scenario on ``clock`` (a new one unless given)."""
+    """Build the channel of a scenario on ``clock`` (a new one unless given), with the store
+    from ``build_store`` (``on_write`` observes its writes)."""
     from .build import build_audio
 
     clock = clock or Clock()
     timeline = build_audio(scenario)
     log = EventLog(lambda: clock.now)
-    if store is None:
-        store = MediaStore(
-            clock=lambda: clock.now,
-            visibility_delay=ms_to_ticks(scenario.store.visibility_delay_ms),
-            on_event=lambda t, op, file: None if log.add("store", call=name, op=op, file=file) else None,
-        )
-    if scenario.store.fail_write_n is not None or scenario.store.capacity_bytes is not None:
-        store.faults = FaultPlan(
-            fail_write_n=scenario.store.fail_write_n, capacity_bytes=scenario.store.capacity_bytes
-        )
+    store = build_store(scenario, clock, log, name=name, on_write=on_write)
     channel = CallChannel(
         clock,
         audio=timeline,
@@ -121,12 +151,17 @@ def build_call(
 
 
 def _log_at(channel: CallChannel, at: int, kind: str, **fields: Any) -> None:
-    """Put a scripted event in the event log at its own instant (it changes nothing else)."""
+    """Put a scripted instant in the event log at its own time, as a note, not an event.
+
+    It changes nothing a recorder sees, so it must not cut media delivery into blocks (a long
+    call with an audio item every few seconds would run several times slower) nor keep a wait
+    alive; ``Clock.note`` keeps its place in the log where a ``CALL`` event would have put it.
+    """
 
     def log() -> None:
         channel.log.add(kind, call=channel.name, **fields)
 
-    channel.clock.schedule(at, Priority.CALL, log, kind)
+    channel.clock.note(at, Priority.CALL, log, kind)
 
 
 def _jsonable(value: Any) -> Any:
@@ -135,6 +170,26 @@ def _jsonable(value: Any) -> Any:
     if value is None or isinstance(value, (bool, int, float, str)):
         return value
     return repr(value)
+
+
+def returned_kind(value: Any, rec: Any) -> str:
+    """The kind of ``value`` a recorder returned, by identity with members of ``rec.Cause``
+    and ``rec.State`` (the vendor's examples compare ``cause == channel.FileRecorder.Cause.X``)."""
+    for attr in ("Cause", "State"):
+        try:
+            members = list(getattr(rec, attr))
+        except Exception:  # noqa: BLE001 - a recorder without a usable enum has no members
+            members = []
+        if any(value is m for m in members):
+            return attr
+    if value is None:
+        return "None"
+    if isinstance(value, Enum):
+        return "other enum"
+    for t in (bool, int, float, str):
+        if isinstance(value, t):
+            return t.__name__
+    return "other"
 
 
 def _make_args(kwargs: dict[str, Any]) -> dict[str, Any]:
@@ -193,13 +248,18 @@ def run_scenario(
     factory: Callable[[CallChannel], Any] | None = None,
     *,
     out_dir: str | Path | None = None,
-    store: MediaStore | None = None,
     clock: Clock | None = None,
+    on_write: Callable[[StoreWrite], None] | None = None,
 ) -> RunResult:
-    """Perform the scenario's action script and return what happened."""
+    """Perform the scenario's action script and return what happened.
+
+    ``on_write`` observes every write to the store (a ``StoreWrite``: file, offset, bytes); the
+    store itself is always the scenario's own (``build_store``), never one passed in, so every
+    caller runs the same store as ``callsim run``.
+    """
     from .clock import Deadlock, SimulationLimit
 
-    channel = build_call(scenario, factory, clock=clock, store=store)
+    channel = build_call(scenario, factory, clock=clock, on_write=on_write)
     clock, log = channel.clock, channel.log
     steps: list[StepResult] = []
     rec: Any = None
@@ -225,7 +285,9 @@ def run_scenario(
         except Exception as exc:  # the spec's exceptions and argument errors are results
             raised, message = type(exc).__name__, str(exc)
         log.add("api-return", call=action.call, returned=_jsonable(returned), raised=raised)
-        steps.append(StepResult(action.call, start / 8, _jsonable(returned), raised, clock.now / 8, message))
+        kind = None if raised or action.call == "sleep" else returned_kind(returned, rec)
+        steps.append(StepResult(action.call, ticks_to_ms(start), _jsonable(returned), raised, ticks_to_ms(clock.now),
+                                message, kind))
     if rec is None:
         try:
             rec = channel.FileRecorder
@@ -236,7 +298,7 @@ def run_scenario(
         "cause": _jsonable(rec.cause()),
         "audio_detected": _jsonable(rec.audio_detected_in_recording()),
         "call_state": channel.state().value,
-        "end_ms": clock.now / 8,
+        "end_ms": ticks_to_ms(clock.now),
     }
     files, contents = [], {}
     for name in channel.store.list():
@@ -247,7 +309,7 @@ def run_scenario(
             target = Path(out_dir) / name
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_bytes(data)
-    open_writers = channel.store.open_writers() if hasattr(channel.store, "open_writers") else 0
+    open_writers = channel.store.open_writers()
     return RunResult(steps, final, files, log.to_list(), contents, open_writers)
 
 

@@ -14,6 +14,12 @@ This module owns four things (the vendor's media-file guides, summarised in
   fail every commit. Failures raise ``StoreError`` (``StoreFullError`` for space) and leave the
   writer aborted.
 
+Observation: ``on_event`` sees every open, commit, abort, delete and fault (the run's event log
+is fed from it); ``on_write`` sees every ``write`` and ``patch`` call with its bytes
+(``StoreWrite``), for checks that need what was written (no plaintext reaches the store, how
+many writes a clean run makes). Both are constructor arguments, so whoever builds a store
+observes it without replacing a writer's methods.
+
 Time is virtual: ``clock()`` returns ticks (samples at 8 kHz); the store never reads wall time
 and uses no randomness (temporary names come from a counter).
 
@@ -59,6 +65,7 @@ __all__ = [
     "StoreEvent",
     "StoreFullError",
     "StoreNotFoundError",
+    "StoreWrite",
     "StoreWriter",
     "is_valid_name",
     "validate_name",
@@ -110,6 +117,19 @@ class StoreEvent(NamedTuple):
     tick: int
     op: str
     name: str
+
+
+class StoreWrite(NamedTuple):
+    """One ``write`` or ``patch`` call, as the store's ``on_write`` observer is told of it.
+
+    ``op`` is ``"write"`` (append) or ``"patch"`` (overwrite already written bytes); ``offset``
+    is where ``data`` goes in the file being written (for a write, the size before it).
+    """
+
+    name: str
+    op: str
+    offset: int
+    data: bytes
 
 
 @dataclass(frozen=True)
@@ -172,6 +192,7 @@ class StoreWriter:
         chunk = self._bytes(data)
         with self._store._lock:
             self._require_open()
+            self._store._observe(StoreWrite(self._name, "write", self._size, chunk))
             self._store._before_write(self, len(chunk))
             if self._file is not None:
                 self._io(lambda: self._file.write(chunk))  # type: ignore[union-attr]
@@ -188,6 +209,7 @@ class StoreWriter:
                 raise ValueError(
                     f"patch of {len(chunk)} bytes at offset {offset!r} is outside the {self._size} bytes written"
                 )
+            self._store._observe(StoreWrite(self._name, "patch", offset, chunk))
             if self._file is not None:
                 file = self._file
 
@@ -286,6 +308,12 @@ class MediaStore:
     attribute may be replaced later). ``visibility_delay`` is ``D``: a change made at tick
     ``t`` reaches observers other than ``"self"`` at tick ``t + D``. ``on_event(tick, op, name)``,
     if given, is called for every entry appended to ``events``.
+
+    ``on_write(write)``, if given, is called with a ``StoreWrite`` for every ``write`` and
+    ``patch`` call a writer accepts (open writer, patch inside the written bytes), before
+    injected faults apply and before the bytes are stored, so it also sees the write a fault
+    plan fails. An exception it raises propagates to the caller and leaves the writer open and
+    unchanged: a test can play a store that fails without cleaning up after itself.
     """
 
     def __init__(
@@ -295,6 +323,7 @@ class MediaStore:
         clock: Callable[[], int] | None = None,
         visibility_delay: int = 0,
         on_event: Callable[[int, str, str], None] | None = None,
+        on_write: Callable[[StoreWrite], None] | None = None,
     ) -> None:
         if (
             not isinstance(visibility_delay, int)
@@ -307,6 +336,7 @@ class MediaStore:
         self.clock: Callable[[], int] = clock if clock is not None else (lambda: 0)
         self._delay = visibility_delay
         self._on_event = on_event
+        self._on_write = on_write
         self._root = Path(root) if root is not None else None
         self._lock = threading.RLock()
         self._index: dict[str, builtins.list[_Version]] = {}
@@ -453,6 +483,10 @@ class MediaStore:
         self.events.append(event)
         if self._on_event is not None:
             self._on_event(*event)
+
+    def _observe(self, write: StoreWrite) -> None:
+        if self._on_write is not None:
+            self._on_write(write)
 
     def _next_seq(self) -> int:
         self._seq += 1

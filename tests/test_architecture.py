@@ -9,6 +9,7 @@ The import rules are read from every module's AST (function-level imports includ
 from __future__ import annotations
 
 import ast
+import inspect
 import os
 import re
 import subprocess
@@ -63,7 +64,7 @@ def _layer(module: str) -> str | None:
         return "contract"
     if module == "callsim.fixtures" or module.startswith("callsim.fixtures."):
         return "fixtures"
-    if module in ("callsim", "callsim.__main__", "callsim.cli", "callsim.plot", "callsim.wiring"):
+    if module in ("callsim", "callsim.__main__", "callsim.cli", "callsim.plot", "callsim.wiring", "callsim.textsafe"):
         return module
     if top in ("simulator", "recorder", "conformance", "examples"):
         return top
@@ -78,10 +79,12 @@ ALLOWED: dict[str, set[str]] = {
     "callsim": set(),
     "simulator": {"contract", "fixtures"},
     "recorder": {"contract"},
-    "conformance": {"contract", "simulator", "fixtures", "callsim.plot"},
+    "conformance": {"contract", "simulator", "fixtures", "callsim.plot", "callsim.textsafe"},
+    "callsim.textsafe": set(),
     "callsim.plot": {"contract", "simulator"},
     "callsim.wiring": {"contract", "recorder"},
-    "callsim.cli": {"contract", "simulator", "conformance", "callsim.plot", "callsim.wiring", "callsim"},
+    "callsim.cli": {"contract", "simulator", "conformance", "callsim.plot", "callsim.wiring", "callsim",
+                    "callsim.textsafe"},
     "callsim.__main__": {"callsim.cli"},
     "examples": {"contract"},
 }
@@ -149,7 +152,7 @@ def test_import_has_no_side_effects() -> None:
 
 # -- the contract ------------------------------------------------------------------------------
 CONTRACT_ALL = [
-    "ArgumentError", "CallChannelLike", "CallState", "Cause", "Cipher", "CipherError", "ClockLike",
+    "API_METHODS", "API_RETURNS", "ArgumentError", "CallChannelLike", "CallState", "Cause", "Cipher", "CipherError", "ClockLike",
     "DBM0_RMS", "Deadlock", "Encryptor", "Error", "FORMATS", "FRAME", "FRAME_MS",
     "FULL_SCALE_SINE_DBM0", "Hangup", "InvalidNameError", "MAX_NAME_LENGTH", "MediaSink",
     "NAME_RULES", "Priority", "RATES", "RecorderFactory", "SILENCE_THRESHOLD_DBM0",
@@ -186,6 +189,47 @@ def test_contract_values() -> None:
     assert filerecorder.FORMAT_NAMES is contract.FORMATS and filerecorder.RATES is contract.RATES
     assert clock.FRAME is contract.FRAME or clock.FRAME == contract.FRAME
     assert store.validate_name is contract.validate_name and store.StoreError is contract.StoreError
+
+
+def _api_signature(cls: type, method: str) -> list[tuple[str, object, object]]:
+    """(name, kind, default) of each parameter of ``cls.method`` after ``self``."""
+    params = list(inspect.signature(getattr(cls, method)).parameters.values())
+    assert params and params[0].name == "self", (cls.__name__, method)
+    return [(p.name, p.kind, p.default) for p in params[1:]]
+
+
+def _table_signature(method: str) -> list[tuple[str, object, object]]:
+    return [(p.name, p.kind, p.default) for p in contract.API_METHODS[method]]
+
+
+@pytest.mark.parametrize("impl", ["recorder:FileRecorder", "examples.buffered_recorder:BufferedRecorder"])
+def test_recorder_signatures_match_the_api_table(impl: str) -> None:
+    """The reference recorder (and the example) have exactly the methods, parameter names,
+    order, kinds and defaults of ``callsim.contract.API_METHODS`` (the scenario loader checks
+    action arguments against that table, so it must be the vendor's API as implemented)."""
+    import importlib
+
+    module, _, name = impl.partition(":")
+    cls = getattr(importlib.import_module(module), name)
+    for method in contract.API_METHODS:
+        assert _api_signature(cls, method) == _table_signature(method), method
+    assert set(contract.API_RETURNS) == set(contract.API_METHODS)
+
+
+def test_the_api_table_test_sees_a_renamed_or_reordered_parameter() -> None:
+    class Renamed:
+        def wait_until_finished(self, timeout_seconds=120): ...
+
+    class Reordered:
+        def record(self, filename, rate=8000, file_format="alaw", seconds_timeout=120, max_bytes=1920000,
+                   milliseconds_max_silence=10000, milliseconds_initial_silence=0, barge_in=False, cipher=None): ...
+
+    class OtherDefault:
+        def wait_until_finished(self, seconds_timeout=None): ...
+
+    assert _api_signature(Renamed, "wait_until_finished") != _table_signature("wait_until_finished")
+    assert _api_signature(Reordered, "record") != _table_signature("record")
+    assert _api_signature(OtherDefault, "wait_until_finished") != _table_signature("wait_until_finished")
 
 
 def test_cipher_key_material_is_public_but_never_shown() -> None:
@@ -255,7 +299,9 @@ def test_every_cited_file_exists() -> None:
     for doc, cited in _cited_files():
         if cited in NOT_CITATIONS:
             continue
-        if cited.startswith("../") or "/shared/" in cited:
+        if "/shared/" in cited or not (doc.parent / cited).resolve().is_relative_to(ROOT.parent):
+            missing.append(f"{doc.relative_to(ROOT)}: {cited} (outside the repository)")
+        elif cited.startswith("../") and not (doc.parent / cited).resolve().is_relative_to(ROOT):
             missing.append(f"{doc.relative_to(ROOT)}: {cited} (outside the repository)")
         elif "/" in cited:
             if not any((base / cited).exists() for base in (ROOT, doc.parent, ROOT / "docs")):
@@ -268,7 +314,7 @@ def test_every_cited_file_exists() -> None:
 def test_no_citations_of_outside_notes() -> None:
     """The vendor facts are summarised in docs/vendor-facts.md; nothing cites the notes they came
     from, a research folder, or the issue tracker."""
-    bad = re.compile(r"NOTES\.md|NOTES §|research/|\bissue \d+\b", re.IGNORECASE)
+    bad = re.compile(r"\bNOTES\.md|\bNOTES §|\bresearch/|\b[Ii]ssue \d+\b")
     hits = []
     for doc in [*ROOT.glob("docs/**/*.md"), ROOT / "README.md", *ROOT.glob("bench/*.md")] + [
         p for pkg in (*PACKAGES, "bench", "tests") for p in (ROOT / pkg).rglob("*.py")

@@ -63,3 +63,14 @@ def test_every_spec_clause_quotes_its_sentence():
             assert len(cl.quote) >= 20, cl.id
         else:
             assert cl.quote == "", cl.id
+
+
+def test_a_fail_finding_carries_its_quote():
+    """A FAIL's JSON carries the sentence of its first SPEC clause; a finding naming only a
+    decision has none (and the teeth tests forbid such a FAIL)."""
+    from conformance.grades import Finding, Grade
+
+    f = Finding(Grade.FAIL, ("SD-SIZE", "SPEC-SIZE"), "x")
+    assert f.to_json()["quote"] == CLAUSES["SPEC-SIZE"].quote
+    assert Finding(Grade.FAIL, ("SD-SIZE",), "x").quote == ""
+    assert "quote" not in Finding(Grade.NON_STRICT, ("SD-SIZE",), "x").to_json()

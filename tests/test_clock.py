@@ -217,3 +217,77 @@ def test_many_sinks_each_stop_at_their_own_frame(stops):
     for (sink, log), s in zip(sinks, stops):
         assert sink.got == s
         assert ("end", s * FRAME) in log
+
+
+class ScanCounter(FrameCounter):
+    """A FrameCounter that also counts the blocks it was handed."""
+
+    scans = 0
+
+    def scan(self, start: int, frames: np.ndarray) -> int | None:
+        self.scans += 1
+        return super().scan(start, frames)
+
+
+@given(
+    st.integers(1, 3 * MAX_BLOCK_FRAMES),
+    st.lists(st.tuples(st.integers(0, 4 * MAX_BLOCK_FRAMES * FRAME), st.sampled_from(list(Priority)),
+                       st.booleans()), max_size=12),
+)
+def test_notes_run_where_events_would_without_cutting_blocks(stop_after, items):
+    """A note takes the place in the order that the same callback scheduled as an event would,
+    but media delivery is not split at it: a sink gets as few blocks as with no note at all."""
+
+    def run(notes_as_events: bool, with_notes: bool = True) -> tuple[list, int]:
+        clock = Clock()
+        src = Source()
+        clock.add_source(src)
+        log: list = []
+        sink = ScanCounter(clock, 0, stop_after, log)
+        sink.source = src
+        src.sinks.append(sink)
+        for i, (t, prio, is_note) in enumerate(items):
+            if is_note and not with_notes:
+                continue
+            add = clock.schedule if notes_as_events or not is_note else clock.note
+            add(t, prio, lambda i=i, c=clock: log.append(("item", i, c.now)))
+        clock.run_until(lambda: sink.ended)
+        log.append(("returned", clock.now))
+        clock.sleep(max([t for t, _, _ in items] + [clock.now]) + 1 - clock.now)
+        return [e for e in log if e[0] != "frame"], sink.scans
+
+    as_events, _ = run(notes_as_events=True)
+    as_notes, scans = run(notes_as_events=False)
+    _, scans_without = run(notes_as_events=False, with_notes=False)
+    assert as_notes == as_events
+    assert scans == scans_without
+
+
+def test_a_note_keeps_no_wait_alive_and_never_runs_past_the_end():
+    clock = Clock()
+    seen = []
+    clock.note(100, Priority.CALL, lambda: seen.append(clock.now))
+    with pytest.raises(Deadlock):
+        clock.run_until(lambda: False, what="nothing")
+    assert clock.now == 0 and seen == []
+    clock.sleep(100)
+    assert seen == [100]
+
+
+def test_a_note_inside_a_block_runs_at_its_instant_before_the_block_is_committed():
+    """Frames ending after the note are committed after it; a sink ending at the frame the
+    note falls in ends after it; a note exactly at that frame's end comes after the frame."""
+    clock, src, sink, log = make(stop_after=4)
+    clock.note(2 * FRAME + 5, Priority.CALL, lambda: log.append(("note", clock.now)))
+    clock.note(4 * FRAME, Priority.CALL, lambda: log.append(("at-end", clock.now)))
+    clock.run_until(lambda: sink.ended)
+    assert [e for e in log if e[0] != "frame"] == [("note", 2 * FRAME + 5), ("end", 4 * FRAME)]
+    clock.sleep(0)
+    assert log[-1] == ("at-end", 4 * FRAME)
+
+
+def test_a_note_in_the_past_is_refused():
+    clock = Clock()
+    clock.sleep(10)
+    with pytest.raises(ValueError):
+        clock.note(5, Priority.CALL, lambda: None)

@@ -1,4 +1,5 @@
-"""Tests for recorder.codecs: bit rules per encoding, chunking invariance, size arithmetic.
+"""Tests for the encoders behind recorder.codecs: bit rules per encoding, chunking invariance,
+size arithmetic.
 
 Oracles are independent of the code under test: CPython audioop (G.711 and IMA arithmetic),
 libsndfile through soundfile (u8 conversion, IMA encoder bytes, RAW VOX decoding), and a small
@@ -33,7 +34,7 @@ OKI_ADJ = [-1, -1, -1, -1, 2, 4, 6, 8]
 
 
 def oki_reference_encode(x: np.ndarray) -> bytes:
-    """Slow OKI encoder from the definition in the codecs docstring (saturation-safe rule)."""
+    """Slow OKI encoder from the definition in the recorder.oki docstring (saturation-safe rule)."""
     p, i, codes = 0, 0, []
     for s in (x.astype(np.int64) >> 4).tolist() + ([0] if len(x) % 2 else []):
         step = OKI_STEPS[i]
@@ -173,7 +174,7 @@ def test_ima_decoders_agree_libsndfile_vs_audioop_reference() -> None:
 @given(st.integers(0, 3000), st.integers(0, 2**31), st.booleans())
 @settings(max_examples=40, deadline=None)
 def test_oki_matches_reference_encoder(n: int, seed: int, loud: bool) -> None:
-    """Fast table loop + checked loop equal the slow definition, including saturation cases."""
+    """The table loop (pure path) equals the slow definition, including saturation cases."""
     x = speechlike(n, seed, 30000.0 if loud else 2000.0)
     assert encode_all("oki", x) == oki_reference_encode(x)
 

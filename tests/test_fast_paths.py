@@ -1,10 +1,11 @@
-"""Exactness of the recorder's vectorised fast paths against their slow definitions.
+"""Exactness of the recorder's OKI table loop against the slow definition.
 
-Covers the parallel OKI encoder (``recorder.codecs._OkiEncoder._codes_parallel``): segments
-encoded from candidate states and repaired at the joins must give the same codes, byte for byte,
-as the slow reference coder in ``tests/test_codecs.py`` -- with digital silence (where the
-predictor's parity classes never merge), quiet and loud (saturating) passages, tiny segment
-lengths (many joins) and streaming in chunks long enough to take the parallel path.
+Covers ``recorder.oki.oki_codes``: the precomputed per-step-index table rows, the error-form
+loop that skips the clip check for samples that cannot clip, and the checked loop with the
+saturation-safe fallback for loud runs. Its codes must equal, byte for byte, the slow reference
+coder in ``tests/test_codecs.py`` -- with digital silence, quiet and loud (saturating)
+passages, and the input cut into calls at arbitrary points with the state carried across
+(including cuts inside loud runs and at the edges between quiet and loud runs).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from recorder import codecs
+from recorder import codecs, oki
 from tests.test_codecs import oki_reference_encode, speechlike
 
 
@@ -26,27 +27,34 @@ def _mixed(n: int, seed: int) -> np.ndarray:
     return x
 
 
-def _pack(codes: np.ndarray) -> bytes:
+def _pack(codes: list[int]) -> bytes:
     c = np.asarray(codes, dtype=np.uint8)
     if c.size % 2:
         c = np.append(c, np.uint8(0))
     return ((c[0::2] << 4) | c[1::2]).tobytes()
 
 
-@given(st.integers(1, 6000), st.integers(0, 2**31), st.integers(1, 300))
+@given(st.integers(1, 6000), st.integers(0, 2**31), st.lists(st.integers(0, 6000), max_size=8))
 @settings(max_examples=40, deadline=None)
-def test_parallel_oki_codes_equal_the_reference(n: int, seed: int, seg: int) -> None:
-    """Any segment length, including 1 and lengths above n (everything in the scalar tail)."""
+def test_table_loop_equals_the_reference_across_calls(n: int, seed: int, cuts: list[int]) -> None:
+    """State (predictor, step index) carried between calls cut anywhere, loud runs included."""
     x = _mixed(n, seed)
-    enc = codecs.make_encoder("oki")
-    codes = enc._codes_parallel(x.astype(np.int64) >> 4, seg)  # type: ignore[attr-defined]
-    assert codes.size == n
+    if seed % 2:
+        x[n // 3 : n // 2] = np.where(np.arange(n // 2 - n // 3) % 5 < 2, 32767, -32768)
+    s = x.astype(np.int64) >> 4
+    p, i, codes = 0, 0, []
+    bounds = sorted({0, n, *(c for c in cuts if c <= n)})
+    for a, b in zip(bounds[:-1], bounds[1:], strict=True):
+        part, p, i = oki.oki_codes(s[a:b], p, i)
+        codes += part
+    assert len(codes) == n
     even = n - n % 2
     assert _pack(codes[:even]) == oki_reference_encode(x[:even])
+    assert -2048 <= p <= 2047 and 0 <= i < len(oki.OKI_STEPS)
 
 
-def test_parallel_path_in_streaming_equals_reference() -> None:
-    """Chunks above the parallel threshold, then small ones, then flush: same bytes."""
+def test_long_stream_equals_reference() -> None:
+    """Long chunks, then small ones, then flush: same bytes as the definition."""
     x = np.concatenate([_mixed(30000, 1), _mixed(20001, 2), np.zeros(9000, np.int16), _mixed(5, 3)])
     enc = codecs.make_encoder("oki")
     bounds = [0, 20000, 20160, 45000, x.size]

@@ -405,19 +405,12 @@ def test_cipher_on_hangup_and_no_plaintext_in_store():
 
     writes = []
 
-    class Spy(MediaStore):
-        def open_write(self, name):
-            w = super().open_write(name)
-            orig = w.write
-            w.write = lambda data: (writes.append(bytes(data)), orig(data))[1]
-            return w
-
     c = Cipher("000102030405060708090a0b0c0d0e0f", "0f0e0d0c0b0a09080706050403020100")
     from simulator import CallChannel, Clock
     from simulator.audio import Timeline
 
     clock = Clock()
-    ch = CallChannel(clock, recorder_factory=FileRecorder, audio=Timeline((tone(0, 10_000),), seed=1), store=Spy(clock=lambda: clock.now))
+    ch = CallChannel(clock, recorder_factory=FileRecorder, audio=Timeline((tone(0, 10_000),), seed=1), store=MediaStore(clock=lambda: clock.now, on_write=lambda w: writes.append(w.data)))
     ch.schedule_state(ms(1000), CallState.IDLE)
     assert ch.FileRecorder.record(filename="h.wav", cipher=c) is Cause.HANGUP
     assert writes and not any(b"RIFF" in w or b"fmt " in w for w in writes)

@@ -61,7 +61,7 @@ def test_low_level_speech_just_above_threshold_is_audio():
 @pytest.mark.parametrize("fmt,min_snr", [("ima", 14.0), ("oki", 14.0)])
 @pytest.mark.parametrize("clip", ["speech_en.wav", "speech_de.wav", "speech_fr.wav"])
 def test_adpcm_snr_on_real_speech(fmt, min_snr, clip):
-    """Issue 5: IMA and OKI ADPCM reach a stated SNR (>= 14 dB) on real speech at -20 dBm0,
+    """IMA and OKI ADPCM reach a stated SNR (>= 14 dB) on real speech at -20 dBm0,
     decoded by the suite's independent decoder."""
     x = load_wav(audio_path(clip))
     seg = Speech(start=0, duration=len(x), level_dbm0=-20.0, clips=(clip,))

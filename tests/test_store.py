@@ -27,6 +27,7 @@ from simulator.store import (
     StoreError,
     StoreFullError,
     StoreNotFoundError,
+    StoreWrite,
     validate_name,
 )
 
@@ -438,6 +439,52 @@ def test_on_event_callback_receives_every_event(tmp_path: Path) -> None:
     with s.open_write("a") as w:
         w.write(b"1")
     assert seen == [tuple(e) for e in s.events] == [(0, "open", "a"), (0, "commit", "a")]
+
+
+@pytest.mark.parametrize("mode", ["memory", "directory"])
+def test_on_write_observes_every_write_and_patch(mode: str, tmp_path: Path) -> None:
+    """on_write sees each write and patch with its offset and bytes, including the write a
+    fault plan fails (before the fault applies), and nothing the writer refuses."""
+    seen: list[StoreWrite] = []
+    s = MediaStore(tmp_path if mode == "directory" else None, on_write=seen.append)
+    s.faults = FaultPlan(fail_write_n=3)
+    w = s.open_write("a")
+    w.write(b"head")
+    w.write(bytearray(b"body"))
+    w.patch(0, b"HE")
+    with pytest.raises(ValueError):
+        w.patch(7, b"xx")  # outside what was written: refused, not observed
+    w.commit()
+    w2 = s.open_write("b")
+    with pytest.raises(StoreError):
+        w2.write(b"third")  # the third write call fails
+    with pytest.raises(StoreError):
+        w2.write(b"closed")  # the writer is aborted: refused, not observed
+    assert seen == [
+        StoreWrite("a", "write", 0, b"head"),
+        StoreWrite("a", "write", 4, b"body"),
+        StoreWrite("a", "patch", 0, b"HE"),
+        StoreWrite("b", "write", 0, b"third"),
+    ]
+    assert all(type(x.data) is bytes for x in seen)
+    assert s.read("a") == b"HEadbody" and s.open_writers() == 0
+
+
+def test_an_observer_that_raises_leaves_the_writer_open_and_unchanged() -> None:
+    """So a test can play a third-party store that fails without cleaning up after itself."""
+
+    def fail_second(write: StoreWrite) -> None:
+        if write.offset > 0:
+            raise OSError("the disk went away")
+
+    s = MediaStore(on_write=fail_second)
+    w = s.open_write("a")
+    w.write(b"1")
+    with pytest.raises(OSError):
+        w.write(b"2")
+    assert w.state == "open" and w.tell() == 1
+    assert [e.op for e in s.events] == ["open"]
+    w.abort()
 
 
 def test_clock_must_return_int() -> None:

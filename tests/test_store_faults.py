@@ -23,7 +23,7 @@ from conformance.wavread import validate_wav
 from recorder import Cause, Cipher, FileRecorder, State
 from simulator import CallChannel, Clock, Error, Hangup
 from simulator.audio import Timeline, Tone
-from simulator.store import FaultPlan, MediaStore, StoreWriter
+from simulator.store import FaultPlan, MediaStore, StoreWrite
 
 FORMATS = ("alaw", "ulaw", "oki", "ima", "s16bit", "u8bit")
 STEPS = 20  # the app polls 20 times, 100 ms apart: each poll ends a media block (one write)
@@ -31,22 +31,16 @@ KEY, IV = "00112233445566778899aabbccddeeff", "0f0e0d0c0b0a09080706050403020100"
 
 
 class CountingStore(MediaStore):
-    """A media store that counts ``write`` calls (an oracle independent of the fault counter)."""
+    """A media store that counts ``write`` calls through its write observer (an oracle
+    independent of the fault counter)."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
         self.writes = 0
+        super().__init__(*args, on_write=self._observe_write, **kwargs)
 
-    def open_write(self, name: str) -> StoreWriter:
-        writer = super().open_write(name)
-        inner = writer.write
-
-        def write(data: bytes | bytearray | memoryview) -> None:
+    def _observe_write(self, write: StoreWrite) -> None:
+        if write.op == "write":
             self.writes += 1
-            inner(data)
-
-        writer.write = write  # type: ignore[method-assign]
-        return writer
 
 
 def make_channel(root: Path | None = None) -> CallChannel:
@@ -241,24 +235,17 @@ def test_no_temporary_files_survive_on_disk(tmp_path: Path) -> None:
 
 class SloppyStore(CountingStore):
     """A store whose Nth write raises a bare OSError and does NOT abort the writer itself (as a
-    third-party store might): the recorder must abort it (no writer may stay open)."""
+    third-party store might): the recorder must abort it (no writer may stay open). The write
+    observer raises, which leaves the writer open and unchanged."""
 
     def __init__(self, fail_n: int, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
         self.fail_n = fail_n
+        super().__init__(*args, **kwargs)
 
-    def open_write(self, name: str) -> StoreWriter:
-        writer = super().open_write(name)
-        counted = writer.write
-
-        def write(data: bytes | bytearray | memoryview) -> None:
-            if self.writes + 1 == self.fail_n:
-                self.writes += 1
-                raise OSError("the disk went away")
-            counted(data)
-
-        writer.write = write  # type: ignore[method-assign]
-        return writer
+    def _observe_write(self, write: StoreWrite) -> None:
+        super()._observe_write(write)
+        if write.op == "write" and self.writes == self.fail_n:
+            raise OSError("the disk went away")
 
 
 @pytest.mark.parametrize("fmt", ["alaw", "ima"])

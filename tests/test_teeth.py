@@ -392,9 +392,6 @@ def test_faulty_recorder_misbehaves(cls):
 
 # -- the suite itself -------------------------------------------------------------------------
 
-needs_engine = pytest.mark.skipif(not hasattr(conformance, "check_recorder"),
-                                  reason="conformance.check_recorder not yet implemented")
-
 #: Faulty recorders the suite does not yet grade as their docstring says, with what was seen
 #: (``check_recorder``, CI profile). Each is a strict xfail: once the suite is fixed the test
 #: XPASSes, fails, and the entry must go.
@@ -420,9 +417,12 @@ def _assert_caught(cls: type, report: Any) -> None:
     if want == "NON-STRICT":
         # a decision-only bug must not be graded FAIL on a SPEC clause it does not break
         assert not report.failed, f"{cls.__name__} graded FAIL: {[c.id for c in report.failed]}"
+    # a FAIL must quote the sentence of the spec it breaks
+    unquoted = [f"{c.id}: {f.clauses} {f.message[:80]}" for c in report.cases for f in c.findings
+                if f.grade.value == "FAIL" and not f.quote]
+    assert unquoted == [], unquoted
 
 
-@needs_engine
 @pytest.mark.slow
 @pytest.mark.parametrize("cls", faulty.ALL, ids=IDS)
 def test_suite_rejects_every_faulty_recorder(cls, request):
@@ -434,10 +434,8 @@ def test_suite_rejects_every_faulty_recorder(cls, request):
 
 def _select_for(*clause_ids: str) -> str:
     """A ``select`` expression naming every catalogued case that lists one of ``clause_ids``."""
-    try:
-        from conformance.cases import CATALOGUE
-    except ImportError:
-        return "|".join(clause_ids)
+    from conformance.cases import CATALOGUE
+
     ids = [c.id for c in CATALOGUE if set(clause_ids) & set(c.clauses)]
     return "|".join(ids) if ids else "|".join(clause_ids)
 
@@ -474,22 +472,16 @@ FAST_SELECT: dict[str, str] = {
 }
 
 
-@needs_engine
 @pytest.mark.parametrize("cls", faulty.ALL, ids=IDS)
 def test_suite_rejects_every_faulty_recorder_fast(cls, request):
     """Fast variant: only the cases that name the broken clause (or ``FAST_SELECT``'s)."""
     _mark_known_gap(request, cls)
-    try:
-        report = conformance.check_recorder(cls, profile="ci", select=FAST_SELECT.get(cls.__name__) or _select_for(cls.BREAKS, *cls.ALSO),
-                                            with_properties=True)
-    except TypeError:
-        pytest.skip("check_recorder has no select=/with_properties= yet")
-    if not report.cases:
-        pytest.skip(f"no case names {cls.BREAKS}")
+    report = conformance.check_recorder(cls, profile="ci", select=FAST_SELECT.get(cls.__name__) or _select_for(cls.BREAKS, *cls.ALSO),
+                                        with_properties=True)
+    assert report.cases, f"no case names {cls.BREAKS}"
     _assert_caught(cls, report)
 
 
-@needs_engine
 @pytest.mark.slow
 def test_suite_accepts_reference():
     """The reference recorder gets no FAIL in the CI profile (about 13 s)."""

@@ -7,7 +7,9 @@ implementation:
 
 * the vendor's API values: ``CallState`` (14 call states), ``Cause`` and ``State`` (a recorder's
   own enums may be these), ``FORMATS`` and ``RATES``, the ``Cipher`` value an application passes
-  (with public ``key``, ``iv`` and ``key_bits``; never shown by ``repr``/``str``);
+  (with public ``key``, ``iv`` and ``key_bits``; never shown by ``repr``/``str``), and the
+  recorder's methods with their parameters and defaults (``API_METHODS``) and return values
+  (``API_RETURNS``);
 * the exceptions: ``Hangup``, ``Error``, ``ArgumentError`` (SD-ARGS), ``StoreError`` and its
   kinds, and the clock's ``Deadlock``/``SimulationLimit``;
 * the seams: ``ClockLike``, ``Priority``, ``MediaSink`` with the scan/commit rules written out
@@ -19,7 +21,19 @@ implementation:
 ``tests/test_architecture.py`` pins ``__all__``; names are added, never renamed.
 """
 
-from .api import FORMATS, RATES, ArgumentError, CallState, Cause, Error, Hangup, State, safe_repr
+from .api import (
+    API_METHODS,
+    API_RETURNS,
+    FORMATS,
+    RATES,
+    ArgumentError,
+    CallState,
+    Cause,
+    Error,
+    Hangup,
+    State,
+    safe_repr,
+)
 from .cipher import Cipher, CipherError, Encryptor
 from .names import MAX_NAME_LENGTH, NAME_RULES, InvalidNameError, is_valid_name, validate_name
 from .seams import (
@@ -55,6 +69,8 @@ from .units import (
 )
 
 __all__ = [
+    "API_METHODS",
+    "API_RETURNS",
     "ArgumentError",
     "CallChannelLike",
     "CallState",

@@ -2,17 +2,24 @@
 
 Everything here is a fact of the vendor's pages (summarised in ``docs/vendor-facts.md``): the
 call channel's 14 states, the recorder's termination causes and record states, the two
-exceptions of the call API, and the six encodings and four rates a media file may have.
+exceptions of the call API, the six encodings and four rates a media file may have, and the
+recorder's methods with their parameters, defaults and what each returns (``API_METHODS``,
+``API_RETURNS``; section 1 of that page).
 ``ArgumentError`` is our own refinement of ``Error`` (decision SD-ARGS in
 ``docs/spec-decisions.md``).
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from enum import Enum
+from inspect import Parameter
+from types import MappingProxyType
 from typing import Final
 
 __all__ = [
+    "API_METHODS",
+    "API_RETURNS",
     "ArgumentError",
     "CallState",
     "Cause",
@@ -72,6 +79,45 @@ class State(Enum):
     RECORDING = "RECORDING"
     IDLE = "IDLE"
     ERROR = "ERROR"
+
+
+def _param(name: str, default: object = Parameter.empty) -> Parameter:
+    return Parameter(name, Parameter.POSITIONAL_OR_KEYWORD, default=default)
+
+
+_JOB_HEAD = (_param("filename"), _param("file_format", "alaw"), _param("rate", 8000))
+_JOB_TAIL = (
+    _param("max_bytes", 1920000),
+    _param("milliseconds_max_silence", 10000),
+    _param("milliseconds_initial_silence", 0),
+    _param("barge_in", False),
+    _param("cipher", None),
+)
+
+#: The recorder's methods (the vendor's ``FileRecorder``), in the page's order, each with its
+#: parameters after ``self``: names, order and defaults (``Parameter.empty`` = required). An
+#: implementation's signatures match this table; scenario actions are checked against it.
+API_METHODS: Final[Mapping[str, tuple[Parameter, ...]]] = MappingProxyType({
+    "record": (*_JOB_HEAD, _param("seconds_timeout", 120), *_JOB_TAIL),
+    "start": (*_JOB_HEAD, *_JOB_TAIL),
+    "stop": (),
+    "wait_until_finished": (_param("seconds_timeout", 120),),
+    "state": (),
+    "cause": (),
+    "audio_detected_in_recording": (),
+})
+
+#: What each method of ``API_METHODS`` returns: ``Cause`` or ``State`` (a member, shown by
+#: name), ``bool``, or ``None`` (``audio_detected_in_recording`` before or during a job).
+API_RETURNS: Final[Mapping[str, tuple[type, ...]]] = MappingProxyType({
+    "record": (Cause,),
+    "start": (bool,),
+    "stop": (bool,),
+    "wait_until_finished": (Cause,),
+    "state": (State,),
+    "cause": (Cause,),
+    "audio_detected_in_recording": (bool, type(None)),
+})
 
 
 class Hangup(Exception):
