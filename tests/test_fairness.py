@@ -41,6 +41,7 @@ from tests.fair import recorder as fr
 from tests.fair.recorder import READINGS, make_factory
 from tests.helpers import dtmf, make_call, ms, noise, tone
 
+
 class RecorderCrashed(RuntimeError):
     """The fair recorder raised something the spec does not name: a bug of the instrument."""
 
