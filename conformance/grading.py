@@ -628,29 +628,26 @@ class _Walk:
                 job.seen_ended(t)
         return allowed
 
+    def _read(self, i: int, call: str, key: str, step: Any, t: int, t_end: int, observed: tuple[Any, Any],
+              decisions: Callable[[Any], list[str]]) -> set[tuple[Any, Any]]:
+        """A getter's step: what it may return at ``t``; compared with ours only when allowed."""
+        got = step.returned
+        allowed = self._getter(i, key, t, got)
+        if got in allowed:
+            self.vs_ours(i, call, observed, t_end, decisions(got))
+        return {(v, None) for v in allowed}
+
     def _state(self, i: int, call: str, args: dict[str, Any], step: Any, t: int, t_end: int,
                observed: tuple[Any, Any]) -> set[tuple[Any, Any]]:
-        got = step.returned
-        allowed = self._getter(i, "state", t, got)
-        if got in allowed:
-            self.vs_ours(i, call, observed, t_end, self._getter_decisions())
-        return {(v, None) for v in allowed}
+        return self._read(i, call, "state", step, t, t_end, observed, lambda got: self._getter_decisions())
 
     def _cause(self, i: int, call: str, args: dict[str, Any], step: Any, t: int, t_end: int,
                observed: tuple[Any, Any]) -> set[tuple[Any, Any]]:
-        got = step.returned
-        allowed = self._getter(i, "cause", t, got)
-        if got in allowed:
-            self.vs_ours(i, call, observed, t_end, self._getter_decisions(got))
-        return {(v, None) for v in allowed}
+        return self._read(i, call, "cause", step, t, t_end, observed, self._getter_decisions)
 
     def _audio_detected_in_recording(self, i: int, call: str, args: dict[str, Any], step: Any, t: int, t_end: int,
                                      observed: tuple[Any, Any]) -> set[tuple[Any, Any]]:
-        got = step.returned
-        allowed = self._getter(i, "audio", t, got)
-        if got in allowed:
-            self.vs_ours(i, call, observed, t_end, ["SD-AUDIO"])
-        return {(v, None) for v in allowed}
+        return self._read(i, call, "audio", step, t, t_end, observed, lambda got: ["SD-AUDIO"])
 
     def _getter_decisions(self, cause: Any = None) -> list[str]:
         job = self.job
