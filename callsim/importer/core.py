@@ -31,8 +31,8 @@ from .writer import RECORDING_NAME, ScenarioText, check_writable, render_scenari
 
 __all__ = ["ImportOptions", "ImportResult", "import_capture", "CaptureError"]
 
-#: Seconds after the hangup (or the call's last SIP message) during which RTP still counts as
-#: the call's: a sender stops a little after the BYE.
+#: Seconds after the BYE during which RTP still counts as the call's (a sender stops a little
+#: after it); without a BYE the call's RTP runs to the end of the capture.
 _TAIL = 2.0
 _G711 = ("PCMA", "PCMU")
 
@@ -123,7 +123,7 @@ def _candidates(cap: Capture, call: Call | None, opts: ImportOptions) -> tuple[l
     if call is not None:
         lo = call.start
         bye = call.bye
-        hi = (bye.time if bye else call.end) + _TAIL
+        hi = bye.time + _TAIL if bye else math.inf
         if not (opts.rtp or opts.ssrc is not None):
             udp = [d for d in udp if lo <= d.time <= hi]
     if opts.rtp is not None:
