@@ -206,10 +206,10 @@ def _segments(packets: Iterable[RtpPacket]) -> list[Segment]:
         else:
             seg, eseq, ets, etime = state
             dseq = (p.seq - eseq) & 0xFFFF
-            if not (dseq < _MAX_DROPOUT or dseq > 0x10000 - _MAX_MISORDER):
-                reason = "sequence jump"
-            elif p.marker and abs(_signed(p.ts - ets, 32) - (p.time - etime) * RATE) > RATE:
+            if p.marker and abs(_signed(p.ts - ets, 32) - (p.time - etime) * RATE) > RATE:
                 reason = "marker restart"
+            elif not (dseq < _MAX_DROPOUT or dseq > 0x10000 - _MAX_MISORDER):
+                reason = "sequence jump"
         if reason is not None:
             seg = Segment(ssrc=p.ssrc, reason=reason)
             segments.append(seg)
