@@ -14,6 +14,7 @@ several interfaces, link types other than the first interface's.
 from __future__ import annotations
 
 import io
+import os
 import socket
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -46,10 +47,14 @@ class _Guarded(io.RawIOBase):
 
     def __init__(self, f: io.BufferedReader) -> None:
         self._f = f
+        self._size = os.fstat(f.fileno()).st_size
 
     def read(self, n: int = -1) -> bytes:  # type: ignore[override]
         if n is None or n < 0:
             raise _Truncated("a record length is corrupt")
+        left = self._size - self._f.tell()
+        if 0 < left < n:  # never ask for more than is there (a corrupt length could be gigabytes)
+            raise _Truncated(f"the file ends inside a record ({left} of {n} bytes)")
         got = self._f.read(n)
         if 0 < len(got) < n:
             raise _Truncated(f"the file ends inside a record ({len(got)} of {n} bytes)")

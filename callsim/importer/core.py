@@ -24,6 +24,8 @@ from typing import Any
 
 import numpy as np
 
+from simulator.scenario import ScenarioError
+
 from .capture import Capture, CaptureError, Datagram, read_capture
 from .dialog import HOLD_DIRECTIONS, STATIC_TYPES, Call, Sdp, find_calls, sip_messages
 from .rtp import CodecError, RtpPacket, Stream, parse_rtp, reassemble
@@ -195,6 +197,8 @@ def import_capture(opts: ImportOptions) -> ImportResult:
         secure = _secure(call)
         if secure:
             raise CaptureError(f"{cap.path}: call {call.call_id!r}: {secure}")
+        if call.answered is None:
+            raise CaptureError(f"{cap.path}: call {call.call_id!r} was never answered (no 2xx to its INVITE)")
     datagrams, endpoints = _candidates(cap, call, opts)
     packets = [p for p in map(parse_rtp, datagrams) if p is not None]
     if opts.ssrc is not None:
@@ -215,6 +219,8 @@ def import_capture(opts: ImportOptions) -> ImportResult:
         warnings.append("no RTP from the far end: the scenario has no audio")
     if stream.dropped_ms:
         warnings.append(f"{stream.dropped_ms:g} ms of audio before the answer (early media) not imported")
+    if stream.early_digits:
+        warnings.append(f"{stream.early_digits} digits before the answer not imported")
     if cap.fragments:
         warnings.append(f"{cap.fragments} IP fragments were not reassembled")
     if stream.other_events:
@@ -231,6 +237,8 @@ def import_capture(opts: ImportOptions) -> ImportResult:
         write_outputs(scenario, wav, text, stream.samples if stream.samples.size else None)
     except OSError as exc:
         raise CaptureError(f"{scenario}: cannot write: {exc.strerror or exc}") from None
+    except ScenarioError as exc:  # a bug of ours: say so in one line rather than write a bad file
+        raise CaptureError(f"{scenario}: not written: the imported scenario does not load ({exc})") from None
     return result
 
 
@@ -247,8 +255,7 @@ def _origin(cap: Capture, call: Call | None, packets: list[RtpPacket]) -> float:
     if call is None:
         return min(p.time for p in packets)
     answer = call.answered
-    if answer is None:
-        raise CaptureError(f"{cap.path}: call {call.call_id!r} was never answered (no 2xx to its INVITE)")
+    assert answer is not None  # checked by import_capture
     return answer.time
 
 

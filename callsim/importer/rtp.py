@@ -15,7 +15,8 @@ stripped here (dpkt leaves them in the payload). Time comes from RTP, not from a
   least late: ``start = min(arrival - (timestamp - first timestamp) / rate)``, so network
   jitter only ever delays a packet and never moves the audio.
 * **Loss** is digital silence (no concealment: a recording of the import shows exactly where
-  the customer's audio had holes). Gaps are reported as ``lost`` (missing sequence numbers) or
+  the customer's audio had holes). A packet whose timestamp is more than 5 s off its arrival
+  (against the segment's median) is discarded and counted, never trusted. Gaps are reported as ``lost`` (missing sequence numbers) or
   ``silence`` (a timestamp jump with consecutive sequence numbers: silence suppression).
 * **Jitter** is RFC 3550's interarrival estimate (section 6.4.1, ``J += (|D| - J) / 16``) per
   segment, in milliseconds.
@@ -49,6 +50,9 @@ __all__ = ["RtpPacket", "Segment", "Gap", "Digit", "Stream", "parse_rtp", "reass
 EVENT_DIGITS = "0123456789*#ABCD"
 RATE = 8000
 _MAX_DROPOUT, _MAX_MISORDER = 3000, 100
+#: A packet whose timestamp is this many seconds off its arrival (against the segment's
+#: median) is discarded rather than trusted.
+_MAX_SKEW = 5.0
 
 
 class CodecError(ValueError):
@@ -125,6 +129,7 @@ class Segment:
     base_ts: int = 0
     duplicates: int = 0
     reordered: int = 0
+    discarded: int = 0                   #: packets whose timestamp disagrees with their arrival
     lost: int = 0
     expected: int = 0
     jitter_ms: float = 0.0
@@ -138,7 +143,7 @@ class Segment:
     def to_json(self) -> dict[str, object]:
         return {"ssrc": f"0x{self.ssrc:08x}", "begins": self.reason, "packets": len(self.packets),
                 "expected": self.expected, "lost": self.lost, "duplicates": self.duplicates,
-                "reordered": self.reordered, "jitter_ms": round(self.jitter_ms, 3),
+                "discarded": self.discarded, "reordered": self.reordered, "jitter_ms": round(self.jitter_ms, 3),
                 "max_delay_ms": round(self.max_transit_ms, 3), "start_ms": self.start_tick / 8,
                 "audio_ms": self.audio_samples / 8, "sequence_wrapped": self.seq_wrapped,
                 "timestamp_wrapped": self.ts_wrapped, "payload_types": list(self.payload_types),
@@ -156,6 +161,7 @@ class Stream:
     other_events: int = 0                #: RFC 4733 events that are not DTMF digits (flash, tones)
     comfort_noise: int = 0               #: CN packets (payload type 13), taken as silence
     dropped_ms: float = 0.0              #: audio before the call's origin (early media), not imported
+    early_digits: int = 0                #: digits before the call's origin, not imported
 
     def totals(self) -> dict[str, object]:
         segs = self.segments
@@ -166,6 +172,7 @@ class Stream:
             "loss_pct": round(100.0 * sum(s.lost for s in segs) / max(1, sum(s.expected for s in segs)), 3),
             "duplicates": sum(s.duplicates for s in segs),
             "reordered": sum(s.reordered for s in segs),
+            "discarded": sum(s.discarded for s in segs),
             "jitter_ms": round(max((s.jitter_ms for s in segs), default=0.0), 3),
             "gaps": sum(len(s.gaps) for s in segs),
             "lost_ms": round(sum(g.duration_ms for s in segs for g in s.gaps if g.kind == "lost"), 3),
@@ -252,6 +259,7 @@ def reassemble(packets: Iterable[RtpPacket], codec: Callable[[int, int], str], *
                 seg.reordered += 1
             highest = eseq if highest is None else max(highest, eseq)
             first[eseq] = (ets, p)
+        _drop_outliers(seg, first)
         order = sorted(first)
         seg.expected = order[-1] - order[0] + 1
         seg.lost = seg.expected - len(order)
@@ -263,8 +271,8 @@ def reassemble(packets: Iterable[RtpPacket], codec: Callable[[int, int], str], *
         seg.payload_types = tuple(sorted({p.pt for _, p in first.values()}))
         # interarrival jitter in arrival order (RFC 3550 6.4.1), audio packets only
         jitter, prev_transit = 0.0, None
-        for _eseq, ets, p in seg.packets:
-            if codec(p.pt, len(p.payload)) not in ("PCMA", "PCMU"):
+        for eseq, ets, p in seg.packets:
+            if eseq not in first or first[eseq][1] is not p or codec(p.pt, len(p.payload)) not in ("PCMA", "PCMU"):
                 continue
             transit = p.time * RATE - ets
             if prev_transit is not None:
@@ -294,7 +302,21 @@ def reassemble(packets: Iterable[RtpPacket], codec: Callable[[int, int], str], *
     samples, start, dropped = _place(pieces)
     found = [Digit(EVENT_DIGITS[code], tick, int(dur) // 8, int(n), bool(end))  # type: ignore[call-overload]
              for (_, tick, code), (dur, n, end) in sorted(digits.items(), key=lambda kv: (kv[0][1], kv[0][0]))]
-    return Stream(samples, start, segments, found, other_events, cn, dropped / 8)
+    stream = Stream(samples, start, segments, [d for d in found if d.at_tick >= 0], other_events, cn, dropped / 8)
+    stream.early_digits = len(found) - len(stream.digits)
+    return stream
+
+
+def _drop_outliers(seg: Segment, first: dict[int, tuple[int, RtpPacket]]) -> None:
+    """Take out packets whose timestamp disagrees with their arrival by more than
+    ``_MAX_SKEW`` seconds against the segment's median (a corrupt or foreign packet: it would
+    otherwise become the anchor, or stretch the timeline by hours). Counted in ``discarded``."""
+    transit = {k: p.time - ets / RATE for k, (ets, p) in first.items()}
+    median = float(np.median(list(transit.values())))
+    for k, t in transit.items():
+        if abs(t - median) > _MAX_SKEW and len(first) > 1:
+            del first[k]
+            seg.discarded += 1
 
 
 def _event(digits: dict[tuple[int, int, int], list[object]], index: int, seg: Segment, ets: int,
