@@ -220,3 +220,39 @@ def chirp(seconds: float, level: float = 8000.0) -> np.ndarray:
     f0, f1 = 300.0, 3000.0
     phase = 2 * np.pi * (f0 * t + (f1 - f0) * t * t / (2 * seconds))
     return np.round(level * np.sin(phase)).astype(np.int16)
+
+
+def customer_call() -> Call:
+    """The README's walk-through capture: a caller speaks, presses 1 and #, is put on hold by
+    the application for 1.5 s, speaks again and hangs up; the network lost, delayed,
+    duplicated and reordered a few packets on the way."""
+    clips = Path(__file__).resolve().parents[1] / "fixtures" / "audio"
+    first, _ = soundfile.read(clips / "speech_en_f3.wav", dtype="int16")
+    second, _ = soundfile.read(clips / "speech_en.wav", dtype="int16")
+    timeline = np.zeros(8000 * 12, np.int16)          # 12 s of the caller's side, from the first packet
+    timeline[2400 : 2400 + first.size] = first        # speaks at 0.3 s
+    timeline[8000 * 7 + 2400 : 8000 * 7 + 2400 + second.size] = second[: 8000 * 12 - 8000 * 7 - 2400]
+    call = Call(timeline, call_id="a84b4c76e66710@pbx.example.com", digits=[(5.0, "1", 0.12), (5.4, "#", 0.1)],
+                holds=[(0.52 + 6.0, "sendonly"), (0.52 + 7.5, "sendrecv")], ssrc=0x5EED1234, seq0=61000,
+                ts0=0xFFFF0000)
+    rng = np.random.default_rng(2026)
+    kept = []
+    seq = call.seq0
+    for i, p in enumerate(call.rtp):
+        if 6.0 <= p.time - call.t0 - call.media_s < 7.5:
+            continue                                  # on hold: the caller sends nothing (and numbers nothing)
+        p.seq, seq = seq, seq + 1
+        if i in (40, 41, 233, 388):
+            continue                                  # lost
+        p.time += float(rng.gamma(2.0, 0.004))        # network delay, 8 ms on average
+        kept.append(p)
+        if i in (100, 300):
+            kept.append(Packet(**{**vars(p), "time": p.time + 0.002}))   # duplicated
+    call.rtp = kept
+    return call
+
+
+if __name__ == "__main__":  # python3 -m tests.pcapgen fixtures/captures/customer-call.pcapng
+    import sys
+
+    write_capture(sys.argv[1], customer_call().frames(), fmt="pcapng")

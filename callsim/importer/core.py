@@ -309,7 +309,8 @@ def _scenario_text(opts: ImportOptions, cap: Capture, call: Call | None, stream:
                   f"{t['jitter_ms']} ms, {t['segments']} segment(s).")
     if stream.samples.size:
         header.append(f"Audio: {wav.name} (8 kHz 16-bit PCM beside this file), from {stream.start_tick / 8:g} ms; "
-                      f"lost packets are silence ({t['lost_ms']} ms), silence suppression {t['silence_ms']} ms.")
+                      f"lost packets are silence ({t['lost_ms']} ms); pauses (silence suppression, hold) "
+                      f"{t['silence_ms']} ms; audio replaced by digit events {t['event_ms']} ms.")
     if stream.digits:
         header.append("Digits (RFC 4733): " + ", ".join(f"{d.digit} at {d.at_tick / 8:g} ms" for d in stream.digits) + ".")
     header.append(f"Hangup at {hangup_ms} ms ({hangup_from}); hold/resume: "

@@ -16,8 +16,11 @@ stripped here (dpkt leaves them in the payload). Time comes from RTP, not from a
   jitter only ever delays a packet and never moves the audio.
 * **Loss** is digital silence (no concealment: a recording of the import shows exactly where
   the customer's audio had holes). A packet whose timestamp is more than 5 s off its arrival
-  (against the segment's median) is discarded and counted, never trusted. Gaps are reported as ``lost`` (missing sequence numbers) or
-  ``silence`` (a timestamp jump with consecutive sequence numbers: silence suppression).
+  (against the segment's median) is discarded and counted, never trusted. A gap between two
+  audio packets is reported as ``lost`` (sequence numbers between them never arrived),
+  ``event`` (the numbers between them are RFC 4733 packets: a sender that replaces audio with
+  the event) or ``silence`` (a timestamp jump with consecutive sequence numbers: silence
+  suppression, or a pause such as a hold).
 * **Jitter** is RFC 3550's interarrival estimate (section 6.4.1, ``J += (|D| - J) / 16``) per
   segment, in milliseconds.
 * **Digits** (RFC 4733 ``telephone-event``): one per (segment, event timestamp, event code), so
@@ -99,7 +102,7 @@ def parse_rtp(d: Datagram) -> RtpPacket | None:
 class Gap:
     at_ms: float         #: on the call's timeline
     duration_ms: float
-    kind: str            #: "lost" or "silence"
+    kind: str            #: "lost", "event" or "silence"
 
     def to_json(self) -> dict[str, object]:
         return {"at_ms": round(self.at_ms, 3), "duration_ms": round(self.duration_ms, 3), "kind": self.kind}
@@ -177,6 +180,7 @@ class Stream:
             "gaps": sum(len(s.gaps) for s in segs),
             "lost_ms": round(sum(g.duration_ms for s in segs for g in s.gaps if g.kind == "lost"), 3),
             "silence_ms": round(sum(g.duration_ms for s in segs for g in s.gaps if g.kind == "silence"), 3),
+            "event_ms": round(sum(g.duration_ms for s in segs for g in s.gaps if g.kind == "event"), 3),
             "segments": len(segs),
             "digits": "".join(d.digit for d in self.digits),
             "comfort_noise_packets": self.comfort_noise,
@@ -280,12 +284,14 @@ def reassemble(packets: Iterable[RtpPacket], codec: Callable[[int, int], str], *
             prev_transit = transit
         seg.jitter_ms = jitter / 8
         # audio by timestamp, gaps between consecutive packets in sequence order
-        prev: tuple[int, int, int] | None = None  # (ext seq, ext ts, samples)
-        for eseq in order:
+        prev: tuple[int, int, int, int] | None = None  # (ext seq, ext ts, samples, position in order)
+        events_at = -1                                  # position in order of the last event packet
+        for pos, eseq in enumerate(order):
             ets, p = first[eseq]
             kind = codec(p.pt, len(p.payload))
             if kind == "telephone-event":
                 other_events += _event(digits, index, seg, ets, p)
+                events_at = pos
                 continue
             if kind == "CN":
                 cn += 1
@@ -296,9 +302,10 @@ def reassemble(packets: Iterable[RtpPacket], codec: Callable[[int, int], str], *
             seg.audio_samples += x.size
             if prev is not None and ets > prev[1] + prev[2]:
                 gap_at = seg.start_tick + prev[1] + prev[2] - seg.base_ts
-                seg.gaps.append(Gap(gap_at / 8, (ets - prev[1] - prev[2]) / 8,
-                                    "lost" if eseq - prev[0] > 1 else "silence"))
-            prev = (eseq, ets, x.size)
+                missing = (eseq - prev[0]) - (pos - prev[3])   # sequence numbers never received
+                kind = "lost" if missing else "event" if events_at > prev[3] else "silence"
+                seg.gaps.append(Gap(gap_at / 8, (ets - prev[1] - prev[2]) / 8, kind))
+            prev = (eseq, ets, x.size, pos)
     samples, start, dropped = _place(pieces)
     found = [Digit(EVENT_DIGITS[code], tick, int(dur) // 8, int(n), bool(end))  # type: ignore[call-overload]
              for (_, tick, code), (dur, n, end) in sorted(digits.items(), key=lambda kv: (kv[0][1], kv[0][0]))]
