@@ -48,14 +48,16 @@ class _Guarded(io.RawIOBase):
     def __init__(self, f: io.BufferedReader) -> None:
         self._f = f
         self._size = os.fstat(f.fileno()).st_size
+        self._pos = f.tell()
 
     def read(self, n: int = -1) -> bytes:  # type: ignore[override]
         if n is None or n < 0:
             raise _Truncated("a record length is corrupt")
-        left = self._size - self._f.tell()
+        left = self._size - self._pos
         if 0 < left < n:  # never ask for more than is there (a corrupt length could be gigabytes)
             raise _Truncated(f"the file ends inside a record ({left} of {n} bytes)")
         got = self._f.read(n)
+        self._pos += len(got)
         if 0 < len(got) < n:
             raise _Truncated(f"the file ends inside a record ({len(got)} of {n} bytes)")
         return got
@@ -64,10 +66,11 @@ class _Guarded(io.RawIOBase):
         return True
 
     def seek(self, offset: int, whence: int = 0) -> int:
-        return self._f.seek(offset, whence)
+        self._pos = self._f.seek(offset, whence)
+        return self._pos
 
     def tell(self) -> int:
-        return self._f.tell()
+        return self._pos
 
 
 @dataclass(frozen=True, slots=True)

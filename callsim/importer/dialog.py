@@ -13,6 +13,7 @@ end's RTP is the stream sent *to* the near party's SDP address and port.
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -196,9 +197,12 @@ def _message(d: Datagram, raw: bytes) -> tuple[SipMessage | None, bytes]:
     return m, bytes(msg.data or b"")
 
 
+_SIP_START = re.compile(rb"SIP/2\.0 |(?:" + b"|".join(_METHODS) + rb") ")
+
+
 def _looks_sip(payload: bytes) -> bool:
-    return payload.startswith(b"SIP/2.0 ") or any(
-        payload.startswith(m) and payload[len(m) : len(m) + 1] == b" " for m in _METHODS)
+    """A SIP start line begins the payload (one regex: this runs on every datagram)."""
+    return _SIP_START.match(payload) is not None
 
 
 def sip_messages(datagrams: Iterable[Datagram]) -> list[SipMessage]:
