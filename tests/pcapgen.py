@@ -184,11 +184,18 @@ class Call:
         return sorted(msgs + media, key=lambda f: f[0])
 
 
-def frame(payload: bytes, src: tuple[str, int], dst: tuple[str, int], link: int = 1) -> bytes:
-    """A UDP datagram as one link-layer record (1: Ethernet, 101: raw IP, 113: Linux cooked)."""
-    udp = dpkt.udp.UDP(sport=src[1], dport=dst[1], data=payload)
-    udp.ulen = len(udp)
-    ip = dpkt.ip.IP(src=socket.inet_aton(src[0]), dst=socket.inet_aton(dst[0]), p=dpkt.ip.IP_PROTO_UDP, data=udp)
+def frame(payload: bytes, src: tuple[str, int], dst: tuple[str, int], link: int = 1, tcp_seq: int | None = None) -> bytes:
+    """A UDP datagram (or, with ``tcp_seq``, a TCP segment) as one link-layer record (1:
+    Ethernet, 101: raw IP, 113: Linux cooked)."""
+    if tcp_seq is not None:
+        udp = dpkt.tcp.TCP(sport=src[1], dport=dst[1], seq=tcp_seq, flags=dpkt.tcp.TH_ACK | dpkt.tcp.TH_PUSH,
+                           data=payload)
+        proto = dpkt.ip.IP_PROTO_TCP
+    else:
+        udp = dpkt.udp.UDP(sport=src[1], dport=dst[1], data=payload)
+        udp.ulen = len(udp)
+        proto = dpkt.ip.IP_PROTO_UDP
+    ip = dpkt.ip.IP(src=socket.inet_aton(src[0]), dst=socket.inet_aton(dst[0]), p=proto, data=udp)
     ip.len = len(ip)
     if link == 101:
         return bytes(ip)
@@ -203,8 +210,8 @@ def write_capture(path: str | Path, datagrams: list[tuple[float, bytes, tuple[st
     path = Path(path)
     with path.open("wb") as f:
         w = dpkt.pcap.Writer(f, linktype=link) if fmt == "pcap" else dpkt.pcapng.Writer(f, linktype=link)
-        for t, payload, src, dst in sorted(datagrams, key=lambda d: d[0]):
-            w.writepkt(frame(payload, src, dst, link), ts=t)
+        for t, payload, src, dst, *tcp in sorted(datagrams, key=lambda d: d[0]):
+            w.writepkt(frame(payload, src, dst, link, *tcp), ts=t)
     return path
 
 

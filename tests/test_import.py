@@ -232,3 +232,42 @@ def test_replay_records_the_imported_audio(tmp_path: Path) -> None:
     rec, _ = soundfile.read(io.BytesIO(result.contents["recording.wav"]), dtype="int16")
     want = decode(encode(expected()))     # recorded as A-law: digital zero comes back as +-8
     assert np.array_equal(rec[: want.size], want)
+
+
+def test_sip_over_tcp_split_across_segments(tmp_path: Path) -> None:
+    """SIP over TCP: each connection's segments are joined (a retransmitted one taken once),
+    so an INVITE split in two and a 200 sharing a segment with nothing else both parse."""
+    call = Call(AUDIO)
+    frames, seqs = [], {}
+    for t, payload, src, dst in call.frames():
+        if not payload.startswith((b"INVITE", b"SIP/2.0", b"ACK", b"BYE")):
+            frames.append((t, payload, src, dst))
+            continue
+        key = (src, dst)
+        seq = seqs.setdefault(key, 1000)
+        parts = [payload[:50], payload[50:]] if payload.startswith(b"INVITE") else [payload]
+        for k, part in enumerate(parts):
+            frames.append((t + 0.0001 * k, part, src, dst, seq))
+            if k == 0:
+                frames.append((t + 0.00005, part, src, dst, seq))      # retransmitted
+            seq += len(part)
+        seqs[key] = seq
+    rc, out, doc = run_import(tmp_path, frames)
+    assert rc == 0 and doc["call_id"] == "call-1@192.0.2.10"
+    assert np.array_equal(imported_audio(out), expected())
+    assert doc["call"]["hangup_from"] == "BYE from the caller"
+
+
+def test_the_other_commands_work_without_the_import_extra(tmp_path: Path) -> None:
+    """Without dpkt, `callsim import` says which extra to install (exit 2); the rest of the
+    command line is unaffected."""
+    import subprocess
+    import sys
+
+    code = ("import sys; sys.modules['dpkt'] = None\n"
+            "from callsim.cli import build_parser, main\n"
+            "assert build_parser().parse_args(['run', 'x.toml']).scenario == 'x.toml'\n"
+            "sys.exit(main(['import', 'x.pcap', '-o', 'x.toml']))\n")
+    root = Path(__file__).resolve().parents[1]
+    r = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True, timeout=120)
+    assert r.returncode == 2 and 'pip install "callsim[import]"' in r.stderr and "Traceback" not in r.stderr
