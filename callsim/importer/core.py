@@ -281,8 +281,8 @@ def _hold(call: Call | None, origin: float) -> tuple[str, list[tuple[int, str]]]
 
 def _hangup(call: Call | None, packets: list[RtpPacket], stream: Stream, origin: float) -> tuple[int, str]:
     bye = call.bye if call is not None else None
-    if bye is not None:
-        return _ms(bye.time - origin), f"{bye.method} from the {'caller' if call.from_caller(bye) else 'callee'}"  # type: ignore[union-attr]
+    if call is not None and bye is not None:
+        return _ms(bye.time - origin), f"{bye.method} from the {'caller' if call.from_caller(bye) else 'callee'}"
     last = max([p.time for p in packets] + ([call.end] if call is not None else []))
     audio_end = (stream.start_tick + stream.samples.size) / 8
     return max(math.ceil(audio_end), _ms(last - origin)), "the last packet (no BYE)"
@@ -296,9 +296,9 @@ def _scenario_text(opts: ImportOptions, cap: Capture, call: Call | None, stream:
     when = datetime.fromtimestamp(origin, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
     header = [f"Imported by `callsim import` from {Path(cap.path).name} ({cap.format}, {cap.packets} packets, "
               f"sha256 {digest[:16]}...)."]
-    if call is not None:
+    if call is not None and call.invite is not None:
         inv = call.invite
-        header.append(f"Call: Call-ID {call.call_id}, {inv.from_uri} -> {inv.to_uri}; 0 ms here is the "  # type: ignore[union-attr]
+        header.append(f"Call: Call-ID {call.call_id}, {inv.from_uri} -> {inv.to_uri}; 0 ms here is the "
                       f"answer at {when}.")
     else:
         header.append(f"No signalling: 0 ms here is the stream's first packet at {when}.")

@@ -66,58 +66,66 @@ STATIC_TYPES: dict[int, tuple[str, int]] = {
 }
 
 
+@dataclass
+class _Media:
+    """One ``m=`` section while it is read."""
+
+    parts: list[str]
+    rtpmap: list[tuple[int, str, int]] = field(default_factory=list)
+    direction: str | None = None
+    address: str | None = None
+
+
 def parse_sdp(body: bytes) -> Sdp | None:
     """The audio description of an SDP body (None if it has no ``v=`` line or no audio)."""
     text = body.decode("utf-8", "replace")
-    lines = [ln.strip() for ln in text.replace("\r", "\n").split("\n") if len(ln.strip()) > 1 and ln.strip()[1] == "="]
+    lines = [ln.strip() for ln in text.replace("\r", "\n").split("\n")]
+    lines = [ln for ln in lines if len(ln) > 1 and ln[1] == "="]
     if not any(ln.startswith("v=") for ln in lines):
         return None
     session_addr: str | None = None
     session_dir = "sendrecv"
     crypto = False
-    media: list[dict[str, object]] = []
+    media: list[_Media] = []
     for ln in lines:
         key, value = ln[0], ln[2:].strip()
         cur = media[-1] if media else None
         if key == "m":
-            parts = value.split()
-            media.append({"kind": parts[0] if parts else "", "parts": parts, "rtpmap": [], "dir": None, "addr": None})
+            media.append(_Media(value.split()))
         elif key == "c":
-            parts = value.split()
-            addr = parts[2].split("/")[0] if len(parts) >= 3 else None
+            words = value.split()
+            addr = words[2].split("/")[0] if len(words) >= 3 else None
             if cur is None:
                 session_addr = addr
             else:
-                cur["addr"] = addr
+                cur.address = addr
         elif key == "a":
             name, _, arg = value.partition(":")
             if name in ("sendrecv", "sendonly", "recvonly", "inactive"):
                 if cur is None:
                     session_dir = name
                 else:
-                    cur["dir"] = name
+                    cur.direction = name
             elif name in ("crypto", "fingerprint"):
                 crypto = True
             elif name == "rtpmap" and cur is not None:
                 pt, _, enc = arg.partition(" ")
                 enc_parts = enc.strip().split("/")
                 try:
-                    cur["rtpmap"].append((int(pt), enc_parts[0], int(enc_parts[1]) if len(enc_parts) > 1 else 8000))  # type: ignore[attr-defined]
+                    cur.rtpmap.append((int(pt), enc_parts[0], int(enc_parts[1]) if len(enc_parts) > 1 else 8000))
                 except ValueError:
                     continue
-    audio = next((m for m in media if m["kind"] == "audio"), None)
+    audio = next((m for m in media if m.parts and m.parts[0] == "audio"), None)
     if audio is None:
         return None
-    parts: list[str] = audio["parts"]  # type: ignore[assignment]
+    parts = audio.parts
     try:
         port = int(parts[1].split("/")[0]) if len(parts) > 1 else None
     except ValueError:
         port = None
-    formats = tuple(int(f) for f in parts[3:] if f.isdigit())
-    return Sdp(address=audio["addr"] or session_addr, port=port,  # type: ignore[arg-type]
-               proto=parts[2] if len(parts) > 2 else "", formats=formats,
-               rtpmap=tuple(audio["rtpmap"]), direction=audio["dir"] or session_dir,  # type: ignore[arg-type]
-               crypto=crypto)
+    return Sdp(address=audio.address or session_addr, port=port, proto=parts[2] if len(parts) > 2 else "",
+               formats=tuple(int(f) for f in parts[3:] if f.isdigit()), rtpmap=tuple(audio.rtpmap),
+               direction=audio.direction or session_dir, crypto=crypto)
 
 
 @dataclass(frozen=True)

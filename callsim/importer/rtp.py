@@ -204,41 +204,43 @@ def _signed(x: int, bits: int) -> int:
     return ((x + half) & ((1 << bits) - 1)) - half
 
 
+@dataclass
+class _Track:
+    """Where one SSRC stands: its current segment and the highest packet seen in it."""
+
+    segment: Segment
+    eseq: int
+    ets: int
+    time: float
+
+
 def _segments(packets: Iterable[RtpPacket]) -> list[Segment]:
     """Packets (in arrival order) cut into segments, each with unwrapped seq and timestamps."""
     segments: list[Segment] = []
-    current: dict[int, tuple[Segment, int, int, float]] = {}  # ssrc -> (segment, ext seq, ext ts, time)
-    last_ssrc: int | None = None
+    tracks: dict[int, _Track] = {}
     for p in packets:
-        state = current.get(p.ssrc)
+        track = tracks.get(p.ssrc)
         reason = None
-        if state is None:
-            reason = "first" if last_ssrc is None else "ssrc change"
-        else:
-            seg, eseq, ets, etime = state
-            dseq = (p.seq - eseq) & 0xFFFF
-            if p.marker and abs(_signed(p.ts - ets, 32) - (p.time - etime) * RATE) > RATE:
-                reason = "marker restart"
-            elif not (dseq < _MAX_DROPOUT or dseq > 0x10000 - _MAX_MISORDER):
-                reason = "sequence jump"
-        if reason is not None:
-            seg = Segment(ssrc=p.ssrc, reason=reason)
+        if track is None:
+            reason = "first" if not segments else "ssrc change"
+        elif p.marker and abs(_signed(p.ts - track.ets, 32) - (p.time - track.time) * RATE) > RATE:
+            reason = "marker restart"
+        elif not ((p.seq - track.eseq) & 0xFFFF < _MAX_DROPOUT or (p.seq - track.eseq) & 0xFFFF > 0x10000 - _MAX_MISORDER):
+            reason = "sequence jump"
+        if reason is not None or track is None:
+            seg = Segment(ssrc=p.ssrc, reason=reason or "first")
             segments.append(seg)
-            eseq, ets = p.seq, p.ts
-        else:
-            seg, last_eseq, last_ets, _ = state  # type: ignore[misc]
-            eseq = last_eseq + _signed(p.seq - last_eseq, 16)
-            ets = last_ets + _signed(p.ts - last_ets, 32)
-            seg.seq_wrapped |= eseq >> 16 != last_eseq >> 16
-            seg.ts_wrapped |= ets >> 32 != last_ets >> 32
+            track = tracks[p.ssrc] = _Track(seg, p.seq, p.ts, p.time)
+            seg.packets.append((p.seq, p.ts, p))
+            continue
+        seg = track.segment
+        eseq = track.eseq + _signed(p.seq - track.eseq, 16)
+        ets = track.ets + _signed(p.ts - track.ets, 32)
+        seg.seq_wrapped |= eseq >> 16 != track.eseq >> 16
+        seg.ts_wrapped |= ets >> 32 != track.ets >> 32
         seg.packets.append((eseq, ets, p))
-        prev = current.get(p.ssrc)
-        # keep the highest sequence number seen as the reference (a late packet does not move it)
-        if prev is not None and prev[0] is seg and eseq < prev[1]:
-            current[p.ssrc] = (seg, prev[1], prev[2], prev[3])
-        else:
-            current[p.ssrc] = (seg, eseq, ets, p.time)
-        last_ssrc = p.ssrc
+        if eseq > track.eseq:  # the highest sequence number is the reference; a late packet does not move it
+            track.eseq, track.ets, track.time = eseq, ets, p.time
     return segments
 
 
@@ -250,7 +252,7 @@ def reassemble(packets: Iterable[RtpPacket], codec: Callable[[int, int], str], *
     """
     segments = _segments(packets)
     pieces: list[tuple[int, npt.NDArray[np.int16]]] = []
-    digits: dict[tuple[int, int, int], list[object]] = {}
+    digits: dict[tuple[int, int, int], _Event] = {}
     other_events = cn = 0
     for index, seg in enumerate(segments):
         first: dict[int, tuple[int, RtpPacket]] = {}
@@ -307,8 +309,8 @@ def reassemble(packets: Iterable[RtpPacket], codec: Callable[[int, int], str], *
                 seg.gaps.append(Gap(gap_at / 8, (ets - prev[1] - prev[2]) / 8, kind))
             prev = (eseq, ets, x.size, pos)
     samples, start, dropped = _place(pieces)
-    found = [Digit(EVENT_DIGITS[code], tick, int(dur) // 8, int(n), bool(end))  # type: ignore[call-overload]
-             for (_, tick, code), (dur, n, end) in sorted(digits.items(), key=lambda kv: (kv[0][1], kv[0][0]))]
+    found = [Digit(EVENT_DIGITS[code], tick, e.duration // 8, e.packets, e.ended)
+             for (_, tick, code), e in sorted(digits.items(), key=lambda kv: (kv[0][1], kv[0][0]))]
     stream = Stream(samples, start, segments, [d for d in found if d.at_tick >= 0], other_events, cn, dropped / 8)
     stream.early_digits = len(found) - len(stream.digits)
     return stream
@@ -326,7 +328,16 @@ def _drop_outliers(seg: Segment, first: dict[int, tuple[int, RtpPacket]]) -> Non
             seg.discarded += 1
 
 
-def _event(digits: dict[tuple[int, int, int], list[object]], index: int, seg: Segment, ets: int,
+@dataclass
+class _Event:
+    """One RFC 4733 event while its packets are counted."""
+
+    duration: int = 0
+    packets: int = 0
+    ended: bool = False
+
+
+def _event(digits: dict[tuple[int, int, int], _Event], index: int, seg: Segment, ets: int,
            p: RtpPacket) -> int:
     """Count one telephone-event packet; returns 1 for an event that is not a DTMF digit."""
     if len(p.payload) < 4:
@@ -335,10 +346,10 @@ def _event(digits: dict[tuple[int, int, int], list[object]], index: int, seg: Se
     if code >= len(EVENT_DIGITS):
         return 1
     key = (index, seg.start_tick + ets - seg.base_ts, code)
-    entry = digits.setdefault(key, [0, 0, False])
-    entry[0] = max(entry[0], duration)  # type: ignore[call-overload]
-    entry[1] += 1  # type: ignore[operator]
-    entry[2] = entry[2] or bool(flags & 0x80)
+    entry = digits.setdefault(key, _Event())
+    entry.duration = max(entry.duration, duration)
+    entry.packets += 1
+    entry.ended = entry.ended or bool(flags & 0x80)
     # retransmitted packets of the same event (end included) arrive as duplicates of one
     # sequence number only when resent verbatim; most senders give each a new one, so the
     # count is per packet and the digit is per key
