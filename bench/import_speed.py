@@ -18,6 +18,7 @@ Prints a Markdown table (the ratio is import time / dpkt-alone time). Not part o
 from __future__ import annotations
 
 import argparse
+import os
 import platform
 import statistics
 import sys
@@ -92,15 +93,16 @@ def main() -> int:
         bw, bc = statistics.median(x[0] for x in base), statistics.median(x[1] for x in base)
         iw, ic = statistics.median(x[0] for x in imp), statistics.median(x[1] for x in imp)
     seconds = a.minutes * 60
+    load = " ".join(f"{x:.2f}" for x in os.getloadavg())
     print(f"capture: {a.minutes:g} min call, {packets:,} packets, {size / 1e6:.1f} MB (built in {made:.0f} s); "
-          f"Python {platform.python_version()}, dpkt {dpkt.__version__}, {platform.processor() or platform.machine()}; "
-          f"median of {a.runs}")
+          f"Python {platform.python_version()}, dpkt {dpkt.__version__}, {platform.processor() or platform.machine()}, "
+          f"`nproc` = {os.cpu_count()}, load average at the end {load}; median of {a.runs}")
     print()
-    print("| what | wall (s) | CPU (s) | packets/s (wall) | real time (wall) | ratio to dpkt alone (wall / CPU) |")
+    print("| what | CPU (s) | wall (s) | packets per CPU second | real time (CPU) | ratio to dpkt alone (CPU / wall) |")
     print("| --- | --- | --- | --- | --- | --- |")
-    print(f"| dpkt alone: read + decode to UDP | {bw:.2f} | {bc:.2f} | {packets / bw:,.0f} | {seconds / bw:,.0f}x | 1 |")
-    print(f"| `callsim import` end to end | {iw:.2f} | {ic:.2f} | {packets / iw:,.0f} | {seconds / iw:,.0f}x | "
-          f"{iw / bw:.2f} / {ic / bc:.2f} |")
+    print(f"| dpkt alone: read + decode to UDP | {bc:.2f} | {bw:.2f} | {packets / bc:,.0f} | {seconds / bc:,.0f}x | 1 |")
+    print(f"| `callsim import` end to end | {ic:.2f} | {iw:.2f} | {packets / ic:,.0f} | {seconds / ic:,.0f}x | "
+          f"{ic / bc:.2f} / {iw / bw:.2f} |")
     return 0
 
 

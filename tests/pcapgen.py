@@ -41,7 +41,8 @@ def decode(data: bytes, law: str = "PCMA") -> np.ndarray:
 def sdp(ip: str, port: int, *, pts: tuple[int, ...] = (8, 101), rtpmap: tuple[str, ...] = (
         "8 PCMA/8000", "101 telephone-event/8000"), direction: str | None = None, proto: str = "RTP/AVP",
         crypto: bool = False) -> bytes:
-    lines = ["v=0", f"o=- 1 1 IN IP4 {ip}", "s=-", f"c=IN IP4 {ip}", "t=0 0",
+    fam = "IP6" if ":" in ip else "IP4"
+    lines = ["v=0", f"o=- 1 1 IN {fam} {ip}", "s=-", f"c=IN {fam} {ip}", "t=0 0",
              f"m=audio {port} {proto} {' '.join(map(str, pts))}"]
     lines += [f"a=rtpmap:{m}" for m in rtpmap]
     if direction:
@@ -195,6 +196,14 @@ def frame(payload: bytes, src: tuple[str, int], dst: tuple[str, int], link: int 
         udp = dpkt.udp.UDP(sport=src[1], dport=dst[1], data=payload)
         udp.ulen = len(udp)
         proto = dpkt.ip.IP_PROTO_UDP
+    if ":" in src[0]:
+        ip = dpkt.ip6.IP6(src=socket.inet_pton(socket.AF_INET6, src[0]), dst=socket.inet_pton(socket.AF_INET6, dst[0]),
+                          nxt=proto, hlim=64, data=udp)
+        ip.plen = len(udp)
+        if link == 1:
+            return bytes(dpkt.ethernet.Ethernet(src=b"\x02\x00\x00\x00\x00\x01", dst=b"\x02\x00\x00\x00\x00\x02",
+                                                type=dpkt.ethernet.ETH_TYPE_IP6, data=ip))
+        return bytes(ip)
     ip = dpkt.ip.IP(src=socket.inet_aton(src[0]), dst=socket.inet_aton(dst[0]), p=proto, data=udp)
     ip.len = len(ip)
     if link == 101:

@@ -271,3 +271,11 @@ def test_the_other_commands_work_without_the_import_extra(tmp_path: Path) -> Non
     root = Path(__file__).resolve().parents[1]
     r = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True, timeout=120)
     assert r.returncode == 2 and 'pip install "callsim[import]"' in r.stderr and "Traceback" not in r.stderr
+
+
+def test_ipv6_with_an_sdp_address_written_long(tmp_path: Path) -> None:
+    caller, callee = ("2001:db8::10", 5060, 40000), ("2001:db8::20", 5060, 50000)
+    call = Call(AUDIO, caller=caller, callee=callee, answer=sdp("2001:0DB8:0:0::20", 50000))
+    rc, out, doc = run_import(tmp_path, call)
+    assert rc == 0 and np.array_equal(imported_audio(out), expected())
+    assert doc["stream"]["endpoints"] == ["to [2001:db8::20]:50000"]

@@ -15,6 +15,7 @@ the call ``ON_HOLD`` at that request; the next offer that is neither resumes it 
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -129,21 +130,34 @@ def _candidates(cap: Capture, call: Call | None, opts: ImportOptions) -> tuple[l
         if not (opts.rtp or opts.ssrc is not None):
             udp = [d for d in udp if lo <= d.time <= hi]
     if opts.rtp is not None:
-        host, port = opts.rtp
+        host, port = _canonical(opts.rtp[0]), opts.rtp[1]
         to = [d for d in udp if (d.dst, d.dport) == (host, port)]
         frm = [d for d in udp if (d.src, d.sport) == (host, port)]
         if not to and not frm:
-            raise CaptureError(f"{cap.path}: no UDP packet to or from {host}:{port}")
-        return (to or frm), [f"{'to' if to else 'from'} {host}:{port}"]
+            raise CaptureError(f"{cap.path}: no UDP packet to or from {_show(host, port)}")
+        return (to or frm), [f"{'to' if to else 'from'} {_show(host, port)}"]
     if opts.ssrc is not None or call is None:
         return udp, [f"SSRC 0x{opts.ssrc:08x}"] if opts.ssrc is not None else []
     near_is_caller = opts.far_end == "callee"
-    near = {(sdp.address, sdp.port) for _, sdp in call.sdps(caller=near_is_caller) if sdp.port}
+    near = {(_canonical(sdp.address or ""), sdp.port) for _, sdp in call.sdps(caller=near_is_caller) if sdp.port}
     if not near:
         who = "caller" if near_is_caller else "callee"
         raise CaptureError(f"{cap.path}: call {call.call_id!r} has no SDP from the {who}, so its "
                            "far end's RTP destination is unknown; give --rtp HOST:PORT or --ssrc")
-    return [d for d in udp if (d.dst, d.dport) in near], [f"to {a}:{p}" for a, p in sorted(near)]
+    return [d for d in udp if (d.dst, d.dport) in near], [f"to {_show(a, p)}" for a, p in sorted(near)]
+
+
+def _show(host: str, port: int) -> str:
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
+def _canonical(address: str) -> str:
+    """An IP address as the capture reader writes it (``socket.inet_ntop``: IPv6 compressed,
+    lower case); anything else (a host name in SDP) as given."""
+    try:
+        return ipaddress.ip_address(address).compressed
+    except ValueError:
+        return address
 
 
 def _codec_lookup(call: Call | None, far_end: str) -> Callable[[int, int], str]:
