@@ -279,3 +279,21 @@ def test_ipv6_with_an_sdp_address_written_long(tmp_path: Path) -> None:
     rc, out, doc = run_import(tmp_path, call)
     assert rc == 0 and np.array_equal(imported_audio(out), expected())
     assert doc["stream"]["endpoints"] == ["to [2001:db8::20]:50000"]
+
+
+def test_rtp_header_extension_padding_and_csrc_are_stripped() -> None:
+    import dpkt
+
+    from callsim.importer.capture import Datagram
+    from callsim.importer.rtp import parse_rtp
+
+    payload = bytes(range(160))
+    r = dpkt.rtp.RTP(seq=7, ts=99, ssrc=5)
+    r.version, r.pt, r.x, r.p, r.cc = 2, 8, 1, 1, 1
+    ext = b"\xbe\xde\x00\x01" + b"\x10\xaa\x00\x00"          # profile, 1 word of extension
+    r.csrc = b"\x00\x00\x00\x09"
+    r.data = ext + payload + b"\x00\x00\x03"                  # 3 bytes of padding
+    p = parse_rtp(Datagram(0, 0.0, "udp", "a", 1, "b", 2, bytes(r)))
+    assert p is not None and (p.seq, p.ts, p.ssrc, p.pt) == (7, 99, 5, 8) and p.payload == payload
+    rtcp = bytes([0x80, 200]) + b"\x00" * 26
+    assert parse_rtp(Datagram(0, 0.0, "udp", "a", 1, "b", 2, rtcp)) is None
