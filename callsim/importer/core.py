@@ -217,8 +217,6 @@ def import_capture(opts: ImportOptions) -> ImportResult:
     packets = [p for p in map(parse_rtp, datagrams) if p is not None]
     if opts.ssrc is not None:
         packets = [p for p in packets if p.ssrc == opts.ssrc]
-    elif call is None:  # --rtp without signalling: the destination may also carry other SSRCs; keep all
-        pass
     if not packets and (call is None or opts.rtp or opts.ssrc is not None):
         raise CaptureError(f"{cap.path}: no RTP packet {' '.join(endpoints) or 'in the capture'}")
     origin = _origin(cap, call, packets)
