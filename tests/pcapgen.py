@@ -187,7 +187,7 @@ class Call:
 
 def frame(payload: bytes, src: tuple[str, int], dst: tuple[str, int], link: int = 1, tcp_seq: int | None = None) -> bytes:
     """A UDP datagram (or, with ``tcp_seq``, a TCP segment) as one link-layer record (1:
-    Ethernet, 101: raw IP, 113: Linux cooked)."""
+    Ethernet, 101: raw IP, 113 and 276: Linux cooked v1 and v2, as ``tcpdump -i any`` writes)."""
     if tcp_seq is not None:
         udp = dpkt.tcp.TCP(sport=src[1], dport=dst[1], seq=tcp_seq, flags=dpkt.tcp.TH_ACK | dpkt.tcp.TH_PUSH,
                            data=payload)
@@ -210,6 +210,8 @@ def frame(payload: bytes, src: tuple[str, int], dst: tuple[str, int], link: int 
         return bytes(ip)
     if link == 113:
         return bytes(dpkt.sll.SLL(type=0, hrd=772, hlen=6, ethtype=dpkt.ethernet.ETH_TYPE_IP, data=ip))
+    if link == 276:
+        return bytes(dpkt.sll2.SLL2(ethtype=dpkt.ethernet.ETH_TYPE_IP, intindex=1, hrd=772, data=ip))
     return bytes(dpkt.ethernet.Ethernet(src=b"\x02\x00\x00\x00\x00\x01", dst=b"\x02\x00\x00\x00\x00\x02",
                                         type=dpkt.ethernet.ETH_TYPE_IP, data=ip))
 

@@ -59,7 +59,7 @@ def test_g711_tables_are_the_suites_independent_ones() -> None:
     assert np.array_equal(g711_table("PCMU"), ULAW_TABLE)
 
 
-@pytest.mark.parametrize("fmt,link", [("pcap", 1), ("pcapng", 1), ("pcap", 101), ("pcap", 113)])
+@pytest.mark.parametrize("fmt,link", [("pcap", 1), ("pcapng", 1), ("pcap", 101), ("pcap", 113), ("pcapng", 276)])
 def test_clean_call_is_exact(tmp_path: Path, fmt: str, link: int) -> None:
     call = Call(AUDIO, digits=[(1.1, "5", 0.1), (1.4, "#", 0.06)], holds=[(0.8, "sendonly"), (1.2, "sendrecv")])
     rc, out, doc = run_import(tmp_path, call, fmt=fmt, link=link)
@@ -297,3 +297,10 @@ def test_rtp_header_extension_padding_and_csrc_are_stripped() -> None:
     assert p is not None and (p.seq, p.ts, p.ssrc, p.pt) == (7, 99, 5, 8) and p.payload == payload
     rtcp = bytes([0x80, 200]) + b"\x00" * 26
     assert parse_rtp(Datagram(0, 0.0, "udp", "a", 1, "b", 2, rtcp)) is None
+
+
+def test_inactive_holds_and_a_later_offer_resumes(tmp_path: Path) -> None:
+    call = Call(AUDIO, holds=[(0.7, "inactive"), (0.9, "inactive"), (1.1, None)])   # None: no direction line
+    rc, out, _ = run_import(tmp_path, call)
+    s = load_scenario(out)
+    assert rc == 0 and [(c.at_ms, c.state) for c in s.call.changes] == [(200, "ON_HOLD"), (600, "ANSWERED")]
