@@ -72,6 +72,11 @@ def test_truncated_capture(tmp_path: Path, out: Path, fmt: str) -> None:
     cut = tmp_path / f"cut.{fmt}"
     cut.write_bytes(data[:-37])
     assert_error(*imp(str(cut), "-o", str(out))[::2], "truncated or corrupt", "complete packets")
+    if fmt == "pcap":  # cut right after the last record's header
+        import dpkt
+        last = len(dpkt.ethernet.Ethernet(list(dpkt.pcap.Reader(io.BytesIO(data)))[-1][1]))
+        cut.write_bytes(data[:-last])
+        assert_error(*imp(str(cut), "-o", str(out))[::2], "after a record header")
     assert list(out.parent.iterdir()) == []
 
 

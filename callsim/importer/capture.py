@@ -43,10 +43,12 @@ class _Truncated(Exception):
 
 class _Guarded(io.RawIOBase):
     """A read-only file whose reads are all-or-nothing: a read that returns some but not all
-    of the bytes asked for, or a negative length (a corrupt length field), raises."""
+    of the bytes asked for, nothing where a record's body should be, or a negative length (a
+    corrupt length field), raises."""
 
-    def __init__(self, f: io.BufferedReader) -> None:
+    def __init__(self, f: io.BufferedReader, header: int) -> None:
         self._f = f
+        self._header = header  # the record-header size: the one read that may meet the end
         self._size = os.fstat(f.fileno()).st_size
         self._pos = f.tell()
 
@@ -58,6 +60,8 @@ class _Guarded(io.RawIOBase):
             raise _Truncated(f"the file ends inside a record ({left} of {n} bytes)")
         got = self._f.read(n)
         self._pos += len(got)
+        if not got and n > 0 and n != self._header and self._pos > 24:
+            raise _Truncated(f"the file ends after a record header (0 of {n} bytes)")
         if 0 < len(got) < n:
             raise _Truncated(f"the file ends inside a record ({len(got)} of {n} bytes)")
         return got
@@ -149,7 +153,7 @@ def read_capture(path: str | Path) -> Capture:
             raise CaptureError(f"{p}: not a packet capture (no pcap or pcapng header; first bytes {magic.hex() or 'none'})")
         cap = Capture(path=str(p), format=fmt, link_type=-1)
         try:
-            reader = dpkt.pcap.Reader(_Guarded(f)) if fmt == "pcap" else dpkt.pcapng.Reader(_Guarded(f))
+            reader = dpkt.pcap.Reader(_Guarded(f, 16)) if fmt == "pcap" else dpkt.pcapng.Reader(_Guarded(f, 8))
             cap.link_type = link = reader.datalink()
             if link not in LINK_TYPES:
                 raise CaptureError(f"{p}: unsupported link type {link} (callsim import reads "
