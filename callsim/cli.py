@@ -181,6 +181,12 @@ def build_parser() -> argparse.ArgumentParser:
     plot.add_argument("-o", "--output", default="timeline.png")
     _factory_arg(plot)
     plot.set_defaults(func=_cmd_plot)
+
+    from .importer.command import (
+        add_parser as add_import_parser,  # `callsim import` (its own package)
+    )
+
+    add_import_parser(sub)
     return parser
 
 
