@@ -39,6 +39,7 @@ from .allowed import (
     INF,
     JOB_CAUSES,
     TOL,
+    FileSpan,
     JobModel,
     _ms,
     _ms_range,
@@ -883,6 +884,18 @@ class _Files:
         return out
 
     # -- content ---------------------------------------------------------------------------------
+    def _unplaced(self, name: str, job: JobModel, span: FileSpan, n8: int, ev: dict[str, Any]) -> list[Finding]:
+        """A file too short to place in the call: it may hold any stretch of the job (leading and
+        trailing silence may both be left out), so audio is missing only if the job's loud audio,
+        in frames complete by the earliest end on any grid, is longer than the file with a frame
+        either side."""
+        loud = _loud_ms(self.world.render(job.b, max(job.b, span.must_end - FRAME)))
+        if loud * 8 <= n8 + 2 * FRAME:
+            return []
+        return [_fail(("SPEC-WAV",), f"{name!r} holds {n8 / 8:g} ms of audio, but the job held {loud:g} ms of the "
+                      f"caller's audio at or above {LOST_DBM0:g} dBm0 before {_ms(span.must_end)}",
+                      observed={"file_ms": n8 / 8}, allowed={"file_ms_at_least": loud - 2 * FRAME / 8}, **ev)]
+
     def check_content(self, name: str, job: JobModel, fmt: str, rate: int, pcm: np.ndarray, info: Any) -> list[Finding]:
         world = self.world
         span = file_span(world, job, self.end + FRAME)
@@ -896,6 +909,7 @@ class _Files:
         ends = f"the {' or '.join(sorted(span.causes))} end" if span.causes else "the end"
         fs = b
         snr_ok = True
+        aligned = False  # whether the file's place in the call was found (too short a file is not placed)
         ev: dict[str, Any] = {}
         if n8 >= 3 * FRAME:
             x8 = pcm.astype(np.float64) if rate == 8000 else _resample(pcm.astype(np.float64), down, up)
@@ -935,6 +949,7 @@ class _Files:
                 pool = near[fits] if fits.any() else near
                 k = pool[int(np.argmin(np.abs(lo_fs + pool - b)))]
                 fs = int(lo_fs + k)
+                aligned = True
                 ref_at = ref8[j_lo + k: j_lo + k + m]
                 diff = body - ref_at
                 e_best = _dot(diff, diff)
@@ -959,6 +974,11 @@ class _Files:
                                      **ev))
         if not snr_ok:
             return out
+        unplaced = not aligned and n8 > 0
+        if unplaced:
+            out += self._unplaced(name, job, span, n8, ev)
+            if out:
+                return out
         fe = fs + n8  # the file's end in call ticks (padding included)
         audio_end = fe
         if fmt == "ima" and span.end_hi < INF and fe > span.end_hi + TOL:
@@ -988,7 +1008,10 @@ class _Files:
                           "first frame (leading silence not recorded: allowed)"))
         # the end
         if audio_end < span.must_end:
-            lost = _loud_ms(world.render(max(audio_end, fs), span.must_end))
+            # only audio in frames complete by the earliest end can be missed: on the file's own
+            # frame grid when it was placed, on any grid when it is empty
+            last = fs + FRAME * ((span.must_end - fs) // FRAME) if aligned else span.must_end - FRAME
+            lost = 0.0 if unplaced else _loud_ms(world.render(max(audio_end, fs), max(audio_end, fs, last)))
             if lost:
                 out.append(_fail(("SPEC-WAV",) + ((CAUSE_CLAUSE[next(iter(span.causes))],) if len(span.causes) == 1
                                                   and next(iter(span.causes)) in CAUSE_CLAUSE else ()),
