@@ -553,3 +553,25 @@ def test_timeout_zero_and_hold() -> None:
 
     assert hold(()) == ("RECORDING", "NONE")
     assert hold((fr.HOLD_ENDS_JOB,)) == ("IDLE", "HANGUP")
+
+
+# -- found by the generated properties (`-m slow`), kept as fast regressions ----------------------
+_LEADING_TRIMMED_SHORT = {
+    # speech mostly below the certain-audio level, then a 300 Hz tone 1 ms before the timer: only
+    # windows holding that 1 ms are loud, and no frame complete by the job's end holds it
+    "timeout-1ms-into-tone": ScenarioBuilder(seed=0).speech(0, 300, -15.0).tone(300, 300, [300.0], -10.0)
+    .tone(600, 8000, [440.0, 1800.0], -22.0)
+    .record(filename="f0.wav", file_format="alaw", rate=8000, seconds_timeout=0.301, max_bytes=0,
+            milliseconds_max_silence=0, milliseconds_initial_silence=0, barge_in=False).build(),
+    # an IMA file of one block, too short to place in the call: it may hold any stretch of the job
+    "one-ima-block-before-bargein": ScenarioBuilder(seed=1).speech(0, 1411, -15.0)
+    .dtmf(1410, "0", tone_ms=60, gap_ms=60, out_of_band=True)
+    .record(filename="o.wav", file_format="ima", rate=8000, seconds_timeout=2.47, max_bytes=0,
+            milliseconds_max_silence=0, milliseconds_initial_silence=0, barge_in=True).build(),
+}
+
+
+@pytest.mark.parametrize("name", list(_LEADING_TRIMMED_SHORT))
+def test_short_files_of_a_trimming_reading_are_not_failed(name: str) -> None:
+    findings = grade_scenario(_LEADING_TRIMMED_SHORT[name], make_factory(fr.LEADING_SILENCE_TRIMMED))[0]
+    assert not _of([(name, f) for f in findings], "FAIL")
