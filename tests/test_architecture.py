@@ -64,7 +64,8 @@ def _layer(module: str) -> str | None:
         return "contract"
     if module == "callsim.fixtures" or module.startswith("callsim.fixtures."):
         return "fixtures"
-    if module in ("callsim", "callsim.__main__", "callsim.cli", "callsim.plot", "callsim.wiring", "callsim.textsafe"):
+    if module in ("callsim", "callsim.__main__", "callsim.cli", "callsim.plot", "callsim.wiring", "callsim.textsafe",
+                  "callsim.outpaths"):
         return module
     if top in ("simulator", "recorder", "conformance", "examples"):
         return top
@@ -81,10 +82,11 @@ ALLOWED: dict[str, set[str]] = {
     "recorder": {"contract"},
     "conformance": {"contract", "simulator", "fixtures", "callsim.plot", "callsim.textsafe"},
     "callsim.textsafe": set(),
-    "callsim.plot": {"contract", "simulator"},
+    "callsim.outpaths": set(),
+    "callsim.plot": {"contract", "simulator", "callsim.outpaths"},
     "callsim.wiring": {"contract", "recorder"},
     "callsim.cli": {"contract", "simulator", "conformance", "callsim.plot", "callsim.wiring", "callsim",
-                    "callsim.textsafe"},
+                    "callsim.textsafe", "callsim.outpaths"},
     "callsim.__main__": {"callsim.cli"},
     "examples": {"contract"},
 }
