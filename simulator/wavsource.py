@@ -29,6 +29,8 @@ from __future__ import annotations
 import math
 import os
 import stat
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -133,25 +135,28 @@ def _require_regular(path: str, st: os.stat_result) -> None:
         raise WavInputError(f"{path} is {kind}, not a WAV file")
 
 
-def _soundfile(path: str) -> tuple[sf.SoundFile, os.stat_result]:
+@contextmanager
+def _soundfile(path: str) -> Iterator[tuple[sf.SoundFile, os.stat_result]]:
+    """The open ``SoundFile`` of a regular file ``path`` (and its stat); the descriptor is ours
+    and closed on exit, whatever libsndfile did."""
     fd, st = _open_regular(path)
     try:
-        f = sf.SoundFile(fd, closefd=True)
-    except Exception as exc:  # noqa: BLE001 - libsndfile's errors (LibsndfileError, RuntimeError, ...)
+        try:
+            f = sf.SoundFile(fd, closefd=False)
+        except Exception as exc:  # noqa: BLE001 - libsndfile's errors (LibsndfileError, RuntimeError, ...)
+            detail = "the file is empty" if st.st_size == 0 else " ".join(str(exc).split()) or type(exc).__name__
+            raise WavInputError(f"{path} is not a readable WAV file ({detail})") from None
+        with f:
+            yield f, st
+    finally:
         os.close(fd)
-        detail = " ".join(str(exc).split()) or type(exc).__name__
-        if st.st_size == 0:
-            detail = "the file is empty"
-        raise WavInputError(f"{path} is not a readable WAV file ({detail})") from None
-    return f, st
 
 
 def check_wav(path: str | os.PathLike[str]) -> WavInfo:
     """Check that ``path`` is a WAV file this module can read and resample; ``WavInputError``
     (one line, naming the path and the reason) otherwise."""
     p = str(Path(path).absolute())
-    f, st = _soundfile(p)
-    with f:
+    with _soundfile(p) as (f, st):
         fmt, rate, channels, frames = f.format, int(f.samplerate), int(f.channels), int(f.frames)
     if fmt not in WAV_FORMATS:
         raise WavInputError(f"{p} is a {fmt} file, not a WAV file (WAV, WAVE_FORMAT_EXTENSIBLE or RF64)")
@@ -206,8 +211,7 @@ def _block(info: WavInfo, k: int) -> npt.NDArray[np.float64]:
     """8 kHz samples ``[k*BLOCK, (k+1)*BLOCK)`` (shorter at the end of the file), read-only."""
     up, down = info.ratio
     m0, m1 = k * BLOCK, min((k + 1) * BLOCK, info.length)
-    f, _st = _soundfile(info.path)
-    with f:
+    with _soundfile(info.path) as (f, _st):
         if up == down == 1:
             y = _read_mono(f, info.channels, m0, min(m1, info.frames))
         else:
