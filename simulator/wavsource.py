@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 import stat
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -145,6 +146,7 @@ def _soundfile(path: str) -> Iterator[tuple[sf.SoundFile, os.stat_result]]:
             f = sf.SoundFile(fd, closefd=False)
         except Exception as exc:  # noqa: BLE001 - libsndfile's errors (LibsndfileError, RuntimeError, ...)
             detail = "the file is empty" if st.st_size == 0 else " ".join(str(exc).split()) or type(exc).__name__
+            detail = re.sub(r"^Error opening \S+: ", "libsndfile: ", detail)  # the \S+ is our descriptor
             raise WavInputError(f"{path} is not a readable WAV file ({detail})") from None
         with f:
             yield f, st
