@@ -18,6 +18,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+TOML = ".toml"
 sys.path.insert(0, str(ROOT))
 
 from tests.test_hostile import BAD_FILES, BAD_VALUES, _make_bad_file, wav_header  # noqa: E402
@@ -90,26 +91,26 @@ def main() -> int:
         sf.write(work / "tone.wav", 0.1 * np.sin(np.arange(800) * 0.3), 8000, subtype="PCM_16")
         cases: list[tuple[str, list[str]]] = []
         for i, (situation, (text, _key, _words)) in enumerate(BAD_VALUES.items()):
-            (work / f"v{i}.toml").write_text(text)
-            cases.append((f"value: {situation}", ["run", f"v{i}.toml"]))
+            (work / (f"v{i}" + TOML)).write_text(text)
+            cases.append((f"value: {situation}", ["run", f"v{i}" + TOML]))
         for i, kind in enumerate(BAD_FILES):
             name = _make_bad_file(kind, work)
-            (work / f"f{i}.toml").write_text(f'[[audio]]\nat_ms = 0\nkind = "file"\npath = "{name}"\n')
-            cases.append((f"file: {kind}", ["run", f"f{i}.toml"]))
+            (work / (f"f{i}" + TOML)).write_text(f'[[audio]]\nat_ms = 0\nkind = "file"\npath = "{name}"\n')
+            cases.append((f"file: {kind}", ["run", f"f{i}" + TOML]))
         size = 300 * 1024 * 1024
         with open(work / "big.wav", "wb") as f:
             f.write(wav_header(8000, 1, 16, size))
             f.truncate(44 + size)
-        (work / "sparse1.toml").write_text(SPARSE.format(extra="duration_ms = 1000"))
-        (work / "sparse.toml").write_text(SPARSE.format(extra=""))
-        (work / "long3h.toml").write_text(LONG_3H)
-        (work / "week.toml").write_text(WEEK)
+        (work / ("sparse1" + TOML)).write_text(SPARSE.format(extra="duration_ms = 1000"))
+        (work / ("sparse" + TOML)).write_text(SPARSE.format(extra=""))
+        (work / ("long3h" + TOML)).write_text(LONG_3H)
+        (work / ("week" + TOML)).write_text(WEEK)
         cases += [
-            ("300 MB sparse WAV, 1 s used", ["run", "sparse1.toml"]),
-            ("300 MB sparse WAV (5.5 h long), 1 s recorded", ["run", "sparse.toml"]),
-            ("3-hour call: run", ["run", "long3h.toml"]),
-            ("3-hour call: plot", ["plot", "long3h.toml", "-o", "long3h.png"]),
-            ("7-day call: plot", ["plot", "week.toml", "-o", "week.png"]),
+            ("300 MB sparse WAV, 1 s used", ["run", "sparse1" + TOML]),
+            ("300 MB sparse WAV (5.5 h long), 1 s recorded", ["run", "sparse" + TOML]),
+            ("3-hour call: run", ["run", "long3h" + TOML]),
+            ("3-hour call: plot", ["plot", "long3h" + TOML, "-o", "long3h.png"]),
+            ("7-day call: plot", ["plot", "week" + TOML, "-o", "week.png"]),
         ]
         before = sorted(p.name for p in base.iterdir())
         for label, argv in cases:

@@ -309,7 +309,7 @@ def run_scenario(
         except Exception as exc:  # a factory that cannot build a recorder
             raise RecorderFailed(f"the recorder factory failed: {type(exc).__name__}: {exc}") from exc
     if rec is None:
-        raise RecorderFailed("the recorder factory returned None, not a recorder")
+        raise RecorderFailed("the recorder factory returned None (NoneType), not a recorder")
     final = {
         "state": _jsonable(_query(rec, "state")),
         "cause": _jsonable(_query(rec, "cause")),
