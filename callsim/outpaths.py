@@ -4,7 +4,9 @@ This module owns writing the command's outputs (``run --out DIR`` and ``--log FI
 ``plot -o FILE``). Every file is written to a new temporary file in its target folder
 (``tempfile.mkstemp``: created with ``O_EXCL``, so a symlink planted under a guessed name is
 never followed) and moved over the target name with ``os.replace``, which replaces a symlink
-found at that name instead of writing through it. A reader therefore sees the old file or the
+found at that name instead of writing through it; an existing target that is not a regular
+file (a device, FIFO or socket, or a symlink to one such as ``/dev/stdout``) is refused, never
+replaced. A reader therefore sees the old file or the
 whole new one, never a part. Inside an ``--out`` folder the files' own sub-folders must be real
 folders: a symlink planted there (pointing elsewhere) is refused, so nothing is written outside
 the folder the user named. Every unusable path is an ``OutputPathError`` with one line naming the
@@ -55,8 +57,21 @@ def check_file_target(path: str | os.PathLike[str], *, option: str) -> Path:
         st = None
     if st is not None and stat.S_ISDIR(st.st_mode):
         raise OutputPathError(option, path, "is a folder; give a file name")
+    if st is not None and not stat.S_ISREG(st.st_mode):
+        # a device, FIFO or socket (or a symlink to one, such as /dev/stdout): replacing it with
+        # a file could break the system (as root, /dev/null itself), writing into it is not
+        # an atomic file write
+        raise OutputPathError(option, path, f"is {_kind(st.st_mode)}, not a regular file; give a file name")
     _check_folder(p.absolute().parent, option, path)
     return p
+
+
+def _kind(mode: int) -> str:
+    if stat.S_ISFIFO(mode):
+        return "a FIFO"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    return "a socket" if stat.S_ISSOCK(mode) else "a special file"
 
 
 def _check_folder(folder: Path, option: str, given: object) -> None:

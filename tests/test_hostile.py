@@ -436,6 +436,18 @@ def test_unusable_output_paths_exit_2(option: str, where: str, tmp_path: Path,
     assert afile.read_text() == "x"
 
 
+def test_special_file_targets_are_refused_not_replaced(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A FIFO (like /dev/stdout, a symlink to one) is never replaced by the log file: a device
+    replaced as root would break the machine."""
+    scen = write_toml(tmp_path, BASE)
+    os.mkfifo(tmp_path / "fifo")
+    (tmp_path / "link").symlink_to(tmp_path / "fifo")
+    for target in ("fifo", "link"):
+        code, err = _run(capsys, "run", str(scen), "--log", str(tmp_path / target))
+        assert code == 2 and "is a FIFO, not a regular file" in err
+    assert stat.S_ISFIFO(os.stat(tmp_path / "fifo").st_mode) and (tmp_path / "link").is_symlink()
+
+
 def test_report_naming_a_file_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     afile = tmp_path / "plain.txt"
     afile.write_text("x")
