@@ -270,7 +270,8 @@ def run_scenario(
 
     ``on_write`` observes every write to the store (a ``StoreWrite``: file, offset, bytes); the
     store itself is always the scenario's own (``build_store``), never one passed in, so every
-    caller runs the same store as ``callsim run``.
+    caller runs the same store as ``callsim run``. ``out_dir``, if given, receives the stored
+    files through a directory ``MediaStore`` (atomic, symlinks refused; ``StoreError`` if not).
     """
     from .clock import Deadlock, SimulationLimit
 
@@ -318,14 +319,16 @@ def run_scenario(
         "end_ms": ticks_to_ms(clock.now),
     }
     files, contents = [], {}
+    # ``out_dir`` is written as a directory store: a temporary file published by rename, never
+    # through a symlink in the folder, never outside it (``MediaStore``'s own rules)
+    disk = MediaStore(out_dir) if out_dir is not None else None
     for name in channel.store.list():
         data = channel.store.read(name)
         contents[name] = data
         files.append(describe_file(name, data))
-        if out_dir is not None:
-            target = Path(out_dir) / name
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_bytes(data)
+        if disk is not None:
+            with disk.open_write(name) as w:
+                w.write(data)
     open_writers = channel.store.open_writers()
     return RunResult(steps, final, files, log.to_list(), contents, open_writers)
 

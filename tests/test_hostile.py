@@ -455,6 +455,15 @@ def test_report_naming_a_file_exits_2(tmp_path: Path, capsys: pytest.CaptureFixt
     assert code == 2 and "existing file" in err and afile.read_text() == "x"
 
 
+@pytest.mark.parametrize("target", ["/dev/zero", "folder"])
+def test_xfail_file_that_never_ends_or_is_a_folder_exits_2(target: str, tmp_path: Path,
+                                                            capsys: pytest.CaptureFixture[str]) -> None:
+    """`--xfail /dev/zero` used to read for ever."""
+    path = target if target.startswith("/") else str(tmp_path)
+    code, err = _run(capsys, "conformance", "--xfail", path, "-k", "x", "--report", str(tmp_path / "r"))
+    assert code == 2 and "--xfail" in err and not (tmp_path / "r").exists()
+
+
 @pytest.mark.skipif(os.geteuid() == 0, reason="root may write anywhere: no unwritable folder to test with")
 def test_unwritable_log_folder_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     scen = write_toml(tmp_path, BASE)
