@@ -92,6 +92,10 @@ FILE_GAIN_DB_RANGE = (-200.0, 60.0)
 #: Most sine frequencies of one tone item, and most clips of one speech item.
 MAX_TONE_FREQS = 32
 MAX_SPEECH_CLIPS = 16
+#: Most ``[[audio]]`` items, and most DTMF digits in all items together (each digit is an
+#: event of the run, each item a note in its log).
+MAX_AUDIO_ITEMS = 10_000
+MAX_DTMF_DIGITS = 100_000
 #: Largest scenario file read (bytes); larger files are refused before reading.
 MAX_SCENARIO_BYTES = 16 * 1024 * 1024
 _INT64_MAX = (1 << 63) - 1
@@ -384,7 +388,13 @@ def from_dict(data: Mapping[str, Any], *, source: str = "<dict>", base_dir: str 
         if "at_ms" not in ch or "state" not in ch:
             raise ScenarioError(source, key, "needs at_ms and state")
         changes.append(ChangeSpec(_ms(source, key + ".at_ms", ch["at_ms"]), _state(source, key + ".state", ch["state"])))
-    audio = tuple(_audio(source, i, a, base_dir) for i, a in enumerate(_array(source, "audio", data.get("audio", []))))
+    items = _array(source, "audio", data.get("audio", []))
+    if len(items) > MAX_AUDIO_ITEMS:
+        raise ScenarioError(source, "audio", f"has {len(items)} items; at most {MAX_AUDIO_ITEMS}")
+    audio = tuple(_audio(source, i, a, base_dir) for i, a in enumerate(items))
+    digits = sum(len(a.get("digits", "")) for a in audio if a.kind == "dtmf")
+    if digits > MAX_DTMF_DIGITS:
+        raise ScenarioError(source, "audio", f"has {digits} DTMF digits in all; at most {MAX_DTMF_DIGITS}")
     actions = tuple(_action(source, i, a) for i, a in enumerate(_array(source, "actions", data.get("actions", []))))
     store_d = data.get("store", {})
     if not isinstance(store_d, Mapping):

@@ -116,6 +116,9 @@ BAD_VALUES: dict[str, tuple[str, str, tuple[str, ...]]] = {
                                 "actions[0].args.cipher.key", ("must be a string",)),
     "too many tone frequencies": ('[[audio]]\nat_ms = 0\nkind = "tone"\nduration_ms = 5\nlevel_dbm0 = -20\nfreqs = ['
                                   + ", ".join(["440.0"] * 33) + "]\n", "audio[0].freqs", ("at most 32",)),
+    "100,001 DTMF digits": ('[[audio]]\nat_ms = 0\nkind = "dtmf"\ntone_ms = 1\ngap_ms = 0\ndigits = "'
+                            + "5" * 100_001 + '"\n', "audio", ("at most 100000",)),
+    "10,001 audio items": ('[[audio]]\nat_ms = 0\nkind = "silence"\nduration_ms = 1\n' * 10_001, "audio", ("at most 10000",)),
     "arrays nested 100,000 deep": ("x = " + "[" * 100_000 + "]" * 100_000 + "\n", "(syntax)", ("nested too deeply",)),
 }
 
