@@ -22,13 +22,13 @@ import numpy as np
 import pytest
 import soundfile as sf
 import tomli_w
+from callsim.fixtures import audio_path
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from scipy.signal import resample_poly
 
 from callsim.cli import main
 from callsim.contract import API_METHODS, InvalidNameError
-from callsim.fixtures import audio_path
 from simulator.audio import SPEECH_CLIPS, Timeline
 from simulator.build import build_audio
 from simulator.clock import DEFAULT_LIMIT, Clock, SimulationLimit
