@@ -26,6 +26,7 @@ from typing import Any
 import tomli_w
 
 from callsim.contract import API_METHODS, API_RETURNS, CallState, Cause, State
+from callsim.contract.api import safe_repr
 
 __all__ = [
     "Scenario",
@@ -292,6 +293,8 @@ def loads_scenario(text: str, *, source: str = "<string>", base_dir: str = ".") 
         raise ScenarioError(source, "(syntax)", f"not valid TOML: {exc}") from None
     except RecursionError:  # arrays or inline tables nested thousands deep
         raise ScenarioError(source, "(syntax)", "arrays or tables are nested too deeply") from None
+    except ValueError as exc:  # an integer of more than 4300 digits (Python's conversion limit)
+        raise ScenarioError(source, "(syntax)", f"not valid TOML: {str(exc).split(';')[0]}") from None
     return from_dict(data, source=source, base_dir=base_dir)
 
 
@@ -299,9 +302,9 @@ def _int(source: str, key: str, value: Any, *, minimum: int | None = 0, maximum:
     if isinstance(value, bool) or not isinstance(value, int):
         raise ScenarioError(source, key, f"must be an integer, {_got(value)}")
     if minimum is not None and value < minimum:
-        raise ScenarioError(source, key, f"must be >= {minimum}, got {value}")
+        raise ScenarioError(source, key, f"must be >= {minimum}, got {safe_repr(value)}")
     if value > maximum:
-        raise ScenarioError(source, key, f"must be <= {maximum}{_what_max(maximum)}, got {value}")
+        raise ScenarioError(source, key, f"must be <= {maximum}{_what_max(maximum)}, got {safe_repr(value)}")
     return value
 
 
@@ -655,7 +658,7 @@ def _toml_type(value: Any) -> str:
 
 
 def _got(value: Any) -> str:
-    return f"got {_toml_type(value)} {value!r}"
+    return f"got {_toml_type(value)} {safe_repr(value)}"
 
 
 def _is_array(value: Any) -> bool:

@@ -119,6 +119,7 @@ BAD_VALUES: dict[str, tuple[str, str, tuple[str, ...]]] = {
     "100,001 DTMF digits": ('[[audio]]\nat_ms = 0\nkind = "dtmf"\ntone_ms = 1\ngap_ms = 0\ndigits = "'
                             + "5" * 100_001 + '"\n', "audio", ("at most 100000",)),
     "10,001 audio items": ('[[audio]]\nat_ms = 0\nkind = "silence"\nduration_ms = 1\n' * 10_001, "audio", ("at most 10000",)),
+    "an integer of 5,000 digits": ("seed = " + "9" * 5000 + "\n", "(syntax)", ("4300 digits",)),
     "arrays nested 100,000 deep": ("x = " + "[" * 100_000 + "]" * 100_000 + "\n", "(syntax)", ("nested too deeply",)),
 }
 
