@@ -5,7 +5,12 @@ spec), ``replay`` (rerun one case of a conformance report), ``plot`` (timeline p
 scenario). Exit status: 0 on success; ``conformance`` exits 1 when a case FAILs (or XPASSes
 under strict expected failures); 2 for usage or input errors (an unknown factory; a bad scenario
 file, reported on stderr as the one line ``file: key: reason``) and whenever ``conformance``
-could not grade (see ``callsim conformance --help``).
+could not grade (see ``callsim conformance --help``); an unusable ``--out``, ``--log`` or
+``-o`` path (``callsim.outpaths``) is one line and exit 2 before anything runs. ``run`` exits 1
+when the implementation itself fails outside an action (its factory raises or returns None, or
+its ``state()``, ``cause()`` or ``audio_detected_in_recording()`` raises after the script): one
+line names the method, the exception's type and its message. No user mistake shows a traceback;
+``callsim --debug ...`` shows the traceback of an unexpected error.
 """
 
 from __future__ import annotations
@@ -15,7 +20,6 @@ import json
 import os
 import sys
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 __all__ = ["main", "EXIT_STATUS"]
@@ -46,9 +50,10 @@ def _factory_arg(p: argparse.ArgumentParser) -> None:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-    from simulator.runner import run_scenario
+    from simulator.runner import RecorderFailed, run_scenario
     from simulator.scenario import ScenarioError, load_scenario
 
+    from .outpaths import check_file_target, prepare_folder, write_file, write_into
     from .wiring import resolve_factory
 
     try:
@@ -61,17 +66,24 @@ def _cmd_run(args: argparse.Namespace) -> int:
     except (ValueError, ImportError, AttributeError) as exc:
         print(f"callsim run: {exc}", file=sys.stderr)
         return 2
+    # the output paths are checked before the run: a bad one changes nothing
+    if args.log:
+        check_file_target(args.log, option="--log")
     if args.out:
-        Path(args.out).mkdir(parents=True, exist_ok=True)
+        prepare_folder(args.out, option="--out")
+
+    def save(contents: dict[str, bytes], log: list[dict[str, Any]]) -> None:
+        for name, data in contents.items() if args.out else ():
+            write_into(args.out, name, data, option="--out")
+        if args.log:
+            write_file(args.log, (json.dumps(log, indent=1, sort_keys=True) + "\n").encode(), option="--log")
+
     if args.check:
         from conformance.cli import check_scenario_run, print_findings
         from conformance.grades import worst
 
         code, findings, result = check_scenario_run(scenario, factory)
-        if args.out:
-            _write_files(result.contents, Path(args.out))
-        if args.log:
-            Path(args.log).write_text(json.dumps(result.log, indent=1, sort_keys=True) + "\n")
+        save(result.contents, result.log)
         if args.json:
             doc = result.to_json(with_log=args.with_log)
             doc["grade"] = worst([f.grade for f in findings]).value
@@ -80,9 +92,14 @@ def _cmd_run(args: argparse.Namespace) -> int:
         else:
             print_findings(args.scenario, findings)
         return code
-    result = run_scenario(scenario, factory, out_dir=args.out)
-    if args.log:
-        Path(args.log).write_text(json.dumps(result.log, indent=1, sort_keys=True) + "\n")
+    try:
+        result = run_scenario(scenario, factory)
+    except RecorderFailed as exc:  # the implementation's failure, not the user's
+        from .textsafe import printable
+
+        print(printable(f"callsim run: the implementation failed: {exc}"), file=sys.stderr)
+        return 1
+    save(result.contents, result.log)
     if args.json:
         print(json.dumps(result.to_json(with_log=args.with_log), sort_keys=True))
         return 0
@@ -92,6 +109,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
     for s in result.steps:
         outcome = f"raised {s.raised}" if s.raised else f"-> {s.returned}"
         print(printable(f"  {s.at_ms:>10.1f} ms  {s.call:<28} {outcome}  (until {s.end_ms:.1f} ms)"))
+        if s.raised in ("SimulationLimit", "Deadlock") and s.message:
+            print(printable(f"  {'':>10}     {s.message}"))
     f = result.final
     print(printable(f"final: state={f['state']} cause={f['cause']} audio_detected={f['audio_detected']} "
                     f"call_state={f['call_state']} at {f['end_ms']:.1f} ms"))
@@ -99,14 +118,6 @@ def _cmd_run(args: argparse.Namespace) -> int:
         print(printable(f"file {info['name']}: {info['format']} {info['rate']} Hz, {info['data_bytes']} data bytes, "
                         f"{info['duration_ms']} ms, sha256 {info['sha256'][:16]}..."))
     return 0
-
-
-def _write_files(contents: dict[str, bytes], out: Path) -> None:
-    """The recorded files of a run into ``out`` (as ``run_scenario(out_dir=...)`` writes them)."""
-    for name, data in contents.items():
-        target = out / name
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_bytes(data)
 
 
 def _cmd_conformance(args: argparse.Namespace) -> int:
@@ -139,6 +150,8 @@ def _cmd_plot(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="callsim", description=__doc__.splitlines()[0])
+    parser.add_argument("--debug", action="store_true",
+                        help="show the traceback of an unexpected error (default: one line, exit 2)")
     sub = parser.add_subparsers(dest="command", required=True)
 
     run = sub.add_parser("run", help="run a scenario file's action script")
@@ -197,7 +210,25 @@ def main(argv: Sequence[str] | None = None) -> int:
         sys.path.insert(0, os.getcwd())
     parser = build_parser()
     args: Any = parser.parse_args(argv)
-    return int(args.func(args))
+    from simulator.scenario import ScenarioError
+
+    from .outpaths import OutputPathError
+    from .textsafe import printable
+
+    try:
+        return int(args.func(args))
+    except (OutputPathError, ScenarioError) as exc:  # the user's mistake: one line, exit 2
+        print(printable(f"callsim {args.command}: {exc}"), file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"callsim {args.command}: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:
+        if args.debug:
+            raise
+        print(printable(f"callsim {args.command}: unexpected error: {type(exc).__name__}: {exc} "
+                        "(callsim --debug shows the traceback)"), file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":  # pragma: no cover

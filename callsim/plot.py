@@ -26,6 +26,7 @@ and works in worker threads and processes.
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -45,6 +46,15 @@ __all__ = ["plot_scenario", "plot_run", "frame_levels", "recorder_spans", "Recor
 SILENCE_DBM0 = SILENCE_THRESHOLD_DBM0
 _FLOOR_DBM0 = -80.0  # digital silence is drawn here rather than at minus infinity
 _MAX_POINTS = 4000  # waveform envelope buckets: enough for a 14-inch figure at 110 dpi
+#: Calls up to this many frames (400 s) are drawn frame by frame; longer ones are summarised
+#: in ``_MAX_POINTS`` buckets (``_summarise``), so memory and time stay bounded at any length.
+_FRAME_BY_FRAME = 20_000
+#: Up to this length (6 hours) every sample is rendered; beyond it each bucket is represented
+#: by ``_SAMPLED_FRAMES`` frames at its middle (the title says "sampled").
+_EXACT_TICKS = 6 * 3600 * TICKS_PER_SECOND
+_SAMPLED_FRAMES = 16
+_MAX_DTMF_MARKS = 200  # digits drawn (each is an artist; a long DTMF item would stall drawing)
+_RENDER_TICKS = 1 << 20  # samples rendered at once on the summarised path
 
 _STATE_COLOURS = {
     "ANSWERED": "#cfe8cf", "ON_HOLD": "#f6d8a8", "HOLDING": "#f6d8a8", "TRANSFERRING": "#e3d0f0",
@@ -200,6 +210,60 @@ def _runs(flags: npt.NDArray[np.bool_]) -> list[tuple[int, int]]:
     return list(zip(np.flatnonzero(d == 1).tolist(), np.flatnonzero(d == -1).tolist()))
 
 
+@dataclass(frozen=True)
+class _Summary:
+    """What the waveform and frame-level panels draw: the envelope (times, minima, maxima, in
+    full scale), the level steps (edges in seconds, level per step in dBm0, audio flag per step)
+    and whether buckets were sampled rather than rendered whole."""
+
+    t: npt.NDArray[np.float64]
+    lo: npt.NDArray[np.float64]
+    hi: npt.NDArray[np.float64]
+    edges: npt.NDArray[np.float64]
+    level: npt.NDArray[np.float64]
+    active: npt.NDArray[np.bool_]
+    sampled: bool
+
+
+def _summarise(timeline: Any, n_ticks: int) -> _Summary:
+    """The panels' data for ticks ``[0, n_ticks)``. Short calls: every frame (``frame_levels``)
+    and the envelope of every sample. Long calls: ``_MAX_POINTS`` buckets of whole frames, each
+    with its minimum, maximum, loudest frame's level and whether any frame is audio, rendered a
+    block at a time (never the whole call at once), and past ``_EXACT_TICKS`` from
+    ``_SAMPLED_FRAMES`` frames at the bucket's middle."""
+    n_frames = n_ticks // FRAME
+    if n_frames <= _FRAME_BY_FRAME:
+        x = timeline.render(0, n_ticks)
+        level, active = frame_levels(x)
+        t, lo, hi = _envelope(x, 0.0)
+        edges = np.arange(len(level) + 1) * FRAME / TICKS_PER_SECOND
+        return _Summary(t, lo, hi, edges, level, active, False)
+    per = -(-n_frames // _MAX_POINTS)  # frames per bucket
+    n_buckets = -(-n_frames // per)
+    lo, hi = np.zeros(n_buckets), np.zeros(n_buckets)
+    level, active = np.full(n_buckets, _FLOOR_DBM0), np.zeros(n_buckets, dtype=bool)
+    sampled = n_ticks > _EXACT_TICKS
+    if sampled:
+        take = min(per, _SAMPLED_FRAMES)
+        spans = [(b, b * per + (min(per, n_frames - b * per) - take) // 2, take) for b in range(n_buckets)]
+    else:
+        group = max(1, _RENDER_TICKS // (per * FRAME))  # buckets rendered together
+        spans = [(b, b * per, min(group * per, n_frames - b * per)) for b in range(0, n_buckets, group)]
+    for first_bucket, f0, nf in spans:
+        x = timeline.render(f0 * FRAME, (f0 + nf) * FRAME)
+        lv, ac = frame_levels(x)
+        frames = x.reshape(nf, FRAME)
+        fmin, fmax = frames.min(axis=1) / 32768.0, frames.max(axis=1) / 32768.0
+        k = 1 if sampled else -(-nf // per)
+        bounds = [0] if sampled else list(range(0, nf, per))
+        for j in range(k):
+            b, a, e = first_bucket + j, bounds[j], (nf if sampled else min(bounds[j] + per, nf))
+            lo[b], hi[b] = fmin[a:e].min(), fmax[a:e].max()
+            level[b], active[b] = lv[a:e].max(), ac[a:e].any()
+    edges = np.minimum(np.arange(n_buckets + 1) * per, n_frames) * FRAME / TICKS_PER_SECOND
+    return _Summary(edges[:-1].copy(), lo, hi, edges, level, active, sampled)
+
+
 # -- drawing ----------------------------------------------------------------------------------
 def plot_run(scenario: Scenario, result: Any, path: str | Path, title: str | None = None) -> Path:
     """Draw the timeline of ``result`` (a ``RunResult`` of ``scenario``) to ``path`` (PNG, or any
@@ -215,8 +279,7 @@ def plot_run(scenario: Scenario, result: Any, path: str | Path, title: str | Non
     margin = max(0.25, 0.04 * script_end)
     t_end = script_end + margin
     n_ticks = int(round(t_end * TICKS_PER_SECOND))
-    x = timeline.render(0, n_ticks)
-    level, active = frame_levels(x)
+    summary_data = _summarise(timeline, n_ticks)
     dtmf = [e for e in timeline.dtmf_events() if e[0] < n_ticks]
     steps = _api_steps(log)
     jobs = recorder_spans(log, final)
@@ -242,22 +305,44 @@ def plot_run(scenario: Scenario, result: Any, path: str | Path, title: str | Non
         summary = (f"final: cause={final.get('cause')}  state={final.get('state')}  "
                    f"audio_detected={final.get('audio_detected')}  call={final.get('call_state')}  "
                    f"at {final.get('end_ms', 0) / 1000:.3f} s")
+    if summary_data.sampled:
+        summary += f"  (waveform and levels sampled: {_SAMPLED_FRAMES} frames per point)"
+    if len(dtmf) > _MAX_DTMF_MARKS:
+        summary += f"  (first {_MAX_DTMF_MARKS} of {len(dtmf)} DTMF digits marked)"
+        dtmf = dtmf[:_MAX_DTMF_MARKS]
     fig.suptitle((title or f"{name} (seed {scenario.seed})") + ("\n" + summary if summary else ""),
                  fontsize=12, x=0.01, ha="left")
 
     _draw_api(ax_api, steps, t_end)
     _draw_recorder(ax_rec, jobs, commits, t_end)
     _draw_call(ax_call, _state_spans(scenario, log, t_end))
-    _draw_wave(ax_wave, x, 0, dtmf, log, jobs)
-    _draw_levels(ax_lvl, level, active)
+    _draw_wave(ax_wave, summary_data, dtmf, jobs)
+    _draw_levels(ax_lvl, summary_data)
     ax_lvl.set_xlabel("virtual time (s)")
     if zoom:
         _draw_zoom(axes[5], timeline, zoom, dtmf, log, jobs)
 
-    out = Path(path)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out)
-    return out
+    return _save(fig, path)
+
+
+def _save(fig: Any, path: str | Path) -> Path:
+    """Save ``fig`` to ``path`` through ``callsim.outpaths.write_file`` (temporary file and
+    atomic rename, a planted symlink replaced, never followed). The format is the suffix's
+    (matplotlib's names: png, svg, pdf, ...); a name without a suffix gets ``.png``."""
+    import io
+
+    from .outpaths import OutputPathError, check_file_target, write_file
+
+    out = check_file_target(path, option="-o")
+    fmt = out.suffix[1:].lower()
+    if not fmt:
+        out, fmt = out.with_name(out.name + ".png"), "png"
+    supported = fig.canvas.get_supported_filetypes()
+    if fmt not in supported:
+        raise OutputPathError("-o", path, f"unknown picture format {fmt!r}; one of {', '.join(sorted(supported))}")
+    buf = io.BytesIO()
+    fig.savefig(buf, format=fmt)
+    return write_file(out, buf.getvalue(), option="-o")
 
 
 def _draw_api(ax: Any, steps: list[tuple[float, float, str, str, bool]], t_end: float) -> None:
@@ -331,10 +416,9 @@ def _draw_dtmf(ax: Any, dtmf: list[tuple[int, int, str, bool]], y_text: float, *
                     va="top", ha="left")
 
 
-def _draw_wave(ax: Any, x: npt.NDArray[np.int16], t0: float, dtmf: list[tuple[int, int, str, bool]],
-               log: list[dict[str, Any]], jobs: list[RecorderSpan]) -> None:
+def _draw_wave(ax: Any, data: _Summary, dtmf: list[tuple[int, int, str, bool]], jobs: list[RecorderSpan]) -> None:
     ax.set_ylabel("far end", rotation=0, ha="right", va="center", fontsize=10)
-    t, lo, hi = _envelope(x, t0)
+    t, lo, hi = data.t, data.lo, data.hi
     ax.fill_between(t, lo, hi, color="#333333", linewidth=0.3, step="post")
     peak = float(np.nanmax(np.abs(np.concatenate([lo, hi])))) if len(t) else 0.0
     lim = max(peak * 1.15, 0.02)
@@ -351,10 +435,10 @@ def _draw_wave(ax: Any, x: npt.NDArray[np.int16], t0: float, dtmf: list[tuple[in
             ax.axvline(j.end, color=_CAUSE_COLOURS.get(str(j.cause), "black"), linewidth=1.2, alpha=0.8)
 
 
-def _draw_levels(ax: Any, level: npt.NDArray[np.float64], active: npt.NDArray[np.bool_]) -> None:
+def _draw_levels(ax: Any, data: _Summary) -> None:
     ax.set_ylabel("frame\nlevel\n(dBm0)", rotation=0, ha="right", va="center", fontsize=9)
-    t = np.arange(len(level) + 1) * FRAME / TICKS_PER_SECOND
-    for a, b in _runs(active):
+    t, level = data.edges, data.level
+    for a, b in _runs(data.active):
         ax.axvspan(t[a], t[b], color="#2ca02c", alpha=0.18, linewidth=0)
     if len(level):
         ax.stairs(level, t, color="#2a6fb0", linewidth=0.9, baseline=None)
@@ -430,11 +514,25 @@ def plot_scenario(args: Any, factory: Any = None) -> int:
     if factory is None:
         print("callsim plot: no recorder factory given", file=sys.stderr)
         return 2
+    from .outpaths import OutputPathError, check_file_target
+
+    output = str(args.output or "timeline.png")
+    if output.endswith(("/", os.sep)) or Path(output).is_dir():
+        output = str(Path(output) / "timeline.png")  # a folder: the picture goes inside it
     try:
-        result = run_scenario(scenario, factory)
-    except RuntimeError as exc:  # the factory could not build a recorder
+        check_file_target(output, option="-o")
+    except OutputPathError as exc:
         print(f"callsim plot: {exc}", file=sys.stderr)
         return 2
-    out = plot_run(scenario, result, args.output or "timeline.png")
+    try:
+        result = run_scenario(scenario, factory)
+    except RuntimeError as exc:  # the factory could not build a recorder (RecorderFailed)
+        print(f"callsim plot: {exc}", file=sys.stderr)
+        return 2
+    try:
+        out = plot_run(scenario, result, output)
+    except OutputPathError as exc:
+        print(f"callsim plot: {exc}", file=sys.stderr)
+        return 2
     print(f"wrote {out}")
     return 0

@@ -25,6 +25,7 @@ from __future__ import annotations
 import difflib
 import os
 import re
+import stat
 import time
 from collections.abc import Collection
 from dataclasses import dataclass, field
@@ -66,6 +67,9 @@ def pytest_addoption(parser: Any) -> None:
                     help="capabilities object of the implementation (conformance.Capabilities)")
 
 
+_MAX_XFAIL_BYTES = 1 << 20
+
+
 def read_xfail(path: str | None, known: Collection[str] | None = None, *, option: str = "--callsim-xfail") -> set[str]:
     """The case IDs of an expected-failures file (one per line, ``#`` comments).
 
@@ -75,6 +79,13 @@ def read_xfail(path: str | None, known: Collection[str] | None = None, *, option
     if not path:
         return set()
     try:
+        st = os.stat(path)
+        if not stat.S_ISREG(st.st_mode):  # a FIFO or /dev/zero would block or never end
+            what = "a folder" if stat.S_ISDIR(st.st_mode) else "not a regular file"
+            raise OptionError(f"{option} {path!r}: cannot read the expected-failures file: it is {what}")
+        if st.st_size > _MAX_XFAIL_BYTES:
+            raise OptionError(f"{option} {path!r}: the expected-failures file has {st.st_size} bytes; "
+                              f"at most {_MAX_XFAIL_BYTES}")
         text = Path(path).read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         why = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)

@@ -37,6 +37,7 @@ from __future__ import annotations
 import abc
 import math
 import operator
+import os
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -45,10 +46,10 @@ from typing import Literal, SupportsIndex
 
 import numpy as np
 import numpy.typing as npt
-import soundfile as sf
-from scipy.signal import resample_poly
 
 from callsim.contract.units import DBM0_RMS, TICKS_PER_SECOND, dbm0_to_rms, rms_to_dbm0
+
+from .wavsource import WavInfo, WavInputError, check_wav, read_span
 
 __all__ = [
     "DBM0_RMS",
@@ -72,6 +73,7 @@ __all__ = [
     "dtmf_freqs",
     "load_wav",
     "rms_to_dbm0",
+    "wav_info",
 ]
 
 SAMPLE_RATE = TICKS_PER_SECOND
@@ -100,6 +102,8 @@ SPEECH_CLIPS: tuple[str, ...] = (
     "speech_es.wav",
 )
 SPEECH_ACTIVE_REL_DB = 40.0  # frames within this many dB of the loudest frame are "active"
+#: The longest file read whole (a speech clip), in seconds at 8 kHz.
+MAX_WHOLE_SECONDS = 60
 
 FloatArray = npt.NDArray[np.float64]
 Int16Array = npt.NDArray[np.int16]
@@ -267,38 +271,58 @@ def _noise_chunk(seed: int, index: int, chunk: int, color: str) -> tuple[int, fl
 # --------------------------------------------------------------------------- WAV loading
 
 
+def wav_info(path: str | Path) -> WavInfo:
+    """``simulator.wavsource.check_wav`` of ``path``, cached while the file is unchanged (its
+    size and modification time are part of the key); ``WavInputError`` for a file it refuses."""
+    p = Path(path).absolute()
+    try:
+        st = os.stat(p)
+    except OSError as exc:
+        raise WavInputError(f"cannot read {p}: {exc.strerror or exc}") from None
+    return _wav_info_cached(str(p), st.st_mtime_ns, st.st_size)
+
+
+@lru_cache(maxsize=64)
+def _wav_info_cached(path: str, mtime_ns: int, size: int) -> WavInfo:
+    return check_wav(path)
+
+
+def load_wav(path: str | Path) -> FloatArray:
+    """A whole WAV file as read-only float64 mono at 8 kHz in the int16 scale (cached per file).
+
+    Channels are averaged; other rates go through ``scipy.signal.resample_poly`` with the
+    reduced ratio (e.g. 320/441 from 11025 Hz), whose output has ``ceil(n * 8000 / rate)``
+    samples. Values are not rounded here; the timeline rounds the final mix. The file is checked
+    first (``simulator.wavsource.check_wav``); a file longer than ``MAX_WHOLE_SECONDS`` at 8 kHz
+    is refused (``WavInputError``): long inputs are read by span (``WavFile``), never whole.
+    """
+    info = wav_info(path)
+    return _load_whole(info)
+
+
 @lru_cache(maxsize=32)
-def _load_wav_cached(path: str, mtime_ns: int, size: int) -> FloatArray:
-    data, rate = sf.read(path, dtype="float64", always_2d=True)
-    mono = data.mean(axis=1) * 32768.0  # back to the int16 scale soundfile divided by
-    if rate != SAMPLE_RATE:
-        g = math.gcd(int(rate), SAMPLE_RATE)
-        mono = resample_poly(mono, SAMPLE_RATE // g, int(rate) // g)
-    out = np.ascontiguousarray(mono, dtype=np.float64)
+def _load_whole(info: WavInfo) -> FloatArray:
+    if info.length > MAX_WHOLE_SECONDS * SAMPLE_RATE:
+        raise WavInputError(f"{info.path} lasts {info.length / SAMPLE_RATE:.1f} s; a speech clip (read whole) "
+                            f"lasts at most {MAX_WHOLE_SECONDS} s")
+    out = np.array(read_span(info, 0, info.length))
     out.setflags(write=False)
     return out
 
 
-def load_wav(path: str | Path) -> FloatArray:
-    """A WAV file as read-only float64 mono at 8 kHz in the int16 scale (cached per file).
-
-    Channels are averaged; other rates go through ``scipy.signal.resample_poly`` with the
-    reduced ratio (e.g. 320/441 from 11025 Hz), whose output has ``ceil(n * 8000 / rate)``
-    samples. Values are not rounded here; the timeline rounds the final mix.
-    """
-    p = Path(path).resolve()
-    st = p.stat()
-    return _load_wav_cached(str(p), st.st_mtime_ns, st.st_size)
-
-
 def _resolve_clip(name: str) -> Path:
-    """A clip given as a path, or as the name of a bundled clip in ``callsim.fixtures.audio``."""
+    """A clip given as an absolute path, or as the name of a bundled clip in
+    ``callsim.fixtures.audio``; any other relative path is taken as given (the scenario loader
+    has already made a scenario's own clips absolute, so for scenarios the current folder never
+    matters)."""
     p = Path(name)
-    if p.is_absolute() or p.exists():
+    if p.is_absolute():
         return p
-    from callsim.fixtures import audio_path  # local import: only speech needs the bundled clips
+    if name in SPEECH_CLIPS:
+        from callsim.fixtures import audio_path  # local import: only speech needs the bundled clips
 
-    return audio_path(name)
+        return audio_path(name)
+    return p
 
 
 # --------------------------------------------------------------------------- segments
@@ -655,16 +679,21 @@ class WavFile(Segment):
             _ticks(self.duration, "duration")
 
     def samples(self) -> FloatArray:
-        """The whole file as float64 at 8 kHz in the int16 scale (cached, read-only)."""
+        """The whole file as float64 at 8 kHz in the int16 scale (cached, read-only; files longer
+        than ``MAX_WHOLE_SECONDS`` are refused: rendering reads only the span it needs)."""
         return load_wav(self.path)
+
+    def info(self) -> WavInfo:
+        """The checked file (``wav_info``): rate, channels, frames, length at 8 kHz."""
+        return wav_info(self.path)
 
     @property
     def end(self) -> int:
-        return self.start + (self.samples().size if self.duration is None else self.duration)
+        return self.start + (self.info().length if self.duration is None else self.duration)
 
     def _add_into(self, out: FloatArray, a: int, lo: int, hi: int, seed: int, index: int) -> None:
-        x = self.samples()
-        n = x.size
+        info = self.info()
+        n = info.length
         if n == 0:
             return
         gain = 10.0 ** (self.gain_db / 20.0)
@@ -674,11 +703,11 @@ class WavFile(Segment):
             if pos >= n:
                 break
             take = min(n - pos, hi - self.start - rel)
-            out[rel + self.start - a : rel + self.start - a + take] += gain * x[pos : pos + take]
+            out[rel + self.start - a : rel + self.start - a + take] += gain * read_span(info, pos, pos + take)
             rel += take
 
     def active_spans(self, seed: int, index: int, a: int, b: int) -> list[tuple[int, int]]:
-        n = self.samples().size
+        n = self.info().length
         stop = self.end if self.loop else min(self.end, self.start + n)
         lo, hi = max(a, self.start), min(b, stop)
         return [(lo, hi)] if lo < hi else []

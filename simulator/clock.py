@@ -60,6 +60,7 @@ __all__ = [
     "TICKS_PER_MS",
     "TICKS_PER_SECOND",
     "MAX_BLOCK_FRAMES",
+    "DEFAULT_LIMIT",
     "Priority",
     "Deadlock",
     "SimulationLimit",
@@ -73,6 +74,11 @@ __all__ = [
 
 #: The longest block handed to a sink in one scan (10 s): bounds memory, keeps blocks large.
 MAX_BLOCK_FRAMES = 500
+#: The default ``Clock.limit``: one blocking call may advance virtual time by at most 8 days,
+#: more than the longest wait the API allows (a 7-day ``seconds_timeout``, SD-ARGS) and the
+#: longest scenario sleep (7 days, ``simulator.scenario.MAX_SCENARIO_MS``), so no legal script
+#: reaches it; a recorder that never ends its job does.
+DEFAULT_LIMIT = 8 * 86400 * TICKS_PER_SECOND
 #: After a sink ends inside a block, the next blocks start this small and double while no sink
 #: ends early: with many calls ending at scattered times, little scanned audio is thrown away.
 MIN_BLOCK_FRAMES = 25
@@ -104,7 +110,7 @@ class MediaSource(Protocol):
 class Clock:
     """Integer virtual clock with an event heap and block-wise media delivery."""
 
-    def __init__(self, *, limit: int | None = 48 * 3600 * TICKS_PER_SECOND) -> None:
+    def __init__(self, *, limit: int | None = DEFAULT_LIMIT) -> None:
         self._now = 0
         self._heap: list[ScheduledEvent] = []
         #: Notes (``note``): ordered like events, run without cutting media or waking waits.
@@ -206,8 +212,11 @@ class Clock:
         """Advance virtual time until ``done()`` holds.
 
         Raises ``Deadlock`` when no pending event and no media sink could ever make it hold,
-        and ``SimulationLimit`` when virtual time passes ``limit``.
+        and ``SimulationLimit`` when this one call has advanced virtual time by ``limit`` ticks
+        (the limit is per blocking call, so a script of many long waits never accumulates
+        towards it).
         """
+        deadline = None if self.limit is None else self._now + self.limit
         while not done():
             nxt = self._next_event_time()
             sinks = self._active_sinks()
@@ -216,13 +225,14 @@ class Clock:
                     f"waiting for {what} at t={ticks_to_ms(self._now):g} ms, but no event is "
                     "scheduled and no recording can end by itself: the wait would never end"
                 )
-            if self.limit is not None and self._now >= self.limit:
+            if deadline is not None and self._now >= deadline:
+                assert self.limit is not None
                 raise SimulationLimit(
-                    f"virtual time reached the limit of {ticks_to_ms(self.limit) / 1000:g} s "
-                    f"while waiting for {what}"
+                    f"one wait reached the clock's limit of {ticks_to_ms(self.limit) / 1000:g} s of virtual "
+                    f"time while waiting for {what}"
                 )
-            target = nxt if nxt is not None else (self.limit if self.limit is not None else 0)
-            if nxt is None and self.limit is None:
+            target = nxt if nxt is not None else (deadline if deadline is not None else 0)
+            if nxt is None and deadline is None:
                 target = self._media_done + MAX_BLOCK_FRAMES * FRAME
             if sinks and self._deliver_media(target, sinks):
                 continue  # a sink ended inside the block: re-check the condition at that instant

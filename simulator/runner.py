@@ -25,11 +25,18 @@ from .eventlog import EventLog
 from .scenario import Scenario
 from .store import FaultPlan, MediaStore, StoreWrite
 
-__all__ = ["RunResult", "StepResult", "run_scenario", "build_call", "build_store", "describe_file"]
+__all__ = ["RecorderFailed", "RunResult", "StepResult", "run_scenario", "build_call", "build_store", "describe_file"]
 
 #: Our WAV format tags and the spec's format names (for the run summary only: the conformance
 #: suite has its own independent reader).
 _TAGS = {6: "alaw", 7: "ulaw", 0x11: "ima", 0x17: "oki"}
+
+
+class RecorderFailed(RuntimeError):
+    """The implementation failed outside an action, so the run has no final state: its factory
+    raised or returned None, or a final query (``state()``, ``cause()``,
+    ``audio_detected_in_recording()``) raised. The message names it, with the exception's type
+    and message."""
 
 
 @dataclass
@@ -243,6 +250,14 @@ def describe_file(name: str, data: bytes) -> dict[str, Any]:
     return info
 
 
+def _query(rec: Any, method: str) -> Any:
+    """``rec.method()`` for the final state; ``RecorderFailed`` when it raises."""
+    try:
+        return getattr(rec, method)()
+    except Exception as exc:  # noqa: BLE001 - the implementation's error, reported as such
+        raise RecorderFailed(f"the recorder's {method}() raised {type(exc).__name__}: {exc}") from exc
+
+
 def run_scenario(
     scenario: Scenario,
     factory: Callable[[CallChannel], Any] | None = None,
@@ -255,7 +270,8 @@ def run_scenario(
 
     ``on_write`` observes every write to the store (a ``StoreWrite``: file, offset, bytes); the
     store itself is always the scenario's own (``build_store``), never one passed in, so every
-    caller runs the same store as ``callsim run``.
+    caller runs the same store as ``callsim run``. ``out_dir``, if given, receives the stored
+    files through a directory ``MediaStore`` (atomic, symlinks refused; ``StoreError`` if not).
     """
     from .clock import Deadlock, SimulationLimit
 
@@ -292,23 +308,27 @@ def run_scenario(
         try:
             rec = channel.FileRecorder
         except Exception as exc:  # a factory that cannot build a recorder
-            raise RuntimeError(f"the recorder factory failed: {type(exc).__name__}: {exc}") from exc
+            raise RecorderFailed(f"the recorder factory failed: {type(exc).__name__}: {exc}") from exc
+    if rec is None:
+        raise RecorderFailed("the recorder factory returned None (NoneType), not a recorder")
     final = {
-        "state": _jsonable(rec.state()),
-        "cause": _jsonable(rec.cause()),
-        "audio_detected": _jsonable(rec.audio_detected_in_recording()),
+        "state": _jsonable(_query(rec, "state")),
+        "cause": _jsonable(_query(rec, "cause")),
+        "audio_detected": _jsonable(_query(rec, "audio_detected_in_recording")),
         "call_state": channel.state().value,
         "end_ms": ticks_to_ms(clock.now),
     }
     files, contents = [], {}
+    # ``out_dir`` is written as a directory store: a temporary file published by rename, never
+    # through a symlink in the folder, never outside it (``MediaStore``'s own rules)
+    disk = MediaStore(out_dir) if out_dir is not None else None
     for name in channel.store.list():
         data = channel.store.read(name)
         contents[name] = data
         files.append(describe_file(name, data))
-        if out_dir is not None:
-            target = Path(out_dir) / name
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_bytes(data)
+        if disk is not None:
+            with disk.open_write(name) as w:
+                w.write(data)
     open_writers = channel.store.open_writers()
     return RunResult(steps, final, files, log.to_list(), contents, open_writers)
 

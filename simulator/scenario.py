@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import difflib
 import math
+import os
 import re
+import stat
 import tomllib
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -24,6 +26,7 @@ from typing import Any
 import tomli_w
 
 from callsim.contract import API_METHODS, API_RETURNS, CallState, Cause, State
+from callsim.contract.api import safe_repr
 
 __all__ = [
     "Scenario",
@@ -76,6 +79,27 @@ _REQUIRED: dict[str, tuple[str, ...]] = {
     "file": ("path",),
 }
 _DTMF_DIGITS = set("0123456789*#ABCD")
+
+#: The longest time a scenario may name, in ms (7 days, the longest timeout the API accepts,
+#: SD-ARGS): every instant (``at_ms``, ``hangup_ms``, a change's ``at_ms``, an audio item's end)
+#: and every duration (``duration_ms``, ``tone_ms``, ``gap_ms``, a sleep's ``ms``,
+#: ``visibility_delay_ms``). Tick counts (8 per ms) then stay far inside int64.
+MAX_SCENARIO_MS = 7 * 86400 * 1000
+#: Levels in dBm0 (``level_dbm0``, and a DTMF high tone's ``level_dbm0 + twist_db``): from far
+#: below any codec's floor to well past digital clipping (+3.14 dBm0 for a sine).
+LEVEL_DBM0_RANGE = (-200.0, 30.0)
+#: A file's ``level_db`` gain.
+FILE_GAIN_DB_RANGE = (-200.0, 60.0)
+#: Most sine frequencies of one tone item, and most clips of one speech item.
+MAX_TONE_FREQS = 32
+MAX_SPEECH_CLIPS = 16
+#: Most ``[[audio]]`` items, and most DTMF digits in all items together (each digit is an
+#: event of the run, each item a note in its log).
+MAX_AUDIO_ITEMS = 10_000
+MAX_DTMF_DIGITS = 100_000
+#: Largest scenario file read (bytes); larger files are refused before reading.
+MAX_SCENARIO_BYTES = 16 * 1024 * 1024
+_INT64_MAX = (1 << 63) - 1
 
 
 class ScenarioError(ValueError):
@@ -230,36 +254,87 @@ def _freeze(value: Any) -> Any:
 
 # -- loading ------------------------------------------------------------------------------
 def load_scenario(path: str | Path) -> Scenario:
-    """Load a scenario TOML file (relative paths inside it resolve against its folder)."""
+    """Load a scenario TOML file. Relative paths inside it (a file item's ``path``, a speech
+    item's ``clips``) resolve against the scenario file's own folder, never the current one.
+
+    Only a regular file of at most ``MAX_SCENARIO_BYTES`` is read (a FIFO or a device is refused
+    before it is opened, so nothing can block); every problem is a ``ScenarioError``."""
     p = Path(path)
     try:
-        text = p.read_text(encoding="utf-8")
+        st = os.stat(p)
+        if stat.S_ISDIR(st.st_mode):
+            raise ScenarioError(str(p), "(file)", "is a folder, not a scenario file")
+        if not stat.S_ISREG(st.st_mode):
+            raise ScenarioError(str(p), "(file)", "is not a regular file (a FIFO, device or socket)")
+        if st.st_size > MAX_SCENARIO_BYTES:
+            raise ScenarioError(str(p), "(file)", f"is {st.st_size} bytes; a scenario file has at most "
+                                                  f"{MAX_SCENARIO_BYTES} bytes")
+        fd = os.open(p, os.O_RDONLY | os.O_NONBLOCK)
+        with os.fdopen(fd, "rb") as f:
+            if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
+                raise ScenarioError(str(p), "(file)", "is not a regular file (a FIFO, device or socket)")
+            raw = f.read(MAX_SCENARIO_BYTES + 1)
     except OSError as exc:
         raise ScenarioError(str(p), "(file)", f"cannot read: {exc.strerror or exc}") from None
-    return loads_scenario(text, source=str(p), base_dir=str(p.parent))
+    if len(raw) > MAX_SCENARIO_BYTES:
+        raise ScenarioError(str(p), "(file)", f"has more than {MAX_SCENARIO_BYTES} bytes")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ScenarioError(str(p), "(file)", f"is not UTF-8 text (byte {exc.start}: {exc.reason})") from None
+    return loads_scenario(text, source=str(p), base_dir=str(p.absolute().parent))
 
 
 def loads_scenario(text: str, *, source: str = "<string>", base_dir: str = ".") -> Scenario:
-    """Parse scenario TOML text."""
+    """Parse scenario TOML text; relative paths inside it resolve against ``base_dir``."""
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ScenarioError(source, "(syntax)", f"not valid TOML: {exc}") from None
+    except RecursionError:  # arrays or inline tables nested thousands deep
+        raise ScenarioError(source, "(syntax)", "arrays or tables are nested too deeply") from None
+    except ValueError as exc:  # an integer of more than 4300 digits (Python's conversion limit)
+        raise ScenarioError(source, "(syntax)", f"not valid TOML: {str(exc).split(';')[0]}") from None
     return from_dict(data, source=source, base_dir=base_dir)
 
 
-def _int(source: str, key: str, value: Any, *, minimum: int | None = 0) -> int:
+def _int(source: str, key: str, value: Any, *, minimum: int | None = 0, maximum: int = _INT64_MAX) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
-        raise ScenarioError(source, key, f"must be an integer, got {value!r}")
+        raise ScenarioError(source, key, f"must be an integer, {_got(value)}")
     if minimum is not None and value < minimum:
-        raise ScenarioError(source, key, f"must be >= {minimum}, got {value}")
+        raise ScenarioError(source, key, f"must be >= {minimum}, got {safe_repr(value)}")
+    if value > maximum:
+        raise ScenarioError(source, key, f"must be <= {maximum}{_what_max(maximum)}, got {safe_repr(value)}")
     return value
 
 
+def _what_max(maximum: int) -> str:
+    return " (7 days, the longest time a scenario may name)" if maximum == MAX_SCENARIO_MS else ""
+
+
+def _ms(source: str, key: str, value: Any, *, minimum: int = 0) -> int:
+    """A time in ms: an integer from ``minimum`` to ``MAX_SCENARIO_MS``."""
+    return _int(source, key, value, minimum=minimum, maximum=MAX_SCENARIO_MS)
+
+
+def _ranged(source: str, key: str, value: Any, bounds: tuple[float, float], unit: str) -> float:
+    """A finite number within ``bounds`` (inclusive)."""
+    v = _num(source, key, value)
+    if not bounds[0] <= v <= bounds[1]:
+        raise ScenarioError(source, key, f"must be from {bounds[0]:g} to {bounds[1]:g} {unit}, got {value!r}")
+    return v
+
+
 def _num(source: str, key: str, value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ScenarioError(source, key, f"must be a finite number, {_got(value)}")
+    try:
+        v = float(value)
+    except OverflowError:  # an integer beyond float range
+        v = math.inf
+    if not math.isfinite(v):
         raise ScenarioError(source, key, f"must be a finite number, got {value!r}")
-    return float(value)
+    return v
 
 
 def _str(source: str, key: str, value: Any) -> str:
@@ -298,7 +373,7 @@ def _unknown(source: str, prefix: str, data: Mapping[str, Any], allowed: Iterabl
 def from_dict(data: Mapping[str, Any], *, source: str = "<dict>", base_dir: str = ".") -> Scenario:
     """Validate a parsed scenario mapping and build a ``Scenario``."""
     _unknown(source, "", data, {"seed", "call", "audio", "actions", "store", "name", "description", "expect"})
-    seed = _int(source, "seed", data.get("seed", 0))
+    seed = _int(source, "seed", data.get("seed", 0), maximum=(1 << 64) - 1)
     call_d = data.get("call", {})
     if not isinstance(call_d, Mapping):
         raise ScenarioError(source, "call", "must be a table")
@@ -306,7 +381,7 @@ def from_dict(data: Mapping[str, Any], *, source: str = "<dict>", base_dir: str 
     state = _state(source, "call.state", call_d.get("state", "ANSWERED"))
     hangup = call_d.get("hangup_ms")
     if hangup is not None:
-        hangup = _int(source, "call.hangup_ms", hangup)
+        hangup = _ms(source, "call.hangup_ms", hangup)
     changes = []
     for i, ch in enumerate(_array(source, "call.changes", call_d.get("changes", []))):
         key = f"call.changes[{i}]"
@@ -315,15 +390,21 @@ def from_dict(data: Mapping[str, Any], *, source: str = "<dict>", base_dir: str 
         _unknown(source, key + ".", ch, {"at_ms", "state"})
         if "at_ms" not in ch or "state" not in ch:
             raise ScenarioError(source, key, "needs at_ms and state")
-        changes.append(ChangeSpec(_int(source, key + ".at_ms", ch["at_ms"]), _state(source, key + ".state", ch["state"])))
-    audio = tuple(_audio(source, i, a, base_dir) for i, a in enumerate(_array(source, "audio", data.get("audio", []))))
+        changes.append(ChangeSpec(_ms(source, key + ".at_ms", ch["at_ms"]), _state(source, key + ".state", ch["state"])))
+    items = _array(source, "audio", data.get("audio", []))
+    if len(items) > MAX_AUDIO_ITEMS:
+        raise ScenarioError(source, "audio", f"has {len(items)} items; at most {MAX_AUDIO_ITEMS}")
+    audio = tuple(_audio(source, i, a, base_dir) for i, a in enumerate(items))
+    digits = sum(len(a.get("digits", "")) for a in audio if a.kind == "dtmf")
+    if digits > MAX_DTMF_DIGITS:
+        raise ScenarioError(source, "audio", f"has {digits} DTMF digits in all; at most {MAX_DTMF_DIGITS}")
     actions = tuple(_action(source, i, a) for i, a in enumerate(_array(source, "actions", data.get("actions", []))))
     store_d = data.get("store", {})
     if not isinstance(store_d, Mapping):
         raise ScenarioError(source, "store", "must be a table")
     _unknown(source, "store.", store_d, {"visibility_delay_ms", "fail_write_n", "capacity_bytes"})
     store = StoreSpec(
-        visibility_delay_ms=_int(source, "store.visibility_delay_ms", store_d.get("visibility_delay_ms", 0)),
+        visibility_delay_ms=_ms(source, "store.visibility_delay_ms", store_d.get("visibility_delay_ms", 0)),
         fail_write_n=None if store_d.get("fail_write_n") is None else _int(source, "store.fail_write_n", store_d["fail_write_n"], minimum=1),
         capacity_bytes=None if store_d.get("capacity_bytes") is None else _int(source, "store.capacity_bytes", store_d["capacity_bytes"]),
     )
@@ -350,17 +431,18 @@ def _audio(source: str, i: int, a: Any, base_dir: str) -> AudioSpec:
         raise ScenarioError(source, key + ".kind", f"must be one of {', '.join(AUDIO_KINDS)}, got {kind!r}")
     if "at_ms" not in a:
         raise ScenarioError(source, key + ".at_ms", "is required")
-    at = _int(source, key + ".at_ms", a["at_ms"])
+    at = _ms(source, key + ".at_ms", a["at_ms"])
     allowed = _AUDIO_KEYS[kind]
     params: dict[str, Any] = {}
     for k, v in a.items():
         if k in ("kind", "at_ms"):
             continue
         if k not in allowed:
-            raise ScenarioError(source, f"{key}.{k}", f"unknown key for kind {kind!r}; allowed: {', '.join(sorted(allowed))}")
+            raise ScenarioError(source, f"{key}.{k}", f"unknown key for kind {kind!r}{_did_you_mean(k, allowed)}; "
+                                                      f"allowed: {', '.join(sorted(allowed))}")
         types = allowed[k]
         if isinstance(v, bool) and bool not in types or not isinstance(v, types):
-            raise ScenarioError(source, f"{key}.{k}", f"must be {' or '.join(t.__name__ for t in types)}, got {v!r}")
+            raise ScenarioError(source, f"{key}.{k}", f"must be {' or '.join(t.__name__ for t in types)}, {_got(v)}")
         if isinstance(v, (int, float)) and not isinstance(v, bool):
             _num(source, f"{key}.{k}", v)
         params[k] = v
@@ -369,25 +451,116 @@ def _audio(source: str, i: int, a: Any, base_dir: str) -> AudioSpec:
             raise ScenarioError(source, f"{key}.{req}", f"is required for kind {kind!r}")
     for k in ("duration_ms", "tone_ms", "gap_ms"):
         if k in params:
-            _int(source, f"{key}.{k}", params[k], minimum=1 if k != "gap_ms" else 0)
+            _ms(source, f"{key}.{k}", params[k], minimum=1 if k != "gap_ms" else 0)
+    if "level_dbm0" in params:
+        _ranged(source, key + ".level_dbm0", params["level_dbm0"], LEVEL_DBM0_RANGE, "dBm0")
+    if "level_db" in params:
+        _ranged(source, key + ".level_db", params["level_db"], FILE_GAIN_DB_RANGE, "dB")
+    length = params.get("duration_ms", 0)
     if kind == "dtmf":
-        bad = set(params["digits"]) - _DTMF_DIGITS
-        if not params["digits"] or bad:
-            raise ScenarioError(source, key + ".digits", f"must be DTMF digits 0-9*#ABCD, got {params['digits']!r}")
+        length = _dtmf(source, key, params)
     if kind == "tone":
+        if len(params["freqs"]) > MAX_TONE_FREQS:
+            raise ScenarioError(source, key + ".freqs", f"has {len(params['freqs'])} frequencies; at most {MAX_TONE_FREQS}")
         for j, f in enumerate(params["freqs"]):
-            if _num(source, f"{key}.freqs[{j}]", f) <= 0 or f >= 4000:
+            if not 0 < _num(source, f"{key}.freqs[{j}]", f) < 4000:
                 raise ScenarioError(source, f"{key}.freqs[{j}]", f"must be in (0, 4000) Hz, got {f!r}")
     if kind == "noise" and params.get("color", "white") not in ("white", "pink"):
         raise ScenarioError(source, key + ".color", f"must be 'white' or 'pink', got {params['color']!r}")
+    if kind == "speech" and "clips" in params:
+        params["clips"] = _clips(source, key + ".clips", params["clips"], base_dir)
     if kind == "file":
-        path = Path(params["path"])
-        if not path.is_absolute():
-            path = Path(base_dir) / path
-        if not path.exists():
-            raise ScenarioError(source, key + ".path", f"file not found: {path}")
+        path = _local_path(base_dir, params["path"])
+        info = _check_file(source, key + ".path", path)
         params["path"] = str(path)
+        if "duration_ms" not in params and at + -(-info.length // 8) > MAX_SCENARIO_MS:
+            raise ScenarioError(source, key + ".path", f"the file lasts {info.length / 8000:.0f} s at 8 kHz, so the "
+                                                       "item would end after 7 days; give duration_ms")
+    end = at + length
+    if end > MAX_SCENARIO_MS:
+        raise ScenarioError(source, key, f"ends at {end} ms, after 7 days ({MAX_SCENARIO_MS} ms, the longest time a "
+                                         "scenario may name)")
     return AudioSpec(at, kind, _freeze(params))
+
+
+def _dtmf(source: str, key: str, params: dict[str, Any]) -> int:
+    """Check the digits, the high tone's level (``level_dbm0 + twist_db``) and every tone's
+    frequency after its offset (in (0, 4000) Hz); return the item's length in ms."""
+    digits = params["digits"]
+    bad = set(digits) - _DTMF_DIGITS
+    if not digits or bad:
+        raise ScenarioError(source, key + ".digits", f"must be DTMF digits 0-9*#ABCD, got {digits!r}")
+    high_level = float(params.get("level_dbm0", -10.0)) + _num(source, key + ".twist_db", params.get("twist_db", 0.0))
+    if not LEVEL_DBM0_RANGE[0] <= high_level <= LEVEL_DBM0_RANGE[1]:
+        raise ScenarioError(source, key + ".twist_db", f"puts the high tone at {high_level:g} dBm0; level_dbm0 + "
+                                                       f"twist_db must be from {LEVEL_DBM0_RANGE[0]:g} to "
+                                                       f"{LEVEL_DBM0_RANGE[1]:g} dBm0")
+    for group, col in (("low", 0), ("high", 1)):
+        k = f"{group}_offset_pct" if f"{group}_offset_pct" in params else "freq_offset_pct"
+        pct = params.get(k, 0.0)
+        for f in sorted({_DTMF_FREQS[d][col] for d in digits}):
+            actual = f * (1.0 + pct / 100.0)
+            if not 0.0 < actual < 4000.0:
+                raise ScenarioError(source, f"{key}.{k}", f"shifts the {f:g} Hz tone to {actual:g} Hz, outside "
+                                                          "(0, 4000) Hz")
+    gap = params.get("gap_ms", 50)
+    return len(digits) * (params.get("tone_ms", 50) + gap) - gap
+
+
+#: (low, high) Hz of each DTMF digit (ITU-T Q.23; simulator.audio.dtmf_freqs has the same table).
+_DTMF_FREQS = {d: (lo, hi) for keys, lo in zip(("123A", "456B", "789C", "*0#D"), (697.0, 770.0, 852.0, 941.0))
+               for d, hi in zip(keys, (1209.0, 1336.0, 1477.0, 1633.0))}
+
+
+def _local_path(base_dir: str, given: str) -> Path:
+    """``given`` as an absolute path: relative to ``base_dir`` (the scenario file's folder)."""
+    path = Path(given)
+    return path if path.is_absolute() else Path(base_dir).absolute() / path
+
+
+def _check_file(source: str, key: str, path: Path) -> Any:
+    """``simulator.wavsource.check_wav`` of ``path`` as a ``ScenarioError``; returns its info."""
+    from .wavsource import WavInputError, check_wav
+
+    try:
+        return check_wav(path)
+    except WavInputError as exc:
+        raise ScenarioError(source, key, str(exc)) from None
+
+
+def _clips(source: str, key: str, clips: list[Any], base_dir: str) -> list[str]:
+    """A speech item's clips (without them it plays the bundled set): a non-empty array of
+    paths or bundled clip names. A relative path is looked up beside the scenario file, then among the bundled
+    clips (``callsim.fixtures.audio``); a found local file is kept as an absolute path, a bundled
+    clip by its name. Each clip must be a readable WAV of at most 60 s holding sound."""
+    from .audio import SPEECH_CLIPS, _resolve_clip, active_level_dbm0, load_wav
+    from .wavsource import WavInputError
+
+    if not clips:
+        raise ScenarioError(source, key, "must not be empty (leave clips out for the bundled speech)")
+    if len(clips) > MAX_SPEECH_CLIPS:
+        raise ScenarioError(source, key, f"has {len(clips)} clips; at most {MAX_SPEECH_CLIPS}")
+    out = []
+    for j, name in enumerate(clips):
+        where = f"{key}[{j}]"
+        if not isinstance(name, str) or not name:
+            raise ScenarioError(source, where, f"must be a file name (a non-empty string), {_got(name)}")
+        local = _local_path(base_dir, name)
+        if os.path.lexists(local):
+            resolved = str(local)
+        elif name in SPEECH_CLIPS:
+            resolved = name  # bundled: kept by name, so the scenario stays portable
+        else:
+            raise ScenarioError(source, where, f"clip not found: no {local}, and {name!r} is not a bundled clip "
+                                               f"({', '.join(SPEECH_CLIPS)})")
+        try:
+            level = active_level_dbm0(load_wav(_resolve_clip(resolved)))
+        except WavInputError as exc:
+            raise ScenarioError(source, where, str(exc)) from None
+        if not math.isfinite(level):
+            raise ScenarioError(source, where, f"clip {name!r} is silent")
+        out.append(resolved)
+    return out
 
 
 def _action(source: str, i: int, a: Any) -> ActionSpec:
@@ -405,7 +578,7 @@ def _action(source: str, i: int, a: Any) -> ActionSpec:
             raise ScenarioError(source, key + ".args", f"{call} takes no args: give ms = N on the action itself")
         if ms is None:
             raise ScenarioError(source, key + ".ms", "is required for sleep")
-        return ActionSpec(call, (), _int(source, key + ".ms", ms))
+        return ActionSpec(call, (), _ms(source, key + ".ms", ms))
     if ms is not None:
         raise ScenarioError(source, key + ".ms", f"only sleep takes ms, not {call}")
     return ActionSpec(call, _freeze(_call_args(source, key + ".args", call, a.get("args", {}))))
@@ -435,15 +608,24 @@ def _call_args(source: str, key: str, call: str, args: Any) -> dict[str, Any]:
     for p in params:
         if p.default is Parameter.empty and p.name not in given:
             raise ScenarioError(source, f"{key}.{p.name}", f"is required: {call}() has no default for it")
-    if isinstance(given.get("cipher"), Mapping):
-        _cipher(source, f"{key}.cipher", given["cipher"])
+    for name, value in given.items():
+        where = f"{key}.{name}" if isinstance(args, Mapping) else f"{key}[{names.index(name)}]"
+        if name == "cipher" and isinstance(value, Mapping):
+            _cipher(source, where, value)
+        elif isinstance(value, (list, Mapping)):
+            raise ScenarioError(source, where, f"must be a single value (a string, number, boolean or date); "
+                                               f"{_got(value)}" + (" (only cipher takes a table)" if isinstance(value, Mapping) else ""))
     return given
 
 
 def _cipher(source: str, key: str, table: Mapping[str, Any]) -> None:
-    """A ``cipher`` table's keys are ``CIPHER_KEYS``. Its values are not checked: the runner
-    builds the ``Cipher`` before the call, so a malformed key is a scripted ``CipherError``."""
+    """A ``cipher`` table's keys are ``CIPHER_KEYS`` and its values strings. What the strings
+    hold is not checked: the runner builds the ``Cipher`` before the call, so a malformed key is
+    a scripted ``CipherError``."""
     _unknown(source, key + ".", table, CIPHER_KEYS)
+    for k, v in table.items():
+        if not isinstance(v, str):
+            raise ScenarioError(source, f"{key}.{k}", f"must be a string (hex digits), {_got(v)}")
 
 
 # -- the [expect] table ---------------------------------------------------------------------
@@ -476,7 +658,7 @@ def _toml_type(value: Any) -> str:
 
 
 def _got(value: Any) -> str:
-    return f"got {_toml_type(value)} {value!r}"
+    return f"got {_toml_type(value)} {safe_repr(value)}"
 
 
 def _is_array(value: Any) -> bool:

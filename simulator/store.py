@@ -47,6 +47,7 @@ from callsim.contract.names import (
     MAX_NAME_LENGTH,
     NAME_RULES,
     InvalidNameError,
+    checked_name,
     is_valid_name,
     validate_name,
 )
@@ -376,7 +377,7 @@ class MediaStore:
 
     def open_write(self, name: str) -> StoreWriter:
         """Start writing ``name`` (validated first: nothing is created for a bad name)."""
-        validate_name(name)
+        name = checked_name(name)
         with self._lock:
             self._check_conflict(name)
             tmp_path: Path | None = None
@@ -397,7 +398,7 @@ class MediaStore:
 
     def delete(self, name: str) -> None:
         """Delete ``name`` (seen at once by ``"self"``, ``visibility_delay`` later by others)."""
-        validate_name(name)
+        name = checked_name(name)
         with self._lock:
             now = self._now()
             current = self._visible(name, SELF, now)
@@ -418,7 +419,7 @@ class MediaStore:
 
     def read(self, name: str, *, observer: str = SELF) -> bytes:
         """The bytes of ``name`` as ``observer`` sees it now; ``StoreNotFoundError`` if absent."""
-        validate_name(name)
+        name = checked_name(name)
         with self._lock:
             version = self._visible(name, _check_observer(observer), self._now())
             if version is None:
@@ -431,12 +432,12 @@ class MediaStore:
                 raise _wrap_os_error(exc, f"reading {name!r}") from exc
 
     def exists(self, name: str, *, observer: str = SELF) -> bool:
-        validate_name(name)
+        name = checked_name(name)
         with self._lock:
             return self._visible(name, _check_observer(observer), self._now()) is not None
 
     def stat(self, name: str, *, observer: str = SELF) -> FileStat:
-        validate_name(name)
+        name = checked_name(name)
         with self._lock:
             version = self._visible(name, _check_observer(observer), self._now())
             if version is None:
@@ -493,8 +494,17 @@ class MediaStore:
         return self._seq
 
     def _path(self, name: str) -> Path:
+        """Where ``name`` lives under the root; ``StoreError`` when that would leave the root:
+        a folder on the way that resolves outside it (a symlink), or a symlink at the name."""
         assert self._root is not None
-        return self._root.joinpath(*name.split("/"))
+        path = self._root.joinpath(*name.split("/"))
+        real_root = self._root.resolve()
+        real_parent = path.parent.resolve()
+        if real_parent != real_root and real_root not in real_parent.parents:
+            raise StoreError(f"refusing {name!r}: its folder resolves to {str(real_parent)!r}, outside the store's root")
+        if path.is_symlink():
+            raise StoreError(f"refusing {name!r}: it is a symlink in the store's folder")
+        return path
 
     def _new_tmp_path(self, folder: Path) -> Path:
         # A counter, not randomness: runs stay reproducible. Skip names left by another process.
@@ -510,7 +520,7 @@ class MediaStore:
             for filename in files:
                 path = Path(folder, filename)
                 name = path.relative_to(self._root).as_posix()
-                if is_valid_name(name) and path.is_file():
+                if is_valid_name(name) and path.is_file() and not path.is_symlink():
                     self._index[name] = [
                         _Version(self._next_seq(), None, path.stat().st_size, False, None)
                     ]

@@ -66,7 +66,8 @@ def _layer(module: str) -> str | None:
         return "fixtures"
     if module == "callsim.importer" or module.startswith("callsim.importer."):
         return "callsim.importer"
-    if module in ("callsim", "callsim.__main__", "callsim.cli", "callsim.plot", "callsim.wiring", "callsim.textsafe"):
+    if module in ("callsim", "callsim.__main__", "callsim.cli", "callsim.plot", "callsim.wiring", "callsim.textsafe",
+                  "callsim.outpaths"):
         return module
     if top in ("simulator", "recorder", "conformance", "examples"):
         return top
@@ -83,11 +84,12 @@ ALLOWED: dict[str, set[str]] = {
     "recorder": {"contract"},
     "conformance": {"contract", "simulator", "fixtures", "callsim.plot", "callsim.textsafe"},
     "callsim.textsafe": set(),
-    "callsim.plot": {"contract", "simulator"},
+    "callsim.outpaths": set(),
+    "callsim.plot": {"contract", "simulator", "callsim.outpaths"},
     "callsim.wiring": {"contract", "recorder"},
     "callsim.importer": {"contract", "simulator", "callsim.textsafe"},
     "callsim.cli": {"contract", "simulator", "conformance", "callsim.plot", "callsim.wiring", "callsim",
-                    "callsim.textsafe", "callsim.importer"},
+                    "callsim.textsafe", "callsim.importer", "callsim.outpaths"},
     "callsim.__main__": {"callsim.cli"},
     "examples": {"contract"},
 }

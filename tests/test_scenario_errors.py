@@ -76,6 +76,14 @@ SITUATIONS: dict[str, tuple[str, str, tuple[str, ...]]] = {
         BASE + '\n[[actions]]\ncall = "wait_until_finished"\nargs = [5, 6]\n' + BASE_EXPECT,
         "actions[1].args", ("wait_until_finished() takes at most 1 argument (seconds_timeout), got 2",),
     ),
+    # values that used to load and crash the run (the full list is in tests/test_hostile.py)
+    "seed of 2**64": (f"seed = {2**64}\n" + BASE.replace("seed = 3\n", "") + BASE_EXPECT, "seed", ("must be <=",)),
+    "10-year sleep": (BASE + '\n[[actions]]\ncall = "sleep"\nms = 315360000000\n' + BASE_EXPECT,
+                      "actions[1].ms", ("7 days",)),
+    "DTMF offset of 1e306 %": (BASE + '\n[[audio]]\nat_ms = 0\nkind = "dtmf"\ndigits = "5"\nfreq_offset_pct = 1e306\n'
+                               + BASE_EXPECT, "audio[1].freq_offset_pct", ("outside (0, 4000) Hz",)),
+    "nested arrays as an argument": (BASE.replace("milliseconds_max_silence = 200", "max_bytes = [[1, 2], [3]]")
+                                     + BASE_EXPECT, "actions[0].args.max_bytes", ("must be a single value",)),
 }
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from typing import Final
 
-__all__ = ["InvalidNameError", "MAX_NAME_LENGTH", "NAME_RULES", "is_valid_name", "validate_name"]
+__all__ = ["InvalidNameError", "MAX_NAME_LENGTH", "NAME_RULES", "checked_name", "is_valid_name", "validate_name"]
 
 #: Our own limit on a name's length in characters (the vendor documents none); 255 is the usual
 #: file-name limit of common file systems, so a single-component name always fits on disk.
@@ -54,11 +54,23 @@ def _show(name: object) -> str:
 
 
 def validate_name(name: object) -> None:
-    """Raise ``InvalidNameError`` naming the first broken rule, or return if ``name`` is valid."""
+    """Raise ``InvalidNameError`` naming the first broken rule, or return if ``name`` is valid.
+
+    A ``str`` subclass is judged by its plain string value (``str.__str__``), never by methods
+    it may override (``__iter__``, ``__contains__``, ``split``, ...): what is checked is exactly
+    the string a store would use (``checked_name``)."""
+    checked_name(name)
+
+
+def checked_name(name: object) -> str:
+    """``name`` as a plain ``str`` (a subclass's own string value), after ``validate_name``'s
+    rules; ``InvalidNameError`` naming the first broken rule. A store uses the returned string,
+    so the name it checks is the name it writes."""
     if not isinstance(name, str):
         raise InvalidNameError(
             "NAME-TYPE", name, f"a file name must be a str, not {type(name).__name__}"
         )
+    name = str.__str__(name)  # an exact str: no overridden method can lie below
     if not name:
         raise InvalidNameError("NAME-EMPTY", name, "a file name must not be empty")
     if len(name) > MAX_NAME_LENGTH:
@@ -88,6 +100,7 @@ def validate_name(name: object) -> None:
     # segment at the edges and would not name a distinct file on disk either.
     if "." in name.split("/"):
         raise InvalidNameError("NAME-DOT-SEGMENT", name, "a '.' folder segment is forbidden")
+    return name
 
 
 def is_valid_name(name: object) -> bool:
