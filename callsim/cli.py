@@ -43,13 +43,36 @@ def _factory_arg(p: argparse.ArgumentParser) -> None:
         help="recorder factory factory(channel) -> recorder (default: the reference recorder; "
         "also read from CALLSIM_RECORDER_FACTORY)",
     )
+    _command_args(p)
+
+
+def _command_args(p: argparse.ArgumentParser) -> None:
+    """The wire protocol's options (docs/protocol.md): a recorder in another process."""
+    p.add_argument("--recorder-command", metavar='"CMD ARGS"', default=None,
+                   help="run the recorder under test as this command, speaking the wire protocol on "
+                   "stdin/stdout (docs/protocol.md); a fresh process per case")
+    p.add_argument("--isolate", action="store_true",
+                   help="run the Python factory (--recorder-factory, or the reference) in a `callsim host` "
+                   "process behind the wire protocol instead of in this process")
+    p.add_argument("--reply-timeout", type=float, default=None, metavar="SECONDS",
+                   help="wall-clock seconds a recorder process has for each message of a reply (default: 10)")
+
+
+def _resolver(args: Any) -> Any:
+    """``resolve(spec, command=None)``: the factory the options name (callsim.wiring.resolve_recorder)."""
+    from .wiring import resolve_recorder
+
+    def resolve(spec: str | None, command: str | None = None) -> Any:
+        return resolve_recorder(spec, command=command or getattr(args, "recorder_command", None),
+                                isolate=bool(getattr(args, "isolate", False)),
+                                reply_timeout=getattr(args, "reply_timeout", None))
+
+    return resolve
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
     from simulator.runner import run_scenario
     from simulator.scenario import ScenarioError, load_scenario
-
-    from .wiring import resolve_factory
 
     try:
         scenario = load_scenario(args.scenario)
@@ -57,7 +80,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
         print(exc, file=sys.stderr)
         return 2
     try:
-        factory = resolve_factory(args.recorder_factory)
+        factory = _resolver(args)(args.recorder_factory)
     except (ValueError, ImportError, AttributeError) as exc:
         print(f"callsim run: {exc}", file=sys.stderr)
         return 2
@@ -112,25 +135,35 @@ def _write_files(contents: dict[str, bytes], out: Path) -> None:
 def _cmd_conformance(args: argparse.Namespace) -> int:
     from conformance.cli import run_conformance
 
-    from .wiring import resolve_factory
-
-    return run_conformance(args, resolve_factory)
+    return run_conformance(args, _resolver(args))
 
 
 def _cmd_replay(args: argparse.Namespace) -> int:
     from conformance.cli import run_replay
 
-    from .wiring import resolve_factory
+    return run_replay(args, _resolver(args))
 
-    return run_replay(args, resolve_factory)
+
+def _cmd_host(args: argparse.Namespace) -> int:
+    """``callsim host MODULE:CALLABLE``: serve a Python factory over the wire protocol."""
+    from .protocol.host import protect_stdout, serve
+    from .wiring import FactoryError, load_factory
+
+    out = protect_stdout()  # before the factory's module is imported: its prints go to stderr
+    try:
+        factory = load_factory(args.factory)
+    except FactoryError as exc:
+        print(f"callsim host: {exc}", file=sys.stderr)
+        return 2
+    module = sys.modules.get(args.factory.partition(":")[0])
+    return serve(factory, out, name=args.factory, version=str(getattr(module, "__version__", "") or ""))
 
 
 def _cmd_plot(args: argparse.Namespace) -> int:
     from .plot import plot_scenario
-    from .wiring import resolve_factory
 
     try:
-        factory = resolve_factory(getattr(args, "recorder_factory", None))
+        factory = _resolver(args)(getattr(args, "recorder_factory", None))
     except (ValueError, ImportError, AttributeError) as exc:
         print(f"callsim plot: {exc}", file=sys.stderr)
         return 2
@@ -181,6 +214,11 @@ def build_parser() -> argparse.ArgumentParser:
     plot.add_argument("-o", "--output", default="timeline.png")
     _factory_arg(plot)
     plot.set_defaults(func=_cmd_plot)
+
+    host = sub.add_parser("host", help="serve a Python recorder factory over the wire protocol on stdin/stdout "
+                          "(docs/protocol.md)")
+    host.add_argument("factory", metavar="MODULE:CALLABLE", help="the recorder factory to serve")
+    host.set_defaults(func=_cmd_host)
     return parser
 
 

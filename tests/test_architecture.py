@@ -64,6 +64,8 @@ def _layer(module: str) -> str | None:
         return "contract"
     if module == "callsim.fixtures" or module.startswith("callsim.fixtures."):
         return "fixtures"
+    if module == "callsim.protocol" or module.startswith("callsim.protocol."):
+        return "callsim.protocol"
     if module in ("callsim", "callsim.__main__", "callsim.cli", "callsim.plot", "callsim.wiring", "callsim.textsafe"):
         return module
     if top in ("simulator", "recorder", "conformance", "examples"):
@@ -79,12 +81,13 @@ ALLOWED: dict[str, set[str]] = {
     "callsim": set(),
     "simulator": {"contract", "fixtures"},
     "recorder": {"contract"},
-    "conformance": {"contract", "simulator", "fixtures", "callsim.plot", "callsim.textsafe"},
+    "conformance": {"contract", "simulator", "fixtures", "callsim.plot", "callsim.textsafe", "callsim.protocol"},
     "callsim.textsafe": set(),
     "callsim.plot": {"contract", "simulator"},
-    "callsim.wiring": {"contract", "recorder"},
+    "callsim.protocol": {"contract", "simulator", "callsim.textsafe"},
+    "callsim.wiring": {"contract", "recorder", "callsim.protocol"},
     "callsim.cli": {"contract", "simulator", "conformance", "callsim.plot", "callsim.wiring", "callsim",
-                    "callsim.textsafe"},
+                    "callsim.textsafe", "callsim.protocol"},
     "callsim.__main__": {"callsim.cli"},
     "examples": {"contract"},
 }
