@@ -106,7 +106,7 @@ def protocol_failure(case_id: str, clauses: tuple[str, ...], err: ProtocolError)
     """The FAIL of a case whose recorder process broke the wire protocol: on the clause it broke
     (its quote is a sentence of docs/protocol.md), with what it sent and its stderr's tail."""
     res = CaseResult(case_id, clauses)
-    res.findings.append(Finding(Grade.FAIL, (err.clause,), f"the recorder process broke the protocol: {err.describe()}",
+    res.findings.append(Finding(Grade.FAIL, (err.clause,), f"the recorder process broke the protocol ({err.clause}): {err.describe()}",
                                 err.evidence()))
     return res
 

@@ -45,7 +45,7 @@ from .codec import (
 )
 from .errors import ProtocolError, record_failure
 from .schema import PROTOCOL_VERSION, REPLY_TYPES, SchemaViolation, validate_incoming
-from .wire import DEFAULT_REPLY_TIMEOUT, Pipe
+from .wire import DEFAULT_REPLY_TIMEOUT, MAX_LINE, Pipe
 
 __all__ = ["CommandFactory", "RemoteRecorder", "Connection"]
 
@@ -149,10 +149,12 @@ class RemoteRecorder:
 class Connection:
     """One recorder process and the conversation with it (a stack of pending requests)."""
 
-    def __init__(self, argv: Sequence[str], *, label: str, timeout: float, env: dict[str, str] | None = None) -> None:
+    def __init__(self, argv: Sequence[str], *, label: str, timeout: float, env: dict[str, str] | None = None,
+                 max_line: int = MAX_LINE) -> None:
         self.label = label
         self.failure: ProtocolError | None = None
         self.broken = False
+        self._last_line: bytes | None = None
         self._ids = itertools.count(1)
         self._pending: list[tuple[int, str]] = []
         self._calls: dict[int, _Call] = {}
@@ -161,7 +163,7 @@ class Connection:
         self._writers: dict[int, tuple[_Call, Any]] = {}
         self._waits: list[list[bool]] = []
         self._to_close: list[_Call] = []
-        self.pipe = Pipe(argv, timeout=timeout, label=label, env=env)
+        self.pipe = Pipe(argv, timeout=timeout, label=label, env=env, max_line=max_line)
         self.hello: dict[str, Any] = {}
         try:
             self.hello = self.request(None, {"type": "hello", "protocol": PROTOCOL_VERSION, "harness": "callsim"})
@@ -177,7 +179,9 @@ class Connection:
         if self.failure is not None:
             return self.failure
         text = None
-        if offending is not None:
+        if isinstance(offending, dict) and self._last_line is not None:
+            text = self._last_line  # the line as it was sent
+        elif offending is not None:
             text = offending if isinstance(offending, (str, bytes)) else json.dumps(offending, default=repr)[:4000]
         err = self.pipe.fail(clause, reason, text)
         return self._failed(err)
@@ -251,6 +255,7 @@ class Connection:
             line = self.pipe.receive_line(doing)
         except ProtocolError as err:
             raise self._failed(err) from None
+        self._last_line = line[:4000]
         try:
             msg = json.loads(line)
         except (ValueError, RecursionError) as exc:
@@ -460,13 +465,14 @@ class CommandFactory:
     """
 
     def __init__(self, argv: Sequence[str] | str, *, reply_timeout: float | None = None, label: str | None = None,
-                 env: dict[str, str] | None = None) -> None:
+                 env: dict[str, str] | None = None, max_line: int = MAX_LINE) -> None:
         self.argv = shlex.split(argv) if isinstance(argv, str) else list(argv)
         if not self.argv:
             raise ValueError("the recorder command is empty")
         self.label = label or shlex.join(self.argv)
         self.reply_timeout = DEFAULT_REPLY_TIMEOUT if reply_timeout is None else float(reply_timeout)
         self.env = env
+        self.max_line = max_line
         self._lock = threading.Lock()
         self._conns: dict[threading.Thread, Connection] = {}
         self._idle: list[Connection] = []
@@ -478,7 +484,7 @@ class CommandFactory:
         return f"CommandFactory({self.label!r})"
 
     def _connect(self) -> Connection:
-        return Connection(self.argv, label=self.label, timeout=self.reply_timeout, env=self.env)
+        return Connection(self.argv, label=self.label, timeout=self.reply_timeout, env=self.env, max_line=self.max_line)
 
     @property
     def callsim_capabilities(self) -> dict[str, Any]:

@@ -6,7 +6,7 @@ process that does not read, a read from one that never answers, and a process th
 stderr full while we wait on its stdout all end at the deadline instead of hanging the suite.
 stderr is drained whenever we wait and only its last ``STDERR_TAIL`` bytes are kept (for the
 evidence of a FAIL). A line longer than ``MAX_LINE`` is a flood; so is more than
-``MAX_PENDING`` bytes of stdout written out of turn while the harness is still writing.
+``MAX_LINE`` bytes of stdout written out of turn while the harness is still writing.
 
 Every failure is a ``ProtocolError`` naming its ``PROTOCOL-*`` clause; the process is killed
 (``SIGKILL`` to its session) first, so nothing of it outlives the failure.
@@ -29,8 +29,6 @@ __all__ = ["Pipe", "MAX_LINE", "STDERR_TAIL", "DEFAULT_REPLY_TIMEOUT"]
 
 #: The longest message line accepted (a whole 1-hour s16bit file written at once is 77 MB of base64).
 MAX_LINE = 128 * 1024 * 1024
-#: Bytes of stdout an implementation may write ahead of the harness before it is a flood.
-MAX_PENDING = MAX_LINE
 #: How much of the process's stderr a finding shows.
 STDERR_TAIL = 2000
 #: Seconds the harness waits for each message of a reply (``--reply-timeout``).
@@ -51,8 +49,10 @@ def _describe_exit(code: int) -> str:
 class Pipe:
     """One running recorder process: ``send`` a message, ``receive`` the next one."""
 
-    def __init__(self, argv: Sequence[str], *, timeout: float, label: str, env: dict[str, str] | None = None) -> None:
+    def __init__(self, argv: Sequence[str], *, timeout: float, label: str, env: dict[str, str] | None = None,
+                 max_line: int = MAX_LINE) -> None:
         self.label = label
+        self.max_line = max_line
         self.timeout = timeout
         self._buf = bytearray()
         self._err = bytearray()
@@ -163,8 +163,8 @@ class Pipe:
         try:
             while data:
                 self._pump(deadline, doing)
-                if len(self._buf) > MAX_PENDING:
-                    raise self.fail("PROTOCOL-FLOOD", f"more than {MAX_PENDING} bytes of output out of turn "
+                if len(self._buf) > self.max_line:
+                    raise self.fail("PROTOCOL-FLOOD", f"more than {self.max_line} bytes of output out of turn "
                                     f"while {doing}", bytes(self._buf[:400]))
                 n = self._try_write(data)
                 if n is None or not self._out_open:
@@ -190,8 +190,8 @@ class Pipe:
                 line = bytes(self._buf[:nl])
                 del self._buf[: nl + 1]
                 return line
-            if len(self._buf) > MAX_LINE:
-                raise self.fail("PROTOCOL-FLOOD", f"a line longer than {MAX_LINE} bytes while {doing}",
+            if len(self._buf) > self.max_line:
+                raise self.fail("PROTOCOL-FLOOD", f"a line longer than {self.max_line} bytes while {doing}",
                                 bytes(self._buf[:400]))
             if not self._out_open:
                 if self._buf:
