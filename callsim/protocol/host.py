@@ -406,5 +406,6 @@ def serve(factory: Any, wfile: BinaryIO | None = None, *, name: str, version: st
     """Serve ``factory`` on stdin and ``wfile`` (by default a ``protect_stdout()`` copy of
     stdout) until stdin ends; 0 when it does."""
     out = wfile if wfile is not None else protect_stdout()
-    Host(factory, sys.stdin.buffer, out, name=name, version=version).serve_forever()
+    rfile = os.fdopen(os.dup(0), "rb", buffering=1 << 20)  # a 10 s audio block is one 213 kB line
+    Host(factory, rfile, out, name=name, version=version).serve_forever()
     return 0
