@@ -186,7 +186,7 @@ def grade_scenario(scenario: Scenario, factory: Any, *, clauses: tuple[str, ...]
     # -- post-conditions -------------------------------------------------------
     if result.open_writers and result.final.get("state") != "RECORDING":
         findings.append(Finding(Grade.FAIL, ("SPEC-WAV",), f"{result.open_writers} store writer(s) left open after the run", {}))
-    findings.extend(_check_files(scenario, result, ours, alls, readings, spy))
+    findings.extend(_check_files(scenario, result, _files_reading(result, ours, alls), alls, readings, spy))
     return findings, result
 
 
@@ -212,6 +212,17 @@ def _ratio(rate: int) -> tuple[int, int]:
 
     g = gcd(rate, 8000)
     return rate // g, 8000 // g
+
+
+def _files_reading(result: RunResult, ours: ScriptOutcome, alls: list[ScriptOutcome]) -> ScriptOutcome:
+    """The outcome whose jobs the stored files are checked against: ours, unless the run ended
+    in another record state that another reading allows (say an in-band digit our detector
+    would take but the implementation did not, so its job is still running at the end and the
+    file of that name is still the previous job's); then the first such reading's."""
+    seen = result.final.get("state")
+    if ours.state == seen:
+        return ours
+    return next((o for o in alls if o.state == seen), ours)
 
 
 def _check_files(scenario: Scenario, result: RunResult, ours: ScriptOutcome, alls: list[ScriptOutcome], readings: list[Reading], spy: PlaintextSpy) -> list[Finding]:
