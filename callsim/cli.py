@@ -229,7 +229,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         sys.path.insert(0, os.getcwd())
     parser = build_parser()
     args: Any = parser.parse_args(argv)
-    return int(args.func(args))
+    from .protocol import ProtocolError
+
+    try:
+        return int(args.func(args))
+    except ProtocolError as err:  # a recorder process broke the wire protocol outside a guarded case
+        from .textsafe import printable
+
+        print(printable(f"callsim {args.command}: FAIL [{err.clause}] the recorder process broke the protocol: "
+                        f"{err.describe()}"), file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":  # pragma: no cover

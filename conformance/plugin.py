@@ -6,8 +6,10 @@ reference ``recorder.FileRecorder``), ``--callsim-profile=ci|deep`` (hypothesis 
 there when the session ends; works under pytest-xdist), ``--callsim-xfail=FILE`` (the
 implementation's expected failures: one case id per line, ``#`` comments),
 ``--callsim-no-strict-xfail`` (a listed case that passes is reported XPASS without failing the
-run; strict is the default) and ``--callsim-capabilities=MODULE:NAME`` (a
-``conformance.Capabilities`` object).
+run; strict is the default), ``--callsim-capabilities=MODULE:NAME`` (a
+``conformance.Capabilities`` object), and for a recorder in another process (the wire protocol,
+docs/protocol.md) ``--recorder-command="CMD ARGS"``, ``--callsim-isolate`` (the Python factory
+in a ``callsim host`` process) and ``--callsim-reply-timeout=SECONDS``.
 
 The options are checked when pytest configures, before anything is collected: a factory that
 cannot be imported, an unreadable expected-failures file or one naming an unknown case, a
