@@ -273,7 +273,7 @@ def sec_protocol(ctx: Ctx) -> None:
              ("Python host", "`... --isolate`", ["--isolate"]),
              ("JS example", "`... --recorder-command \"node examples/js-recorder/recorder.js\"`", ["--recorder-command", js])]
     results: dict[str, list[tuple[float, float, str]]] = {m: [] for m, _, _ in modes}
-    for _ in range(3 if ctx.runs >= 5 else 1):
+    for _ in range(2 if ctx.runs >= 5 else 1):
         for mode, _, extra in modes:  # interleaved, so a change in the machine's load hits every mode
             results[mode].append(_suite_run(ctx, extra))
     base_w = statistics.median(r[0] for r in results["in process"])
@@ -294,7 +294,7 @@ def sec_protocol(ctx: Ctx) -> None:
         rows.append(f"| {mode} | {cmd} | {len(results[mode])} | {w:.1f} s | {w / base_w:.2f} | {c:.1f} s | "
                     f"{c / base_c:.2f} | {target} | {met} | {results[mode][-1][2][-90:]} |")
         print(rows[-1], flush=True)
-    secs = 3600 if ctx.runs >= 5 else min(ctx.seconds, 3600)
+    secs = 3600  # the target is stated for a 1-hour recording, also under --quick
     rows += [
         "",
         f"One `record()` of {secs} s of speech (alaw 8000, `max_bytes=0`, 5 s max silence, barge-in) on "

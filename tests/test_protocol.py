@@ -172,6 +172,10 @@ def test_a_broken_process_run_completes_and_exits_1(tmp_path: Path) -> None:
         assert case["findings"][0]["clauses"] == ["PROTOCOL-EXIT"]
         assert case["findings"][0]["quote"] == CLAUSES["PROTOCOL-EXIT"].quote
     assert "PROTOCOL-EXIT" in proc.stdout
+    # the replay of a case of that report runs the same command again (named in index.json)
+    rep = subprocess.run([sys.executable, "-m", "callsim", "replay", str(tmp_path / "r"), "examples/start-stop"],
+                         cwd=ROOT, env=_env(), capture_output=True, text=True, timeout=300)
+    assert rep.returncode == 1 and "PROTOCOL-EXIT" in rep.stdout + rep.stderr, rep.stdout + rep.stderr
 
 
 def test_options_are_checked_before_anything_runs(tmp_path: Path) -> None:
