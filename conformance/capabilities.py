@@ -52,7 +52,7 @@ def capabilities_of(factory: Any) -> Capabilities:
     if isinstance(caps, Capabilities):
         return caps
     if isinstance(caps, Mapping):
-        known = {k: (tuple(v) if k in ("formats", "rates") else bool(v)) for k, v in caps.items()
+        known: dict[str, Any] = {k: (tuple(v) if k in ("formats", "rates") else bool(v)) for k, v in caps.items()
                  if k in ("formats", "rates", "cipher", "inband_dtmf", "out_of_band_dtmf")}
         return Capabilities(**known)
     return Capabilities()

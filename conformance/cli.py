@@ -179,7 +179,7 @@ def check_scenario_run(scenario: Any, factory: Any) -> tuple[int, list[Any], Any
     return (1 if any(f.grade is Grade.FAIL for f in findings) else 0), findings, result
 
 
-def run_replay(args: Any, resolve: Callable[[str | None], Any]) -> int:
+def run_replay(args: Any, resolve: Callable[..., Any]) -> int:
     """``callsim replay``: ``resolve`` turns the factory spelling (the option, else the one the
     report names) into a factory; the command line passes ``callsim.wiring.resolve_factory``."""
     from .report import safe_name

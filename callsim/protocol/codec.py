@@ -141,7 +141,8 @@ def decode_value(value: Any) -> Any:
     if "enum" in value:
         name = value["enum"]
         if name not in _OTHER_ENUMS:
-            _OTHER_ENUMS[name] = Enum("OtherEnum", [name])[name]  # type: ignore[misc]
+            other: Any = Enum("OtherEnum", [name])  # type: ignore[misc]
+            _OTHER_ENUMS[name] = other[name]
         return _OTHER_ENUMS[name]
     return Opaque(value.get("repr", ""))
 

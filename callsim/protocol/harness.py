@@ -178,7 +178,7 @@ class Connection:
         """Kill the process and make the ``ProtocolError`` (recorded for the current thread)."""
         if self.failure is not None:
             return self.failure
-        text = None
+        text: str | bytes | None = None
         if isinstance(offending, dict) and self._last_line is not None:
             text = self._last_line  # the line as it was sent
         elif offending is not None:
@@ -509,9 +509,9 @@ class CommandFactory:
         stale: list[Connection] = []
         with self._lock:
             for thread in [t for t in self._conns if not t.is_alive()]:
-                conn = self._conns.pop(thread)
-                (self._idle if conn.healthy else stale).append(conn)
-            conn = self._conns.get(me)
+                done = self._conns.pop(thread)
+                (self._idle if done.healthy else stale).append(done)
+            conn: Connection | None = self._conns.get(me)
             if conn is not None and conn.broken:
                 conn = None
             while conn is None and self._idle:
