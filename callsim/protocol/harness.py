@@ -298,7 +298,9 @@ class Connection:
         kind = m["type"]
         if kind == "log":
             call = self._call_of(m)
-            call.channel.log.add(str(m["kind"]), **{k: v for k, v in (m.get("fields") or {}).items() if k != "kind"})
+            # the entry's time is the harness's: the fields cannot set "t", "ms" or "kind"
+            fields = {k: v for k, v in (m.get("fields") or {}).items() if k not in ("t", "ms", "kind")}
+            call.channel.log.add(str(m["kind"]), **fields)
             return
         if "call" in m:
             call = self._call_of(m)
