@@ -28,6 +28,7 @@ __all__ = [
     "SchemaViolation",
     "validate_incoming",
     "validate_outgoing",
+    "schema_document",
 ]
 
 #: The protocol version this harness speaks (the ``protocol`` of ``hello``).
@@ -205,3 +206,10 @@ def validate_incoming(msg: Any) -> dict[str, Any]:
 def validate_outgoing(msg: Any) -> dict[str, Any]:
     """``msg`` if it is a message the harness may send, else ``SchemaViolation`` (for tests)."""
     return _check(_OUT, msg, "the harness")
+
+
+
+def schema_document() -> dict[str, Any]:
+    """Every schema as one JSON document (``python -m callsim.protocol`` prints it)."""
+    return {"protocol": PROTOCOL_VERSION, "implementation_messages": IMPLEMENTATION_MESSAGES,
+            "harness_messages": HARNESS_MESSAGES}
