@@ -123,6 +123,20 @@ def test_what_the_harness_sends_and_receives_matches_the_schemas() -> None:
         (validate_outgoing if direction == "in" else validate_incoming)(msg)
 
 
+def test_every_schema_is_a_valid_draft_2020_12_schema() -> None:
+    from jsonschema import Draft202012Validator
+
+    from callsim.protocol.schema import HARNESS_MESSAGES, IMPLEMENTATION_MESSAGES
+
+    for table in (IMPLEMENTATION_MESSAGES, HARNESS_MESSAGES):
+        for schema in table.values():
+            Draft202012Validator.check_schema(schema)
+    with pytest.raises(ValueError, match="stop"):
+        validate_incoming({"type": "scanned", "re": 1, "stop": -1})
+    with pytest.raises(ValueError, match="not a message type"):
+        validate_incoming({"type": "invoke", "id": 1})
+
+
 # -- recorder processes that break the rules ------------------------------------------------------------
 MODES = {
     "never": ("PROTOCOL-TIMEOUT", "no reply within 1 s"),

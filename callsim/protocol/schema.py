@@ -174,17 +174,25 @@ def _fix_consts(table: dict[str, dict[str, Any]]) -> None:
 _fix_consts(IMPLEMENTATION_MESSAGES)
 _fix_consts(HARNESS_MESSAGES)
 
-_IN = {k: Draft202012Validator(v) for k, v in IMPLEMENTATION_MESSAGES.items()}
-_OUT = {k: Draft202012Validator(v) for k, v in HARNESS_MESSAGES.items()}
-for _s in (*IMPLEMENTATION_MESSAGES.values(), *HARNESS_MESSAGES.values()):
-    Draft202012Validator.check_schema(_s)
+_VALIDATORS: dict[int, dict[str, Draft202012Validator]] = {}
+
+
+def _validators(table: dict[str, dict[str, Any]]) -> dict[str, Draft202012Validator]:
+    """The compiled validators of a table, built on first use (not at import: the suite imports
+    this module whether or not a recorder process is used). The schemas themselves are checked
+    against the metaschema by tests/test_protocol.py."""
+    key = id(table)
+    if key not in _VALIDATORS:
+        _VALIDATORS[key] = {k: Draft202012Validator(v) for k, v in table.items()}
+    return _VALIDATORS[key]
 
 
 class SchemaViolation(ValueError):
     """A message that is not one of the protocol's (the message says which rule it breaks)."""
 
 
-def _check(table: dict[str, Draft202012Validator], msg: Any, who: str) -> dict[str, Any]:
+def _check(schemas: dict[str, dict[str, Any]], msg: Any, who: str) -> dict[str, Any]:
+    table = _validators(schemas)
     if not isinstance(msg, dict):
         raise SchemaViolation(f"a message must be a JSON object, not {type(msg).__name__}")
     kind = msg.get("type")
@@ -200,12 +208,12 @@ def _check(table: dict[str, Draft202012Validator], msg: Any, who: str) -> dict[s
 
 def validate_incoming(msg: Any) -> dict[str, Any]:
     """``msg`` if it is a message an implementation may send, else ``SchemaViolation``."""
-    return _check(_IN, msg, "an implementation")
+    return _check(IMPLEMENTATION_MESSAGES, msg, "an implementation")
 
 
 def validate_outgoing(msg: Any) -> dict[str, Any]:
     """``msg`` if it is a message the harness may send, else ``SchemaViolation`` (for tests)."""
-    return _check(_OUT, msg, "the harness")
+    return _check(HARNESS_MESSAGES, msg, "the harness")
 
 
 
