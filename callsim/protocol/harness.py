@@ -53,6 +53,8 @@ __all__ = ["CommandFactory", "RemoteRecorder", "Connection"]
 _NOTIFICATIONS = ("log",)
 #: Requests an implementation may make while handling one harness request, before it is a flood.
 MAX_REQUESTS_PER_REPLY = 1_000_000
+#: How many reply timeouts the handshake may take (a Python host imports numpy and scipy first).
+HANDSHAKE_FACTOR = 3
 #: The longest span ``render`` returns (ten minutes of audio).
 MAX_RENDER = 8000 * 600
 
@@ -165,10 +167,12 @@ class Connection:
         self._to_close: list[_Call] = []
         self.pipe = Pipe(argv, timeout=timeout, label=label, env=env, max_line=max_line)
         self.hello: dict[str, Any] = {}
+        # the handshake waits HANDSHAKE_FACTOR times longer: a process may load its libraries first
+        self.pipe.timeout = timeout * HANDSHAKE_FACTOR
         try:
             self.hello = self.request(None, {"type": "hello", "protocol": PROTOCOL_VERSION, "harness": "callsim"})
-        except ProtocolError:
-            raise
+        finally:
+            self.pipe.timeout = timeout
         if self.hello.get("protocol") != PROTOCOL_VERSION:
             raise self.violation("PROTOCOL-HANDSHAKE", f"the implementation speaks protocol {self.hello.get('protocol')!r}, "
                                  f"this harness {PROTOCOL_VERSION}", self.hello)
