@@ -4,6 +4,7 @@ Used by ``tests/test_protocol.py``. It imports nothing heavy (starts in millisec
 the handshake and ``open`` like a correct implementation, and misbehaves on the first API call:
 
 * ``never``: never answers anything, not even ``hello``;
+* ``stall``: shakes hands, then never answers the API call;
 * ``exit``: exits at once with status 3;
 * ``crash``: starts a job (``store_open``, ``sink_add``), writes to stderr, then dies of SIGSEGV;
 * ``garbage``: answers the API call with a line that is not JSON;
@@ -57,6 +58,10 @@ while True:
             sys.stderr.write("about to crash: segmentation fault in encoder\n")
             sys.stderr.flush()
             os.kill(os.getpid(), signal.SIGSEGV)
+        elif MODE == "stall":
+            import time
+
+            time.sleep(3600)
         elif MODE == "garbage":
             sys.stdout.write("\x1b[2J this is not JSON {{{\n")
             sys.stdout.flush()

@@ -140,6 +140,7 @@ def test_every_schema_is_a_valid_draft_2020_12_schema() -> None:
 # -- recorder processes that break the rules ------------------------------------------------------------
 MODES = {
     "never": ("PROTOCOL-TIMEOUT", "no reply within 3 s while waiting for the reply to hello"),
+    "stall": ("PROTOCOL-TIMEOUT", "no reply within 1 s while waiting for the reply to invoke"),
     "exit": ("PROTOCOL-EXIT", "exited with status 3"),
     "crash": ("PROTOCOL-EXIT", "killed by SIGSEGV"),
     "garbage": ("PROTOCOL-MESSAGE", "not a JSON message line"),
