@@ -2,7 +2,9 @@
 
 Sub-commands: ``run`` (replay a scenario file), ``conformance`` (grade a recorder against the
 spec), ``replay`` (rerun one case of a conformance report), ``plot`` (timeline picture of a
-scenario). Exit status: 0 on success; ``conformance`` exits 1 when a case FAILs (or XPASSes
+scenario), ``host`` (serve a Python recorder factory over the wire protocol, docs/protocol.md).
+``run``, ``conformance``, ``replay`` and ``plot`` take ``--recorder-command`` (a recorder
+process in any language) and ``--isolate`` (the Python factory in a ``callsim host`` process). Exit status: 0 on success; ``conformance`` exits 1 when a case FAILs (or XPASSes
 under strict expected failures); 2 for usage or input errors (an unknown factory; a bad scenario
 file, reported on stderr as the one line ``file: key: reason``) and whenever ``conformance``
 could not grade (see ``callsim conformance --help``).
