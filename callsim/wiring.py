@@ -109,6 +109,8 @@ def resolve_recorder(spec: str | None = None, *, command: str | None = None, iso
     """The factory the options name: ``command`` (``--recorder-command``) runs a process;
     ``isolate`` (``--isolate``) runs ``spec`` (or the reference) behind the protocol in a
     ``callsim host`` process; otherwise ``resolve_factory(spec)`` in this process."""
+    if reply_timeout is not None and not reply_timeout > 0:
+        raise FactoryError(f"--reply-timeout {reply_timeout:g}: give a number of seconds above 0")
     if command and spec:
         raise FactoryError("give --recorder-factory or --recorder-command, not both")
     if command and isolate:
