@@ -101,6 +101,11 @@ def command_factory(command: str | list[str], *, reply_timeout: float | None = N
         raise FactoryError(f"recorder command {command!r}: {exc}") from None
     if not argv:
         raise FactoryError("recorder command is empty")
+    import shutil
+
+    if shutil.which(argv[0]) is None:  # a typo is a one-line usage error, not a FAIL per case
+        raise FactoryError(f"recorder command {shlex.join(argv)!r}: no program {argv[0]!r} "
+                           "(not found on PATH, or not executable)")
     return CommandFactory(argv, reply_timeout=reply_timeout, label=label)
 
 

@@ -204,6 +204,8 @@ def test_options_are_checked_before_anything_runs(tmp_path: Path) -> None:
         resolve_recorder("nosuch.module:X", isolate=True)
     with pytest.raises(FactoryError, match="reply-timeout"):
         resolve_recorder(None, command="node x.js", reply_timeout=0)
+    with pytest.raises(FactoryError, match="no program"):
+        resolve_recorder(None, command="./no-such-recorder --flag")
     proc = subprocess.run([sys.executable, "-m", "callsim", "run", str(ROOT / "fixtures" / "scenarios" / "voicemail.toml"),
                            "--recorder-command", "'unbalanced"], cwd=ROOT, env=_env(), capture_output=True, text=True)
     assert proc.returncode == 2 and proc.stderr.count("\n") == 1 and "recorder command" in proc.stderr
