@@ -20,12 +20,12 @@ from typing import Literal
 import numpy as np
 import pytest
 import soundfile as sf
+from callsim.fixtures import audio_path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from scipy.optimize import curve_fit
 from scipy.signal import welch
 
-from callsim.fixtures import audio_path
 from simulator import audio as au
 from simulator.audio import (
     Dtmf,

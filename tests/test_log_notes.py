@@ -13,8 +13,8 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-
 from callsim.fixtures import scenario_paths
+
 from recorder import FileRecorder
 from simulator.clock import Clock, MediaSink, MediaSource, Priority, ScheduledEvent
 from simulator.runner import RunResult, run_scenario

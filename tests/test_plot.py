@@ -15,9 +15,9 @@ from typing import Any
 
 import numpy as np
 import pytest
+from callsim.fixtures import scenario_path
 
 from callsim.cli import main
-from callsim.fixtures import scenario_path
 from callsim.plot import SILENCE_DBM0, frame_levels, plot_run, plot_scenario, recorder_spans
 from recorder import FileRecorder
 from simulator.runner import RunResult, run_scenario

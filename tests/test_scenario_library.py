@@ -13,9 +13,9 @@ import sys
 from pathlib import Path
 
 import pytest
+from callsim.fixtures import scenario_path, scenario_paths
 
 import tests.faulty as faulty
-from callsim.fixtures import scenario_path, scenario_paths
 from conformance.cli import check_scenario
 from conformance.grades import Grade
 from recorder import FileRecorder

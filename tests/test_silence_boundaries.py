@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
 from callsim.fixtures import audio_path
+
 from conformance.decoders import decode
 from recorder import Cause, codecs
 from simulator.audio import Speech, load_wav

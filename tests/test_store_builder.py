@@ -13,11 +13,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from callsim.fixtures import scenario_path
 
 import conformance.grading as grading
 import simulator.runner as runner
 from callsim.cli import main
-from callsim.fixtures import scenario_path
 from simulator.clock import Clock
 from simulator.eventlog import EventLog
 from simulator.scenario import load_scenario
