@@ -299,6 +299,54 @@ def memory_24h(seconds: int) -> Timing:
     return t
 
 
+def _proc_cpu(pid: int | None) -> float:
+    """CPU seconds (user + system) process ``pid`` has used so far (Linux ``/proc``); 0 without one."""
+    if pid is None:
+        return 0.0
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def protocol_record(mode: str, seconds: int) -> Timing:
+    """One ``record()`` of ``seconds`` of speech (alaw 8000, ``max_bytes=0``, 5 s max silence,
+    barge-in) through ``mode``: ``inproc`` (the reference in this process), ``host`` (the
+    reference behind the wire protocol in a ``callsim host`` process) or ``js`` (the JavaScript
+    example). The process is started and has shaken hands before the timed region; ``cpu`` is
+    this (harness) process, ``child_cpu`` the recorder process over the same region."""
+    from callsim.wiring import resolve_recorder
+    from simulator.channel import CallChannel
+    from simulator.clock import Clock
+    from simulator.store import MediaStore
+
+    if mode == "inproc":
+        factory = resolve_recorder(None)
+    elif mode == "host":
+        factory = resolve_recorder(None, isolate=True)
+    else:
+        factory = resolve_recorder(None, command=f"node {ROOT / 'examples' / 'js-recorder' / 'recorder.js'}")
+    getattr(factory, "callsim_capabilities", None)  # start the process (kept for the timed call)
+    clock = Clock()
+    store = MediaStore(clock=lambda: clock.now)
+    channel = CallChannel(clock, audio=_speech_timeline(seconds), store=store, recorder_factory=factory)
+    rec = channel.FileRecorder
+    result: dict[str, Any] = {}
+
+    def go() -> None:
+        result["cause"] = rec.record("bench.wav", "alaw", 8000, seconds_timeout=seconds, max_bytes=0,
+                                     milliseconds_max_silence=5000, barge_in=True).name
+
+    pid = factory.connection().pipe.proc.pid if mode != "inproc" else None  # type: ignore[attr-defined]
+    c0 = _proc_cpu(pid)
+    t = _timed(go)
+    t["child_cpu"] = _proc_cpu(pid) - c0
+    t["cause"] = result["cause"]
+    t["bytes"] = len(store.read("bench.wav"))
+    close = getattr(factory, "close", None)
+    if close:
+        close()
+    return t
+
+
 def baseline_rss() -> Timing:
     """Peak RSS of a process that only imported everything (what the 24 h figure starts from)."""
     import recorder.filerecorder  # noqa: F401
@@ -324,6 +372,7 @@ WORKLOADS: dict[str, Callable[..., Timing]] = {
     "ref_soundfile_many_items": ref_soundfile_many_items,
     "memory_24h": memory_24h,
     "baseline_rss": baseline_rss,
+    "protocol_record": protocol_record,
 }
 
 

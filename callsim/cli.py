@@ -2,7 +2,9 @@
 
 Sub-commands: ``run`` (replay a scenario file), ``conformance`` (grade a recorder against the
 spec), ``replay`` (rerun one case of a conformance report), ``plot`` (timeline picture of a
-scenario). Exit status: 0 on success; ``conformance`` exits 1 when a case FAILs (or XPASSes
+scenario), ``host`` (serve a Python recorder factory over the wire protocol, docs/protocol.md).
+``run``, ``conformance``, ``replay`` and ``plot`` take ``--recorder-command`` (a recorder
+process in any language) and ``--isolate`` (the Python factory in a ``callsim host`` process). Exit status: 0 on success; ``conformance`` exits 1 when a case FAILs (or XPASSes
 under strict expected failures); 2 for usage or input errors (an unknown factory; a bad scenario
 file, reported on stderr as the one line ``file: key: reason``) and whenever ``conformance``
 could not grade (see ``callsim conformance --help``); an unusable ``--out``, ``--log`` or
@@ -47,6 +49,31 @@ def _factory_arg(p: argparse.ArgumentParser) -> None:
         help="recorder factory factory(channel) -> recorder (default: the reference recorder; "
         "also read from CALLSIM_RECORDER_FACTORY)",
     )
+    _command_args(p)
+
+
+def _command_args(p: argparse.ArgumentParser) -> None:
+    """The wire protocol's options (docs/protocol.md): a recorder in another process."""
+    p.add_argument("--recorder-command", metavar='"CMD ARGS"', default=None,
+                   help="run the recorder under test as this command, speaking the wire protocol on "
+                   "stdin/stdout (docs/protocol.md); a fresh process per case")
+    p.add_argument("--isolate", action="store_true",
+                   help="run the Python factory (--recorder-factory, or the reference) in a `callsim host` "
+                   "process behind the wire protocol instead of in this process")
+    p.add_argument("--reply-timeout", type=float, default=None, metavar="SECONDS",
+                   help="wall-clock seconds a recorder process has for each message of a reply (default: 10)")
+
+
+def _resolver(args: Any) -> Any:
+    """``resolve(spec, command=None)``: the factory the options name (callsim.wiring.resolve_recorder)."""
+    from .wiring import resolve_recorder
+
+    def resolve(spec: str | None, command: str | None = None) -> Any:
+        return resolve_recorder(spec, command=command or getattr(args, "recorder_command", None),
+                                isolate=bool(getattr(args, "isolate", False)),
+                                reply_timeout=getattr(args, "reply_timeout", None))
+
+    return resolve
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
@@ -54,7 +81,6 @@ def _cmd_run(args: argparse.Namespace) -> int:
     from simulator.scenario import ScenarioError, load_scenario
 
     from .outpaths import check_file_target, prepare_folder, write_file, write_into
-    from .wiring import resolve_factory
 
     try:
         scenario = load_scenario(args.scenario)
@@ -62,7 +88,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
         print(exc, file=sys.stderr)
         return 2
     try:
-        factory = resolve_factory(args.recorder_factory)
+        factory = _resolver(args)(args.recorder_factory)
     except (ValueError, ImportError, AttributeError) as exc:
         print(f"callsim run: {exc}", file=sys.stderr)
         return 2
@@ -123,25 +149,35 @@ def _cmd_run(args: argparse.Namespace) -> int:
 def _cmd_conformance(args: argparse.Namespace) -> int:
     from conformance.cli import run_conformance
 
-    from .wiring import resolve_factory
-
-    return run_conformance(args, resolve_factory)
+    return run_conformance(args, _resolver(args))
 
 
 def _cmd_replay(args: argparse.Namespace) -> int:
     from conformance.cli import run_replay
 
-    from .wiring import resolve_factory
+    return run_replay(args, _resolver(args))
 
-    return run_replay(args, resolve_factory)
+
+def _cmd_host(args: argparse.Namespace) -> int:
+    """``callsim host MODULE:CALLABLE``: serve a Python factory over the wire protocol."""
+    from .protocol.host import protect_stdout, serve
+    from .wiring import FactoryError, load_factory
+
+    out = protect_stdout()  # before the factory's module is imported: its prints go to stderr
+    try:
+        factory = load_factory(args.factory)
+    except FactoryError as exc:
+        print(f"callsim host: {exc}", file=sys.stderr)
+        return 2
+    module = sys.modules.get(args.factory.partition(":")[0])
+    return serve(factory, out, name=args.factory, version=str(getattr(module, "__version__", "") or ""))
 
 
 def _cmd_plot(args: argparse.Namespace) -> int:
     from .plot import plot_scenario
-    from .wiring import resolve_factory
 
     try:
-        factory = resolve_factory(getattr(args, "recorder_factory", None))
+        factory = _resolver(args)(getattr(args, "recorder_factory", None))
     except (ValueError, ImportError, AttributeError) as exc:
         print(f"callsim plot: {exc}", file=sys.stderr)
         return 2
@@ -200,6 +236,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     add_import_parser(sub)
+
+    host = sub.add_parser("host", help="serve a Python recorder factory over the wire protocol on stdin/stdout "
+                          "(docs/protocol.md)")
+    host.add_argument("factory", metavar="MODULE:CALLABLE", help="the recorder factory to serve")
+    host.set_defaults(func=_cmd_host)
     return parser
 
 
@@ -213,6 +254,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from simulator.scenario import ScenarioError
 
     from .outpaths import OutputPathError
+    from .protocol import ProtocolError
     from .textsafe import printable
 
     try:
@@ -220,6 +262,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (OutputPathError, ScenarioError) as exc:  # the user's mistake: one line, exit 2
         print(printable(f"callsim {args.command}: {exc}"), file=sys.stderr)
         return 2
+    except ProtocolError as err:  # a recorder process broke the wire protocol outside a guarded case
+        print(printable(f"callsim {args.command}: FAIL [{err.clause}] the recorder process broke the protocol: "
+                        f"{err.describe()}"), file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print(f"callsim {args.command}: interrupted", file=sys.stderr)
         return 130

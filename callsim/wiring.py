@@ -13,7 +13,8 @@ from typing import Any
 
 from callsim.contract import RecorderFactory
 
-__all__ = ["REFERENCE", "FactoryError", "default_factory", "load_factory", "load_object", "resolve_factory"]
+__all__ = ["REFERENCE", "FactoryError", "default_factory", "load_factory", "load_object", "resolve_factory",
+           "resolve_recorder", "command_factory", "host_command"]
 
 #: How the reference recorder is spelled as a factory path (shown in help and replay lines).
 REFERENCE = "recorder:FileRecorder"
@@ -75,3 +76,57 @@ def load_object(spec: str, *, what: str = "object") -> Any:
 def resolve_factory(spec: str | None) -> RecorderFactory:
     """The factory a ``--recorder-factory`` value names; the reference when it is empty."""
     return load_factory(spec) if spec else default_factory()
+
+
+def host_command(spec: str | None) -> list[str]:
+    """The command that serves the factory ``spec`` (the reference when empty) over the wire
+    protocol in a child process: ``python -m callsim host MODULE:CALLABLE``."""
+    import sys
+
+    return [sys.executable, "-m", "callsim", "host", spec or REFERENCE]
+
+
+def command_factory(command: str | list[str], *, reply_timeout: float | None = None,
+                    label: str | None = None) -> RecorderFactory:
+    """A factory whose recorders run in processes started from ``command`` (a shell-like
+    string, split with ``shlex``, or an argument list); ``FactoryError`` when it is empty or
+    cannot be split."""
+    import shlex
+
+    from callsim.protocol import CommandFactory
+
+    try:
+        argv = shlex.split(command) if isinstance(command, str) else list(command)
+    except ValueError as exc:
+        raise FactoryError(f"recorder command {command!r}: {exc}") from None
+    if not argv:
+        raise FactoryError("recorder command is empty")
+    import shutil
+
+    if shutil.which(argv[0]) is None:  # a typo is a one-line usage error, not a FAIL per case
+        raise FactoryError(f"recorder command {shlex.join(argv)!r}: no program {argv[0]!r} "
+                           "(not found on PATH, or not executable)")
+    return CommandFactory(argv, reply_timeout=reply_timeout, label=label)
+
+
+def resolve_recorder(spec: str | None = None, *, command: str | None = None, isolate: bool = False,
+                     reply_timeout: float | None = None) -> RecorderFactory:
+    """The factory the options name: ``command`` (``--recorder-command``) runs a process;
+    ``isolate`` (``--isolate``) runs ``spec`` (or the reference) behind the protocol in a
+    ``callsim host`` process; otherwise ``resolve_factory(spec)`` in this process."""
+    if reply_timeout is not None and not reply_timeout > 0:
+        raise FactoryError(f"--reply-timeout {reply_timeout:g}: give a number of seconds above 0")
+    if command and spec:
+        raise FactoryError("give --recorder-factory or --recorder-command, not both")
+    if command and isolate:
+        raise FactoryError("--isolate runs a Python factory in a process; --recorder-command already is one")
+    if command:
+        return command_factory(command, reply_timeout=reply_timeout)
+    if isolate:
+        resolve_factory(spec)  # a bad spelling is a one-line error here, not a FAIL per case
+        import shlex
+
+        argv = host_command(spec)
+        return command_factory(argv, reply_timeout=reply_timeout,
+                               label=f"callsim host {shlex.quote(spec or REFERENCE)}")
+    return resolve_factory(spec)

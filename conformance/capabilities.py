@@ -8,6 +8,7 @@ UNSUPPORTED instead of FAIL. Declare them on the factory as ``factory.callsim_ca
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -44,5 +45,14 @@ class Capabilities:
 
 
 def capabilities_of(factory: Any) -> Capabilities:
+    """The factory's ``callsim_capabilities``: a ``Capabilities``, or a mapping of the same
+    fields (what a recorder process declares in its handshake, ``docs/protocol.md``); every
+    capability when it declares none."""
     caps = getattr(factory, "callsim_capabilities", None)
-    return caps if isinstance(caps, Capabilities) else Capabilities()
+    if isinstance(caps, Capabilities):
+        return caps
+    if isinstance(caps, Mapping):
+        known: dict[str, Any] = {k: (tuple(v) if k in ("formats", "rates") else bool(v)) for k, v in caps.items()
+                 if k in ("formats", "rates", "cipher", "inband_dtmf", "out_of_band_dtmf")}
+        return Capabilities(**known)
+    return Capabilities()

@@ -2,7 +2,9 @@
 
 ``SPEC-*`` clauses are fixed by the vendor's text (a violation grades FAIL). ``SD-*`` clauses
 are our decisions from ``docs/spec-decisions.md`` (another behaviour grades NON-STRICT, since
-the text allows other readings). IDs are stable: add, never rename.
+the text allows other readings). ``PROTOCOL-*`` clauses are the rules of the recorder wire
+protocol, ``docs/protocol.md`` (a recorder process that breaks one fails the case): their quote
+is a sentence of that document, not of the vendor's page. IDs are stable: add, never rename.
 """
 
 from __future__ import annotations
@@ -19,15 +21,17 @@ SPEC_DECISIONS_VERSION = 1
 class Clause:
     id: str
     text: str
-    source: str  # "spec" (fixed by the text) or "decision" (docs/spec-decisions.md)
+    source: str  # "spec" (fixed by the text), "decision" (docs/spec-decisions.md) or "protocol" (docs/protocol.md)
     family: str
     #: SPEC clauses: the sentence of the vendor's recorder page the clause rests on, verbatim
-    #: (whitespace normalised); empty for decisions, which the text does not fix.
+    #: (whitespace normalised); PROTOCOL clauses: the sentence of docs/protocol.md; empty for
+    #: decisions, which the text does not fix.
     quote: str = ""
 
     @property
     def fixed(self) -> bool:
-        return self.source == "spec"
+        """A violation is a FAIL: the vendor's text or the wire protocol's rules fix it."""
+        return self.source in ("spec", "protocol")
 
 
 #: Each SPEC clause: (ID, family, summary, the sentence of the vendor's recorder page it rests on,
@@ -124,11 +128,29 @@ _DECISIONS = [
     ("SD-WAV-LAYOUT", "formats", "the WAV container: a WAVEFORMATEX fmt chunk; any layout standard tools decode identically (WAVE_FORMAT_EXTENSIBLE) is reported as INFO"),
 ]
 
+#: Each PROTOCOL clause: (ID, summary, the sentence of docs/protocol.md it rests on, verbatim).
+_PROTOCOL = [
+    ("PROTOCOL-HANDSHAKE", "the process's first reply is a hello naming protocol version 1",
+     "The first reply of every process is a hello naming protocol version 1."),
+    ("PROTOCOL-MESSAGE", "every message is one JSON object on one line matching its type's schema (known ids only)",
+     "Every message is one JSON object on one line that matches the schema of its type."),
+    ("PROTOCOL-ORDER", "a reply answers the innermost pending request of the harness",
+     "The implementation must answer the innermost pending request of the harness, and only that one."),
+    ("PROTOCOL-TIMEOUT", "every message of a reply arrives within the reply timeout",
+     "Each message of a reply must arrive within the reply timeout."),
+    ("PROTOCOL-EXIT", "the process does not exit, crash or close its output while the harness waits for it",
+     "The process must not exit, crash or close its output while the harness is waiting for it."),
+    ("PROTOCOL-FLOOD", "lines of at most 128 MiB; at most a million requests while handling one request",
+     "A message line is at most 128 MiB long, and an implementation makes at most one million requests while handling one request."),
+]
+
 CLAUSES: dict[str, Clause] = {}
 for _id, _fam, _text, _quote in _SPEC:
     CLAUSES[_id] = Clause(_id, _text, "spec", _fam, _quote)
 for _id, _fam, _text in _DECISIONS:
     CLAUSES[_id] = Clause(_id, _text, "decision", _fam)
+for _id, _text, _quote in _PROTOCOL:
+    CLAUSES[_id] = Clause(_id, _text, "protocol", "protocol", _quote)
 
 
 def clause(cid: str) -> Clause:

@@ -95,6 +95,12 @@ def _run_conformance(args: Any, resolve: Callable[[str | None], Any] | None = No
             "-W", "ignore::pytest.PytestAssertRewriteWarning"]
     if args.recorder_factory:
         argv += ["--recorder-factory", args.recorder_factory]
+    if getattr(args, "recorder_command", None):
+        argv += ["--recorder-command", args.recorder_command]
+    if getattr(args, "isolate", False):
+        argv += ["--callsim-isolate"]
+    if getattr(args, "reply_timeout", None) is not None:
+        argv += ["--callsim-reply-timeout", str(args.reply_timeout)]
     if args.numprocesses:
         argv += ["-n", str(args.numprocesses)]
     if args.xfail:
@@ -173,7 +179,7 @@ def check_scenario_run(scenario: Any, factory: Any) -> tuple[int, list[Any], Any
     return (1 if any(f.grade is Grade.FAIL for f in findings) else 0), findings, result
 
 
-def run_replay(args: Any, resolve: Callable[[str | None], Any]) -> int:
+def run_replay(args: Any, resolve: Callable[..., Any]) -> int:
     """``callsim replay``: ``resolve`` turns the factory spelling (the option, else the one the
     report names) into a factory; the command line passes ``callsim.wiring.resolve_factory``."""
     from .report import safe_name
@@ -190,8 +196,12 @@ def run_replay(args: Any, resolve: Callable[[str | None], Any]) -> int:
         print(f"callsim replay: no case {args.case_id!r} in {index}", file=sys.stderr)
         return 2
     spec = args.recorder_factory or doc.get("factory")
+    # a report of a recorder process replays with its command (or --isolate) unless told otherwise
+    command = None if (args.recorder_factory or getattr(args, "recorder_command", None)) else doc.get("recorder_command")
+    if doc.get("isolate") and not args.recorder_factory and not getattr(args, "recorder_command", None):
+        args.isolate = True
     try:
-        factory = resolve(spec)
+        factory = resolve(spec) if command is None else resolve(spec, command=command)
     except (ValueError, ImportError, AttributeError) as exc:
         print(printable(f"callsim replay: {exc}"), file=sys.stderr)
         return 2

@@ -19,6 +19,13 @@ and would be the only way out of the case; pytest-timeout's thread method kills 
 process. A worker thread costs one thread start per case (tens of microseconds), so the
 reference's speed is unchanged.
 
+A recorder in another process (``callsim.protocol``): a connection that breaks the wire protocol
+(a malformed or out-of-order message, no reply in time, an exit, a crash, a flood) raises
+``ProtocolError`` and records it against the thread that used it. The guard asks after every
+case: a case whose connection failed is graded FAIL on the ``PROTOCOL-*`` clause broken, with
+the offending message and the tail of the process's stderr as evidence, however the case's own
+code ended (it may have caught the error).
+
 Telling the recorder's ``KeyboardInterrupt`` from the user's Ctrl-C: CPython runs signal
 handlers, so raises the ``KeyboardInterrupt`` of a real SIGINT, only in the *main* thread. The
 recorder's code runs in the worker, so a ``KeyboardInterrupt`` caught there came from the
@@ -33,9 +40,12 @@ import threading
 import traceback
 from collections.abc import Callable
 
+from callsim.protocol import ProtocolError, failure_of
+
 from .grades import CaseResult, Finding, Grade
 
-__all__ = ["DEFAULT_CASE_TIMEOUT", "DEEP_FACTOR", "guarded", "stack_summary", "exit_if_stuck", "stuck_threads"]
+__all__ = ["DEFAULT_CASE_TIMEOUT", "DEEP_FACTOR", "guarded", "stack_summary", "exit_if_stuck", "stuck_threads",
+           "protocol_failure"]
 
 #: The default wall-clock budget of one case, in seconds. The reference's catalogue cases take
 #: well under a second, but its slowest property (``property/api-scripts``, ci profile) took 60 s
@@ -68,6 +78,11 @@ def guarded(case_id: str, clauses: tuple[str, ...], run: Callable[[], CaseResult
     worker = threading.Thread(target=work, name=f"callsim-case {case_id}", daemon=True)
     worker.start()
     worker.join(timeout if timeout and timeout > 0 else None)
+    broken = failure_of(worker) if not worker.is_alive() else None
+    if broken is None and isinstance(box.get("error"), ProtocolError):
+        broken = box["error"]  # type: ignore[assignment]
+    if broken is not None:
+        return protocol_failure(case_id, clauses, broken)
     if worker.is_alive():
         where = stack_summary(worker)
         res = CaseResult(case_id, clauses)
@@ -85,6 +100,15 @@ def guarded(case_id: str, clauses: tuple[str, ...], run: Callable[[], CaseResult
     result = box["result"]
     assert isinstance(result, CaseResult)
     return result
+
+
+def protocol_failure(case_id: str, clauses: tuple[str, ...], err: ProtocolError) -> CaseResult:
+    """The FAIL of a case whose recorder process broke the wire protocol: on the clause it broke
+    (its quote is a sentence of docs/protocol.md), with what it sent and its stderr's tail."""
+    res = CaseResult(case_id, clauses)
+    res.findings.append(Finding(Grade.FAIL, (err.clause,), f"the recorder process broke the protocol ({err.clause}): {err.describe()}",
+                                err.evidence()))
+    return res
 
 
 def stuck_threads() -> list[threading.Thread]:

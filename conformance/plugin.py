@@ -6,8 +6,10 @@ reference ``recorder.FileRecorder``), ``--callsim-profile=ci|deep`` (hypothesis 
 there when the session ends; works under pytest-xdist), ``--callsim-xfail=FILE`` (the
 implementation's expected failures: one case id per line, ``#`` comments),
 ``--callsim-no-strict-xfail`` (a listed case that passes is reported XPASS without failing the
-run; strict is the default) and ``--callsim-capabilities=MODULE:NAME`` (a
-``conformance.Capabilities`` object).
+run; strict is the default), ``--callsim-capabilities=MODULE:NAME`` (a
+``conformance.Capabilities`` object), and for a recorder in another process (the wire protocol,
+docs/protocol.md) ``--recorder-command="CMD ARGS"``, ``--callsim-isolate`` (the Python factory
+in a ``callsim host`` process) and ``--callsim-reply-timeout=SECONDS``.
 
 The options are checked when pytest configures, before anything is collected: a factory that
 cannot be imported, an unreadable expected-failures file or one naming an unknown case, a
@@ -50,6 +52,14 @@ def pytest_addoption(parser: Any) -> None:
     group.addoption("--recorder-factory", action="store", default=None, metavar="MODULE:CALLABLE",
                     help="recorder factory under test: factory(channel) -> recorder "
                     "(default: $CALLSIM_RECORDER_FACTORY, else the reference recorder.FileRecorder)")
+    group.addoption("--recorder-command", action="store", default=None, metavar='"CMD ARGS"',
+                    help="run the recorder under test as this command, speaking the wire protocol on "
+                    "stdin/stdout (docs/protocol.md)")
+    group.addoption("--callsim-isolate", action="store_true", default=False,
+                    help="run the Python factory (--recorder-factory, or the reference) in a `callsim host` "
+                    "process behind the wire protocol")
+    group.addoption("--callsim-reply-timeout", action="store", type=float, default=None, metavar="SECONDS",
+                    help="wall-clock seconds a recorder process has for each message of a reply (default: 10)")
     group.addoption("--callsim-profile", action="store", default="ci", choices=("ci", "deep"),
                     help="hypothesis profile of the generated conformance properties")
     group.addoption("--callsim-report", action="store", default=None, metavar="DIR",
@@ -162,7 +172,16 @@ def pytest_configure(config: Any) -> None:
 
     try:
         spec = _factory_spec(config)
-        if spec:  # the reference is imported lazily (a session without the suite never pays for it)
+        command, isolate = config.getoption("--recorder-command"), config.getoption("--callsim-isolate")
+        if command or isolate:
+            from callsim.wiring import resolve_recorder
+
+            try:
+                config._callsim_factory = resolve_recorder(
+                    spec, command=command, isolate=isolate, reply_timeout=config.getoption("--callsim-reply-timeout"))
+            except FactoryError as exc:
+                raise OptionError(str(exc)) from None
+        elif spec:  # the reference is imported lazily (a session without the suite never pays for it)
             try:
                 config._callsim_factory = resolve_factory(spec)
             except FactoryError as exc:
@@ -329,7 +348,10 @@ def pytest_sessionfinish(session: Any, exitstatus: int) -> None:
 
     spec = _factory_spec(config)
     known = all_case_ids()
-    report = Report(spec or f"{REFERENCE} (reference)", factory_spec=spec,
+    command, isolate = config.getoption("--recorder-command"), bool(config.getoption("--callsim-isolate"))
+    name = (f"command {command}" if command else
+            (spec or f"{REFERENCE} (reference)") + (" (isolated: callsim host)" if isolate else ""))
+    report = Report(name, factory_spec=None if command else spec, recorder_command=command, isolate=isolate,
                     profile=config.getoption("--callsim-profile"), strict_xfail=config._callsim_strict_xfail,
                     keyword=config.getoption("keyword") or None, known=len(known))
     report.cases = _reconcile(st, config)
@@ -340,9 +362,9 @@ def pytest_sessionfinish(session: Any, exitstatus: int) -> None:
     factory = getattr(config, "_callsim_factory", None)
     if factory is None and report.failed:  # plots re-run failing scenarios with the factory
         try:
-            from callsim.wiring import resolve_factory
+            from callsim.wiring import resolve_recorder
 
-            factory = resolve_factory(spec)
+            factory = resolve_recorder(spec, command=command, isolate=isolate)
         except Exception:  # noqa: BLE001 - without a factory the report is written without plots
             factory = None
     tr = config.pluginmanager.get_plugin("terminalreporter")

@@ -18,6 +18,7 @@ import html
 import json
 import os
 import re
+import shlex
 import shutil
 import tempfile
 import xml.etree.ElementTree as ET
@@ -84,6 +85,10 @@ class Report:
     #: how many cases the suite knows (None: count them from ``all_case_ids``)
     known: int | None = None
     partial: bool | None = None
+    #: the recorder ran as this command over the wire protocol (``--recorder-command``)
+    recorder_command: str | None = None
+    #: the Python factory ran in a ``callsim host`` process (``--isolate``)
+    isolate: bool = False
 
     @property
     def failed(self) -> list[CaseResult]:
@@ -146,6 +151,10 @@ class Report:
 
     def replay_line(self, case: CaseResult, report_dir: str | Path) -> str:
         factory = f" --recorder-factory {self.factory_spec}" if self.factory_spec else ""
+        if self.recorder_command:
+            factory += f" --recorder-command {shlex.quote(self.recorder_command)}"
+        if self.isolate:
+            factory += " --isolate"
         if case.scenario_toml:
             return f"callsim run {Path(report_dir) / 'replay' / (safe_name(case.id) + '.toml')} --check{factory}"
         return f"callsim replay {report_dir} {case.id}{factory}"
@@ -160,6 +169,8 @@ class Report:
         return {
             "implementation": self.implementation,
             "factory": self.factory_spec,
+            "recorder_command": self.recorder_command,
+            "isolate": self.isolate,
             "suite_version": SUITE_VERSION,
             "spec_decisions_version": SPEC_DECISIONS_VERSION,
             "profile": self.profile,

@@ -603,8 +603,11 @@ def exception_scenarios(draw: st.DrawFn, caps: Capabilities) -> Scenario:
 # -- free-form API scripts -----------------------------------------------------------------------
 @st.composite
 def api_scenarios(draw: st.DrawFn, caps: Capabilities) -> Scenario:
-    """Any audio, any call events, any short script of the API (every cause can occur)."""
-    segs = draw(far_end_audio(max_ms=12_000))
+    """Any audio, any call events, any short script of the API (every cause can occur). Digits
+    come only in the ways ``caps`` declares: an implementation without in-band detection gets
+    no in-band digits (a barge-in job would be expected to stop on them), one without
+    out-of-band digits no RFC 4733 events; the default capabilities draw exactly as before."""
+    segs = draw(far_end_audio(max_ms=12_000, kinds=("loud", "quiet", "dtmf") if caps.inband_dtmf else ("loud", "quiet")))
     audio_ms = sum(s.duration_ms for s in segs)
     hangup = draw(st.one_of(st.none(), st.integers(1, max(100, audio_ms + 2000))))
     changes: tuple[tuple[int, str], ...] = ()
@@ -614,7 +617,8 @@ def api_scenarios(draw: st.DrawFn, caps: Capabilities) -> Scenario:
         if hangup is not None:
             # a hung-up call stays IDLE: no scripted change after the hangup
             changes = tuple(c for c in changes if c[0] < hangup)
-    oob = draw(st.one_of(st.none(), st.tuples(st.integers(1, 8000), dtmf_segments(out_of_band=True))))
+    oob = (draw(st.one_of(st.none(), st.tuples(st.integers(1, 8000), dtmf_segments(out_of_band=True))))
+           if caps.out_of_band_dtmf else None)
     acts: list[Action] = []
     running_unbounded = False  # a started job that only stop() or an event can end
     n = draw(st.integers(1, MAX_ACTIONS))

@@ -66,6 +66,8 @@ def _layer(module: str) -> str | None:
         return "fixtures"
     if module == "callsim.importer" or module.startswith("callsim.importer."):
         return "callsim.importer"
+    if module == "callsim.protocol" or module.startswith("callsim.protocol."):
+        return "callsim.protocol"
     if module in ("callsim", "callsim.__main__", "callsim.cli", "callsim.plot", "callsim.wiring", "callsim.textsafe",
                   "callsim.outpaths"):
         return module
@@ -82,14 +84,15 @@ ALLOWED: dict[str, set[str]] = {
     "callsim": set(),
     "simulator": {"contract", "fixtures"},
     "recorder": {"contract"},
-    "conformance": {"contract", "simulator", "fixtures", "callsim.plot", "callsim.textsafe"},
+    "conformance": {"contract", "simulator", "fixtures", "callsim.plot", "callsim.textsafe", "callsim.protocol"},
     "callsim.textsafe": set(),
     "callsim.outpaths": set(),
     "callsim.plot": {"contract", "simulator", "callsim.outpaths"},
-    "callsim.wiring": {"contract", "recorder"},
+    "callsim.protocol": {"contract", "simulator", "callsim.textsafe"},
+    "callsim.wiring": {"contract", "recorder", "callsim.protocol"},
     "callsim.importer": {"contract", "simulator", "callsim.textsafe"},
     "callsim.cli": {"contract", "simulator", "conformance", "callsim.plot", "callsim.wiring", "callsim",
-                    "callsim.textsafe", "callsim.importer", "callsim.outpaths"},
+                    "callsim.textsafe", "callsim.importer", "callsim.outpaths", "callsim.protocol"},
     "callsim.__main__": {"callsim.cli"},
     "examples": {"contract"},
 }
