@@ -87,12 +87,13 @@ def _run_conformance(args: Any, resolve: Callable[[str | None], Any] | None = No
         return 2
     import pytest
 
-    argv = ["--pyargs", "conformance", "-p", "no:cacheprovider", "-o", "addopts=",
-            "--callsim-report", str(args.report), "--callsim-profile", args.profile,
-            "-W", "ignore::DeprecationWarning",
-            # the options were checked (so imported) before pytest started; the suite's checks
-            # do not rely on assertion rewriting
-            "-W", "ignore::pytest.PytestAssertRewriteWarning"]
+    # pytest's own terminal reporter is off: conformance.console prints one progress display and
+    # one summary. The suite's checks do not rely on assertion rewriting (--assert=plain: no
+    # PytestAssertRewriteWarning for the modules the option checks imported); pytest-benchmark,
+    # if installed, has nothing to measure here and only warns under xdist.
+    argv = ["--pyargs", "conformance", "-p", "no:cacheprovider", "-p", "no:terminal", "-p", "no:benchmark",
+            "-o", "addopts=", "--assert=plain", "--callsim-report", str(args.report),
+            "--callsim-profile", args.profile, "-W", "ignore::DeprecationWarning"]
     if args.recorder_factory:
         argv += ["--recorder-factory", args.recorder_factory]
     if args.numprocesses:
@@ -107,9 +108,15 @@ def _run_conformance(args: Any, resolve: Callable[[str | None], Any] | None = No
         argv += ["--callsim-case-timeout", str(args.case_timeout)]
     if args.keyword:
         argv += ["-k", args.keyword]
-    argv += ["-q", "--no-header", "-rN"] if args.quiet else ["-q", "--no-header", "-rf"]
+    from .console import Progress
+
     session = _Session()
-    code = int(pytest.main(argv, plugins=[session]))
+    progress = Progress(args.recorder_factory or "the reference recorder", quiet=args.quiet,
+                        workers=str(args.numprocesses) if args.numprocesses else None)
+    try:
+        code = int(pytest.main(argv, plugins=[session, progress]))
+    finally:
+        progress.finish()
     config = session.config
     report = getattr(config, "_callsim_report", None)
     write_error = getattr(config, "_callsim_report_error", None)
@@ -124,7 +131,7 @@ def _run_conformance(args: Any, resolve: Callable[[str | None], Any] | None = No
         _error(f"-k {args.keyword!r} selected none of the suite's {known} cases" if args.keyword
                else f"no case was collected (pytest: {_PYTEST_EXIT.get(code, f'exit {code}')})")
         return 2
-    _print_summary(report, Path(args.report))
+    _print_summary(report, Path(args.report), quiet=bool(args.quiet))
     if code in (2, 3, 4):
         _error(f"the verdict is incomplete: pytest ended with exit status {code} ({_PYTEST_EXIT[code]})")
         return 2
@@ -139,21 +146,10 @@ def _run_conformance(args: Any, resolve: Callable[[str | None], Any] | None = No
     return verdict
 
 
-def _print_summary(report: Any, report_dir: Path) -> None:
-    from .grades import Grade
-    from .plugin import summary_text
+def _print_summary(report: Any, report_dir: Path, quiet: bool = False) -> None:
+    from .console import summary_lines
 
-    print(printable(f"\n{report.implementation}: {summary_text(report)}; report {report_dir / 'index.html'}"))
-    note = report.partial_note()
-    if note:
-        print(printable(note))
-    shown = (Grade.FAIL, Grade.ERROR, Grade.XPASS)
-    for c in report.cases:
-        if c.grade in shown:
-            quote = next((f.quote for f in c.findings if f.grade is Grade.FAIL and f.quote), "")
-            breaks = f"       breaks: \"{quote}\"\n" if quote else ""
-            print(printable(f"  {c.grade.value} {c.id} [{', '.join(c.clauses)}]\n       {c.summary()[:300]}\n"
-                            f"{breaks}       replay: {report.replay_line(c, report_dir)}"))
+    print("\n".join(summary_lines(report, report_dir, quiet=quiet)))
 
 
 def check_scenario(scenario: Any, factory: Any) -> tuple[int, list[Any]]:

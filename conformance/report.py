@@ -20,6 +20,7 @@ import os
 import re
 import shutil
 import tempfile
+import time
 import xml.etree.ElementTree as ET
 from collections import Counter
 from dataclasses import dataclass, field
@@ -84,6 +85,9 @@ class Report:
     #: how many cases the suite knows (None: count them from ``all_case_ids``)
     known: int | None = None
     partial: bool | None = None
+    #: ``time.perf_counter()`` when the run began: ``write`` then sets ``duration_s`` to the
+    #: time until the report is written (plots included), as the run's own clock would say
+    started: float | None = None
 
     @property
     def failed(self) -> list[CaseResult]:
@@ -191,6 +195,8 @@ class Report:
                     (tmp / "replay" / (safe_name(c.id) + ".toml")).write_text(c.scenario_toml, encoding="utf-8")
             if plots:
                 self._plot_failures(tmp, factory, max_plots)
+            if self.started is not None:
+                self.duration_s = time.perf_counter() - self.started
             doc = self.to_json(given)
             _write(tmp / "index.json", json.dumps(doc, indent=1, sort_keys=True) + "\n")
             _write(tmp / "index.html", self.to_html(doc, tmp))
