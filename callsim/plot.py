@@ -27,6 +27,7 @@ and works in worker threads and processes.
 from __future__ import annotations
 
 import sys
+import textwrap
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -242,8 +243,9 @@ def plot_run(scenario: Scenario, result: Any, path: str | Path, title: str | Non
         summary = (f"final: cause={final.get('cause')}  state={final.get('state')}  "
                    f"audio_detected={final.get('audio_detected')}  call={final.get('call_state')}  "
                    f"at {final.get('end_ms', 0) / 1000:.3f} s")
-    fig.suptitle((title or f"{name} (seed {scenario.seed})") + ("\n" + summary if summary else ""),
-                 fontsize=12, x=0.01, ha="left")
+    # a long title (a case ID and its finding) is wrapped, never cut at the figure's edge
+    heading = "\n".join(textwrap.wrap(title or f"{name} (seed {scenario.seed})", 150)[:4])
+    fig.suptitle(heading + ("\n" + summary if summary else ""), fontsize=12, x=0.01, ha="left")
 
     _draw_api(ax_api, steps, t_end)
     _draw_recorder(ax_rec, jobs, commits, t_end)

@@ -142,7 +142,7 @@ def _distributed(config: Any) -> bool:
 def summary_lines(report: Any, report_dir: Path | str, *, quiet: bool = False, width: int | None = None) -> list[str]:
     """The run's summary: grades, duration and report path in one line, a partial run marked,
     then the root causes (``group_lines``)."""
-    lines = ["", f"{summary_text(report)} in {report.duration_s:.1f} s; report {Path(report_dir) / 'index.html'}"]
+    lines = [*([] if quiet else [""]), f"{summary_text(report)} in {report.duration_s:.1f} s; report {Path(report_dir) / 'index.html'}"]
     note = report.partial_note()
     if note:
         lines.append(note)
