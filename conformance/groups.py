@@ -132,7 +132,7 @@ def templates(kinds: list[str], min_share: float = 0.6) -> dict[str, str]:
             if len(t) != len(words):
                 continue
             same = sum(a == b for a, b in zip(t, words))
-            if same >= min_share * len(words) and all(a == b or a == "*" or _mergeable(a, b) for a, b in zip(t, words)):
+            if same >= min_share * len(words) and all(a == b or _mergeable(a, b) for a, b in zip(t, words)):
                 seeds[i] = [a if a == b else "*" for a, b in zip(t, words)]
                 break
         else:
@@ -140,7 +140,7 @@ def templates(kinds: list[str], min_share: float = 0.6) -> dict[str, str]:
     for kind in set(kinds):
         words = kind.split(" ")
         for t in seeds:
-            if len(t) == len(words) and all(a == b or a == "*" for a, b in zip(t, words)):
+            if len(t) == len(words) and all(a == b or a == "*" and _mergeable(a, b) for a, b in zip(t, words)):
                 out[kind] = " ".join(t)
                 break
         else:  # pragma: no cover - every kind matches the seed it made or joined
