@@ -176,14 +176,20 @@ def run_replay(args: Any, resolve: Callable[[str | None], Any]) -> int:
     from .suite import check_recorder
 
     index = Path(args.report_dir) / "index.json"
+    problem = _report_problem(Path(args.report_dir))
+    if problem:
+        print(printable(f"callsim replay: {problem}"), file=sys.stderr)
+        return 2
     try:
         doc = json.loads(index.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
+        ids = [c["id"] for c in doc["cases"]]
+    except (OSError, ValueError, KeyError, TypeError) as exc:
         print(printable(f"callsim replay: cannot read {index}: {exc}"), file=sys.stderr)
         return 2
     case = next((c for c in doc["cases"] if c["id"] == args.case_id), None)
     if case is None:
-        print(f"callsim replay: no case {args.case_id!r} in {index}", file=sys.stderr)
+        print(printable(f"callsim replay: no case {args.case_id!r} in {index}{_did_you_mean(args.case_id, ids)}"),
+              file=sys.stderr)
         return 2
     spec = args.recorder_factory or doc.get("factory")
     try:
@@ -205,6 +211,27 @@ def run_replay(args: Any, resolve: Callable[[str | None], Any]) -> int:
             return 1 if c.grade.value == "FAIL" else 0
     print(f"callsim replay: case {case['id']!r} is not in this suite version", file=sys.stderr)
     return 2
+
+
+def _did_you_mean(word: str, choices: list[str]) -> str:
+    import difflib
+
+    close = difflib.get_close_matches(word, choices, n=1, cutoff=0.5)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def _report_problem(folder: Path) -> str | None:
+    """Why ``folder`` is not a report to replay from (None when it is one)."""
+    if folder.is_dir():
+        return None if (folder / "index.json").is_file() else f"{str(folder)!r} is not a conformance report (no index.json in it)"
+    if folder.exists():
+        return f"{str(folder)!r} is a file, not a report folder"
+    parent = folder.parent if str(folder.parent) else Path(".")
+    try:
+        reports = [p.name for p in parent.iterdir() if (p / "index.json").is_file()] if parent.is_dir() else []
+    except OSError:
+        reports = []
+    return f"no report folder {str(folder)!r}{_did_you_mean(folder.name, reports)}"
 
 
 def print_findings(name: str, findings: list[Any]) -> None:
