@@ -40,7 +40,8 @@ examples:
   callsim run fixtures/scenarios/voicemail.toml                 # what happened, step by step
   callsim run fixtures/scenarios/voicemail.toml --json          # one JSON object
   callsim run fixtures/scenarios/voicemail.toml --out out --check
-  callsim run report/replay/limits_silence-basic.toml --check --recorder-factory mypkg.rec:MyRecorder
+  callsim run fixtures/scenarios/voicemail.toml --check --recorder-factory mypkg.rec:MyRecorder
+  (a report's replay files, report/replay/*, run the same way)
 
 exit status:
   0  the scenario ran (with --check: and no finding FAILed)
@@ -53,7 +54,7 @@ examples:
   callsim conformance --report report -n auto                  # the reference recorder
   callsim conformance --recorder-factory mypkg.rec:MyRecorder --report report -n auto
   callsim conformance --recorder-factory mypkg.rec:MyRecorder -k "limits/" -q
-  callsim conformance --recorder-factory mypkg.rec:MyRecorder --xfail known-failures.txt
+  callsim conformance --recorder-factory mypkg.rec:MyRecorder --xfail KNOWN_FAILURES_FILE
 
 """
 
@@ -71,7 +72,7 @@ exit status:
 PLOT_HELP = """\
 examples:
   callsim plot fixtures/scenarios/bargein-dtmf-in-file.toml -o /tmp/timeline.png
-  callsim plot report/replay/limits_silence-basic.toml -o case.png --recorder-factory mypkg.rec:MyRecorder
+  callsim plot fixtures/scenarios/voicemail.toml -o /tmp/case.png --recorder-factory mypkg.rec:MyRecorder
 
 exit status:
   0  the picture was written
