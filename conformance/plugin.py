@@ -36,8 +36,8 @@ import pytest
 from callsim.textsafe import plain_str, printable
 from callsim.wiring import REFERENCE
 
-__all__ = ["pytest_addoption", "pytest_configure", "recorder_factory", "read_xfail", "load_capabilities",
-           "OptionError", "case_id_of"]
+__all__ = ["pytest_addoption", "pytest_configure", "recorder_factory", "simulated_call", "read_xfail",
+           "load_capabilities", "OptionError", "case_id_of"]
 
 
 class OptionError(ValueError):
@@ -198,6 +198,17 @@ def callsim_factory(request: Any) -> Any:
 def recorder_factory(callsim_factory: Any) -> Any:
     """The same factory under the fixture name users' own tests may request."""
     return callsim_factory
+
+
+@pytest.fixture
+def simulated_call(callsim_factory: Any) -> Any:
+    """Simulated calls for an application's own tests (``conformance.calls``):
+    ``simulated_call(scenario)`` is a ``SimulatedCall`` whose ``channel`` has a working
+    ``FileRecorder`` (the reference unless ``--recorder-factory`` names another), in virtual
+    time; ``simulated_call.builder()`` starts a scenario."""
+    from .calls import CallMaker
+
+    return CallMaker(callsim_factory)
 
 
 # -- what pytest saw -------------------------------------------------------------------------------
