@@ -66,6 +66,18 @@ def _side_by_side(expected: Any, observed: Any, expected_name: str) -> str:
             cls = ' class="diff"' if a != b else ""
             rows.append(f"<tr{cls}><td>{e(k)}</td><td><code>{e(_compact(a))}</code></td>"
                         f"<td><code>{e(_compact(b))}</code></td></tr>")
+    elif isinstance(expected, list) and expected and isinstance(observed, dict) and all(isinstance(a, dict) for a in expected):
+        alts = list({json.dumps(a, sort_keys=True, default=str): a for a in expected}.values())
+        shown, more = alts[:6], len(alts) - 6
+        head = ("<tr><th>field</th>" + "".join(f"<th>{e(expected_name)}{f' ({i + 1})' if len(shown) > 1 else ''}</th>"
+                                               for i in range(len(shown))) + "<th>observed</th></tr>")
+        for k in sorted(set(observed).union(*shown), key=str):
+            values = [a.get(k) for a in shown]
+            cls = ' class="diff"' if observed.get(k) not in values else ""
+            cells = "".join(f"<td><code>{e(_compact(v))}</code></td>" for v in values)
+            rows.append(f"<tr{cls}><td>{e(k)}</td>{cells}<td><code>{e(_compact(observed.get(k)))}</code></td></tr>")
+        if more > 0:
+            rows.append(f'<tr><td colspan="{len(shown) + 2}">... and {more} more allowed outcomes</td></tr>')
     elif isinstance(expected, list) and not isinstance(observed, list):
         cls = ' class="diff"' if observed not in expected else ""
         alts = "<br>".join(f"<code>{e(_compact(a))}</code>" for a in expected) or "(nothing)"

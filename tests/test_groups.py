@@ -151,3 +151,13 @@ def test_a_recorder_with_one_wrong_cause_mapping_has_one_root_cause(name: str, s
     (g,) = report.groups()
     assert len(g.cases) == len(report.failed)
     assert f"'{want}' expected, '{got}' observed" in g.label
+
+
+def test_several_allowed_outcomes_compare_with_the_closest():
+    def f(got: str, ms: float) -> Finding:
+        return Finding(Grade.FAIL, ("SPEC-WAIT",), f"wait() gave {got} at {ms}",
+                       {"allowed": [{"returned": "SILENCE", "end_ms": ms}, {"returned": "BARGEIN", "end_ms": ms + 500}],
+                        "observed": {"returned": got, "end_ms": ms}})
+
+    groups = group_cases([case("a", f("TIMEOUT", 100)), case("b", f("TIMEOUT", 900))])
+    assert len(groups) == 1 and groups[0].kind == "'SILENCE' expected, 'TIMEOUT' observed"

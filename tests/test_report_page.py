@@ -273,3 +273,30 @@ def test_full_run_of_one_wrong_mapping(tmp_path: Path):
     doc = json.loads((tmp_path / "r" / "index.json").read_text())
     assert_short_grouped_terminal(r, doc["summary"]["total"])
     assert len(doc["groups"]) == 1
+
+
+def test_progress_is_one_display_with_the_total_up_front():
+    import io
+    from types import SimpleNamespace
+
+    from conformance.console import Progress
+
+    def rep(cid: str, outcome: str, when: str = "call") -> SimpleNamespace:
+        return SimpleNamespace(nodeid=f"conformance/test_conformance.py::TestConformance::test_case[{cid}]",
+                               when=when, outcome=outcome)
+
+    for tty in (False, True):
+        out = io.StringIO()
+        p = Progress("m:F", out=out, isatty=tty, workers="2")
+        p.pytest_xdist_node_collection_finished(None, [rep(f"a/{i}", "").nodeid for i in range(130)] + ["other::test"])
+        for i in range(130):
+            p.pytest_runtest_logreport(rep(f"a/{i}", "passed", "setup"))
+            p.pytest_runtest_logreport(rep(f"a/{i}", "failed" if i % 50 == 0 else "passed"))
+        p.finish()
+        text = out.getvalue()
+        assert text.startswith("callsim conformance: 130 cases, recorder m:F, 2 workers\n")
+        if tty:  # one line, rewritten in place
+            assert text.count("\n") == 2 and text.rstrip().endswith("130/130 cases, 3 not passing")
+        else:  # rows of one letter per case, each ending with the count
+            rows = text.splitlines()[1:]
+            assert [r[-9:] for r in rows] == ["[ 60/130]", "[120/130]", "[130/130]"] and "".join(r[:60] for r in rows).count("F") == 3
