@@ -245,7 +245,7 @@ class Report:
         except tomllib.TOMLDecodeError:
             has_name = True  # not ours to touch: written as it came
         if not has_name:
-            lines.append("name = " + json.dumps(printable(case.id)))
+            lines.append("name = " + json.dumps(printable(case.id), ensure_ascii=False))  # a TOML basic string
         return "\n".join(lines) + "\n" + text
 
     def _plot_failures(self, d: Path, factory: Any, max_plots: int) -> str:
