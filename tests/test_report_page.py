@@ -300,3 +300,14 @@ def test_progress_is_one_display_with_the_total_up_front():
         else:  # rows of one letter per case, each ending with the count
             rows = text.splitlines()[1:]
             assert [r[-9:] for r in rows] == ["[ 60/130]", "[120/130]", "[130/130]"] and "".join(r[:60] for r in rows).count("F") == 3
+
+
+def test_the_plugin_door_prints_the_root_causes_once_after_pytests_output(tmp_path: Path):
+    r = subprocess.run([sys.executable, "-m", "pytest", "--pyargs", "conformance", "-q", "-p", "no:cacheprovider",
+                        "--recorder-factory", FAULTY, "--callsim-report", str(tmp_path / "r"), "-k", "limits/silence"],
+                       cwd=tmp_path, env=ENV, capture_output=True, text=True, timeout=900)
+    assert r.returncode == 1, r.stdout[-3000:] + r.stderr[-2000:]
+    assert r.stdout.count("root cause") == 1 and r.stdout.count("== callsim conformance ==") == 1
+    section = r.stdout.split("== callsim conformance ==", 1)[1]
+    assert section.splitlines()[1].startswith("FAIL ") and "'SILENCE' expected, 'TIMEOUT' observed" in section
+    assert "]callsim" not in r.stdout  # never glued to the progress line
