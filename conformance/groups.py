@@ -186,7 +186,14 @@ class Group:
 
     @property
     def label(self) -> str:
-        return f"{self.clause}: {self.kind}" if self.clause else self.kind
+        """``clause: kind``; a group of one case read from a message shows the message itself
+        (nothing to fold when nothing repeats)."""
+        kind = self.kind
+        if len(self.cases) == 1 and self.findings and self.findings[0] is not None:
+            f = self.findings[0]
+            if disagreements(f) == [(normalise_message(getattr(f, "message", "")), False)]:
+                kind = " ".join(str(f.message).split())[:_MAX_KIND]
+        return f"{self.clause}: {kind}" if self.clause else kind
 
     def headline(self) -> str:
         """``FAIL SPEC-SILENCE: 'SILENCE' expected, 'TIMEOUT' observed: 48 cases``."""

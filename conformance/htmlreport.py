@@ -32,6 +32,8 @@ __all__ = ["render_html", "case_anchor", "COLORS"]
 
 COLORS = {"PASS": "#2e7d32", "FAIL": "#c62828", "NON-STRICT": "#ef6c00", "INFO": "#1565c0", "UNSUPPORTED": "#757575",
           "XFAIL": "#6a1b9a", "XPASS": "#ad1457", "ERROR": "#212121"}
+#: Root causes listed open on the first screen; the others follow collapsed.
+_FIRST_GROUPS = 6
 #: The grades the summary always shows (the others only when a case has them).
 ALWAYS_SHOWN = ("PASS", "FAIL", "NON-STRICT", "INFO", "UNSUPPORTED")
 
@@ -153,12 +155,18 @@ def _groups_html(doc: dict[str, Any], shown: set[str]) -> str:
         others = "".join(f'<li><a href="#{e(case_anchor(cid))}">{e(cid)}</a></li>' if cid in shown else f"<li>{e(cid)}</li>"
                          for cid in g["cases"])
         replay = f'<p>replay: <code class="replay">{e(g["replay"])}</code></p>' if g.get("replay") else ""
-        items.append(f'<li class="group">{badge(g["grade"])} <b>{e(g["label"])}</b>: {g["count"]} '
-                     f'case{"s" if g["count"] != 1 else ""}{quote}<p>smallest case: {link}</p>{replay}'
-                     f'<details><summary>the {g["count"]} case{"s" if g["count"] != 1 else ""}</summary>'
-                     f'<ul class="cols">{others}</ul></details></li>')
+        if g["count"] == 1:
+            items.append(f'<li class="group">{badge(g["grade"])} <b>{e(g["label"])}</b>: 1 case, {link}{quote}'
+                         f'{replay}</li>')
+            continue
+        items.append(f'<li class="group">{badge(g["grade"])} <b>{e(g["label"])}</b>: {g["count"]} cases{quote}'
+                     f'<p>smallest case: {link}</p>{replay}'
+                     f'<details><summary>the {g["count"]} cases</summary><ul class="cols">{others}</ul></details></li>')
     title = f"{len(groups)} root cause{'s' if len(groups) != 1 else ''} ({n} case{'s' if n != 1 else ''} not passing)"
-    return f'<section id="root-causes"><h2>{e(title)}</h2><ol class="groups">{"".join(items)}</ol></section>'
+    first, rest = items[:_FIRST_GROUPS], items[_FIRST_GROUPS:]
+    more = (f'<details><summary>{len(rest)} more root causes</summary><ol class="groups" start="{_FIRST_GROUPS + 1}">'
+            f'{"".join(rest)}</ol></details>') if rest else ""
+    return f'<section id="root-causes"><h2>{e(title)}</h2><ol class="groups">{"".join(first)}</ol>{more}</section>'
 
 
 _CSS = """
