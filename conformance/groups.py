@@ -245,7 +245,7 @@ def _main_clause(per_case: list[list[Any]], anchor: str, kind: str, texts: dict[
 
     def rank(c: str) -> tuple[Any, ...]:
         common = counts[c] * 4 >= top * 3  # named by at least 3/4 as many cases as the top clause
-        names_it = bool(want) and want in texts.get(c, "")
+        names_it = want is not None and want in texts.get(c, "")
         return (not common, not names_it, -counts[c], not c.startswith("SPEC-"), order.get(c, len(order)), c)
 
     return min(counts, key=rank)

@@ -82,8 +82,8 @@ def _side_by_side(expected: Any, observed: Any, expected_name: str) -> str:
             rows.append(f'<tr><td colspan="{len(shown) + 2}">... and {more} more allowed outcomes</td></tr>')
     elif isinstance(expected, list) and not isinstance(observed, list):
         cls = ' class="diff"' if observed not in expected else ""
-        alts = "<br>".join(f"<code>{e(_compact(a))}</code>" for a in expected) or "(nothing)"
-        rows.append(f"<tr{cls}><td>value</td><td>one of:<br>{alts}</td><td><code>{e(_compact(observed))}</code></td></tr>")
+        listed = "<br>".join(f"<code>{e(_compact(a))}</code>" for a in expected) or "(nothing)"
+        rows.append(f"<tr{cls}><td>value</td><td>one of:<br>{listed}</td><td><code>{e(_compact(observed))}</code></td></tr>")
     else:
         cls = ' class="diff"' if expected != observed else ""
         rows.append(f"<tr{cls}><td>value</td><td><code>{e(_compact(expected))}</code></td>"
@@ -248,7 +248,7 @@ def render_html(doc: dict[str, Any], report_dir: Path, plot_note: str = "") -> s
         how = f" (-k <code>{e(sel['keyword'])}</code>)" if sel["keyword"] else ""
         banner = (f'<p class="partial"><strong>partial run</strong>{how}: {sel["selected"]} of the suite\'s '
                   f'{sel["known"]} cases; not a verdict on the whole suite</p>')
-    verdict = {0: "passed: no case failed", 1: "failed", 2: "could not grade"}.get(doc.get("verdict"), "")
+    verdict = {0: "passed: no case failed", 1: "failed", 2: "could not grade"}.get(int(doc.get("verdict", -1)), "")
     sections = []
     for c in not_passing:
         plot = report_dir / "plots" / (safe_name(c["id"]) + ".png")
