@@ -131,7 +131,7 @@ def _case_section(c: dict[str, Any], plot: Path | None) -> str:
                          f'{quote}{_evidence(f.get("evidence"))}</li>')
         if items:
             body.append(f'<ul class="findings">{"".join(items)}</ul>')
-        if grade not in ("PASS", "XFAIL"):
+        if grade != "PASS":
             body.append(f'<p>replay: <code class="replay">{e(c["replay"])}</code></p>')
     if plot is not None:
         body.append(f'<figure><a href="plots/{e(plot.name)}" target="_blank" title="open the plot at full size">'
