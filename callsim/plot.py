@@ -244,7 +244,7 @@ def plot_run(scenario: Scenario, result: Any, path: str | Path, title: str | Non
                    f"audio_detected={final.get('audio_detected')}  call={final.get('call_state')}  "
                    f"at {final.get('end_ms', 0) / 1000:.3f} s")
     # a long title (a case ID and its finding) is wrapped, never cut at the figure's edge
-    heading = "\n".join(textwrap.wrap(title or f"{name} (seed {scenario.seed})", 150)[:4])
+    heading = "\n".join(textwrap.wrap(title or f"{name} (seed {scenario.seed})", 130)[:4])
     fig.suptitle(heading + ("\n" + summary if summary else ""), fontsize=12, x=0.01, ha="left")
 
     _draw_api(ax_api, steps, t_end)

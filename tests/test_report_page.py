@@ -311,3 +311,29 @@ def test_the_plugin_door_prints_the_root_causes_once_after_pytests_output(tmp_pa
     section = r.stdout.split("== callsim conformance ==", 1)[1]
     assert section.splitlines()[1].startswith("FAIL ") and "'SILENCE' expected, 'TIMEOUT' observed" in section
     assert "]callsim" not in r.stdout  # never glued to the progress line
+
+
+def test_plot_titles_are_wrapped_never_cut(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    pytest.importorskip("matplotlib", reason="plots need the plot extra")
+    from matplotlib.figure import Figure
+
+    from callsim.plot import plot_run
+    from recorder import FileRecorder
+    from simulator.runner import run_scenario
+    from simulator.scenario import ScenarioBuilder
+
+    seen: list[tuple[float, float, float]] = []
+    save = Figure.savefig
+
+    def measuring_savefig(fig, *args, **kwargs):
+        out = save(fig, *args, **kwargs)
+        box = fig._suptitle.get_window_extent(fig._get_renderer())
+        seen.append((box.x0, box.x1, fig.bbox.x1))
+        return out
+
+    monkeypatch.setattr(Figure, "savefig", measuring_savefig)
+    scenario = ScenarioBuilder().speech(0, 500).record(filename="f", milliseconds_max_silence=300).build()
+    title = "limits/some-case: SPEC-SILENCE: 'SILENCE' expected, 'TIMEOUT' observed; " * 4
+    plot_run(scenario, run_scenario(scenario, FileRecorder), tmp_path / "p.png", title=title)
+    ((x0, x1, width),) = seen
+    assert 0 <= x0 < x1 <= width
