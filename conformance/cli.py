@@ -65,6 +65,8 @@ class _Session:
 
 
 _PYTEST_EXIT = {2: "interrupted", 3: "internal error", 4: "usage error", 5: "no tests collected"}
+#: pytest's own reporter is off under callsim conformance (conformance.console): where to see it
+_PYTEST_HINT = "see the lines above, or run pytest --pyargs conformance with the same options for pytest's own report"
 
 
 def run_conformance(args: Any, resolve: Callable[[str | None], Any] | None = None) -> int:
@@ -124,7 +126,7 @@ def _run_conformance(args: Any, resolve: Callable[[str | None], Any] | None = No
         _error(f"cannot write the report: {write_error}")
         return 2
     if report is None:
-        _error(f"pytest stopped before grading ({_PYTEST_EXIT.get(code, f'exit {code}')}); see its output above")
+        _error(f"pytest stopped before grading ({_PYTEST_EXIT.get(code, f'exit {code}')}); {_PYTEST_HINT}")
         return 2
     if not report.cases:
         known = report.known_cases()
@@ -141,7 +143,7 @@ def _run_conformance(args: Any, resolve: Callable[[str | None], Any] | None = No
         _error(f"{len(errors)} case(s) could not be graded (ERROR), first {errors[0].id}: {errors[0].summary()[:200]}"
                if errors else f"no case was graded: all {len(report.cases)} selected cases are UNSUPPORTED")
     elif verdict == 0 and code != 0:
-        _error(f"pytest reported failures (exit {code}) that no case explains; see its output above")
+        _error(f"pytest reported failures (exit {code}) that no case explains; {_PYTEST_HINT}")
         return 2
     return verdict
 
