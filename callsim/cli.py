@@ -254,6 +254,12 @@ def build_parser() -> argparse.ArgumentParser:
                       help="picture to write; PNG, or any format matplotlib knows by its suffix (default: timeline.png)")
     _factory_arg(plot)
     plot.set_defaults(func=_cmd_plot)
+
+    from .importer.command import (
+        add_parser as add_import_parser,  # `callsim import` (its own package)
+    )
+
+    add_import_parser(sub)
     return parser
 
 

@@ -325,7 +325,8 @@ for _method in ("record", "start", "stop", "wait_until_finished"):
 # -- formats and rates --------------------------------------------------------------------------
 for _fmt in ALL_FORMATS:
     for _rate in ALL_RATES:
-        _add(Case(f"formats/{_fmt}/{_rate}", ("SPEC-FORMATS", "SPEC-RATES", "SPEC-WAV"),
+        _add(Case(f"formats/{_fmt}/{_rate}", ("SPEC-FORMATS", "SPEC-RATES", "SPEC-WAV",
+                                               {"ima": "SD-CODEC-IMA", "oki": "SD-CODEC-OKI"}.get(_fmt, "SD-WAV-LAYOUT")),
                   _b().speech(0, 3000, -20).tone(3500, 500, [700], -25)
                   .record(filename="f.wav", file_format=_fmt, rate=_rate, milliseconds_max_silence=1500).build(),
                   needs={"fmt": _fmt, "rate": _rate}))

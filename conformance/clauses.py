@@ -119,6 +119,9 @@ _DECISIONS = [
     ("SD-STOP", "stop", "stop() ends the job at that instant with ABORTED"),
     ("SD-TIMER", "limits", "seconds_timeout counts from the job's first frame"),
     ("SD-CIPHER", "cipher", "plaintext never reaches the store; key and IV never appear in output"),
+    ("SD-CODEC-IMA", "formats", "IMA ADPCM: 256-byte blocks of 505 samples, fact = the true sample count"),
+    ("SD-CODEC-OKI", "formats", "OKI ADPCM: WAV tag 0x0017, fact = the sample count, data a raw .vox stream"),
+    ("SD-WAV-LAYOUT", "formats", "the WAV container: a WAVEFORMATEX fmt chunk; any layout standard tools decode identically (WAVE_FORMAT_EXTENSIBLE) is reported as INFO"),
 ]
 
 CLAUSES: dict[str, Clause] = {}

@@ -406,7 +406,7 @@ def encoding_of(info: WavInfo) -> str:
     """Name the encoding a parsed header uses, or raise `WavFormatError` if we cannot decode it."""
     if info.channels != 1:
         raise WavFormatError(f"{info.channels} channels: only mono files are decoded")
-    tag, bits = info.format_tag, info.bits_per_sample
+    tag, bits = info.effective_tag, info.bits_per_sample
     # Each codec is decoded only at the sample width it is defined for (IMA also exists as a
     # 3-bit variant, which these tables would silently misread).
     names = {

@@ -1,40 +1,49 @@
-"""The oracle: expected outcomes from a scenario's ground truth, under every reasonable reading.
+"""The oracle's ground truth and its "ours" engine: what our decisions predict for a scenario.
 
-Nothing here runs the implementation under test or imports the reference recorder. The model
-renders the far-end audio the scenario describes, classifies each 20 ms frame itself (LOUD at
-or above -42 dBm0, QUIET below -48 dBm0, UNSURE in between: 3 dB either side of the -45 dBm0
-threshold of SD-SILENCE), takes digits, hangups and call-state changes from the scenario, and
-replays the action script with a plain per-frame loop.
+Nothing here runs the implementation under test or imports the reference recorder. ``World``
+renders the far-end audio the scenario describes once, classifies every 20 ms frame of the
+call's frame grid itself, and takes digits, hangups and call-state changes from the scenario.
 
-Because the spec leaves points open, the model is run once per *reading*: combinations of
-start alignment (next frame boundary, SD-START, or the exact call instant), UNSURE frames as
-audio or silence, leading silence counting toward the maximum silence or not (SD-INITIAL-
-SILENCE), the order of limits reached in the same instant (SD-TIES), the in-band digit detection
-latency (earliest: one frame after onset; latest: two frames after the tone ends) and whether a
-digit already sounding at the start barges in (SD-DTMF-BUFFER). The outcome under *our*
-readings is the decision expectation (a difference grades NON-STRICT); the union of outcomes
-under all readings, widened by one frame, is what the text allows (outside it grades FAIL).
+Two classifications of the frames, both computed once per scenario with numpy:
+
+* ``World.ours``: our decision SD-SILENCE (-45 dBm0 on 20 ms frames) with a 3 dB measurement
+  margin: LOUD at or above -42 dBm0, QUIET below -48 dBm0, UNSURE in between;
+* ``World.certain``: what the text's silence makes certain whatever level a sane detector uses
+  (the text gives none): CERT_AUDIO when the 20 ms frame is at or above -30 dBm0, CERT_SILENCE
+  when each 10 ms half is at or below -60 dBm0, UNCERTAIN otherwise. The allowed engine
+  (``conformance.allowed``) uses these.
+
+The "ours" engine (``predict``) replays the action script under our decisions only, once for each
+of the two measurement uncertainties that are not decisions (UNSURE frames as audio or as
+silence; in-band digit detection at its earliest or latest instant): at most 4 concrete runs.
+Each run finds a job's end with array operations over the frame classes (no per-frame loop).
+Its outcomes are the NON-STRICT baseline: the reference recorder must match them exactly.
 """
 
 from __future__ import annotations
 
-import itertools
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
 
-from callsim.contract import DBM0_RMS, FRAME, SILENCE_THRESHOLD_DBM0
+from callsim.contract import DBM0_RMS, FRAME, SILENCE_THRESHOLD_DBM0, dbm0_to_energy
+from simulator.audio import Dtmf
 from simulator.build import build_audio
 from simulator.scenario import Scenario
 
 __all__ = ["Reading", "OURS", "JobOutcome", "StepOutcome", "ScriptOutcome", "predict", "DEFAULTS",
-           "frame_classes", "LOUD", "QUIET", "UNSURE", "script_of"]
+           "frame_classes", "certain_classes", "LOUD", "QUIET", "UNSURE", "CERT_SILENCE", "UNCERTAIN",
+           "CERT_AUDIO", "script_of", "sample_limit", "out_samples", "World", "FRAME", "ours_readings"]
 
 REF_RMS = DBM0_RMS  # 0 dBm0 in 16-bit linear, the contract's level reference
 THRESHOLD_DBM0 = SILENCE_THRESHOLD_DBM0
 MARGIN_DB = 3.0
 QUIET, UNSURE, LOUD = 0, 1, 2
+#: The certain classes: levels away from any sane threshold (the text fixes none).
+CERT_SILENCE, UNCERTAIN, CERT_AUDIO = 0, 1, 2
+CERTAIN_AUDIO_DBM0 = -30.0  # a 20 ms frame at or above this is audio for any sane detector
+CERTAIN_SILENCE_DBM0 = -60.0  # a frame whose 10 ms halves are all at or below this is silence
 
 DEFAULTS: dict[str, Any] = {
     "file_format": "alaw", "rate": 8000, "seconds_timeout": 120, "max_bytes": 1920000,
@@ -42,28 +51,29 @@ DEFAULTS: dict[str, Any] = {
     "cipher": None,
 }
 
+_LOUD_E = REF_RMS**2 * FRAME * 10 ** ((THRESHOLD_DBM0 + MARGIN_DB) / 10)
+_QUIET_E = REF_RMS**2 * FRAME * 10 ** ((THRESHOLD_DBM0 - MARGIN_DB) / 10)
+_CERT_AUDIO_E = dbm0_to_energy(CERTAIN_AUDIO_DBM0, FRAME)
+_CERT_SIL_HALF_E = dbm0_to_energy(CERTAIN_SILENCE_DBM0, FRAME // 2)
+
 
 @dataclass(frozen=True)
 class Reading:
-    """One combination of interpretations of the open points."""
+    """One combination of interpretations. The ours engine varies only the two measurement
+    uncertainties (``unsure_is_audio``, ``early_dtmf``); the other fields stay at our
+    decisions (kept so callers that name them still work)."""
 
     aligned_start: bool = True  # SD-START
     unsure_is_audio: bool = True
     leading_silence_counts: bool = True  # SD-INITIAL-SILENCE
-    # SD-INITIAL-SILENCE: with an initial-silence limit set, the maximum-silence timer waits for
-    # the first audio (ours) or runs from the start as well
     max_silence_during_initial: bool = False
     frame_limits_first: bool = True  # SD-TIES: frame limits before same-instant events
     size_before_silence: bool = True  # SD-TIES within a frame
     early_dtmf: bool = True
     old_digit_bargein: bool = False  # SD-DTMF-BUFFER
-    hold_ends_job: str = ""  # SD-HOLD: "" (ours: hold does not end a job) or the cause it ends with
+    hold_ends_job: str = ""  # SD-HOLD
     wait_timeout_ends_job: bool = False  # SD-WAIT-TIMEOUT
-    # SD-DTMF-BUFFER: a detector knows a tone's onset only to within its analysis span, so a
-    # digit beginning in the job's first frame may be taken as already sounding (old)
     onset_slack: bool = False
-    # SD-TIES (3): a call-state change due at the instant of an API call is seen by the call
-    # (ours) or only after it
     calls_see_old_state: bool = False
 
 
@@ -71,15 +81,24 @@ OURS = Reading()
 
 
 def frame_classes(x: np.ndarray) -> np.ndarray:
-    """QUIET / UNSURE / LOUD per whole 160-sample frame of ``x`` (the model's own rule)."""
+    """QUIET / UNSURE / LOUD per whole 160-sample frame of ``x`` (our decision, +-3 dB)."""
     n = len(x) // FRAME
-    f = x[: n * FRAME].astype(np.float64).reshape(n, FRAME)
-    power = (f * f).mean(axis=1)
-    with np.errstate(divide="ignore"):
-        level = 10 * np.log10(np.maximum(power, 1e-12) / REF_RMS**2)
+    f = np.asarray(x[: n * FRAME], dtype=np.float64).reshape(n, FRAME)
+    energy = np.einsum("ij,ij->i", f, f)
     out = np.full(n, UNSURE, dtype=np.int8)
-    out[level >= THRESHOLD_DBM0 + MARGIN_DB] = LOUD
-    out[level < THRESHOLD_DBM0 - MARGIN_DB] = QUIET
+    out[energy >= _LOUD_E] = LOUD
+    out[energy < _QUIET_E] = QUIET
+    return out
+
+
+def certain_classes(x: np.ndarray) -> np.ndarray:
+    """CERT_SILENCE / UNCERTAIN / CERT_AUDIO per whole 160-sample frame of ``x``."""
+    n = len(x) // FRAME
+    f = np.asarray(x[: n * FRAME], dtype=np.float64).reshape(n, 2, FRAME // 2)
+    half = np.einsum("ijk,ijk->ij", f, f)
+    out = np.full(n, UNCERTAIN, dtype=np.int8)
+    out[half.sum(axis=1) >= _CERT_AUDIO_E] = CERT_AUDIO
+    out[(half <= _CERT_SIL_HALF_E).all(axis=1)] = CERT_SILENCE
     return out
 
 
@@ -102,17 +121,22 @@ def out_samples(frames: int, rate: int) -> int:
     return -(-frames * FRAME * rate // 8000)
 
 
+def ceil_frame(t: int) -> int:
+    return t + (-t) % FRAME
+
+
 @dataclass(frozen=True)
 class JobOutcome:
     cause: str
     start: int  # tick of the first recorded sample
     end: int  # tick the job ended
     frames: int
-    audio: bool | None  # None: cannot tell (UNSURE frames only)
+    audio: bool | None
     samples: int  # samples in the file at the file's rate
     file: str
     fmt: str
     rate: int
+    index: int = -1  # action index of the record()/start() that began the job
 
 
 @dataclass(frozen=True)
@@ -134,8 +158,17 @@ class ScriptOutcome:
     end: int = 0
 
 
-class _World:
-    """Ground truth of one scenario: audio, hangup and state changes, digits."""
+@dataclass(frozen=True, order=True)
+class InbandDigit:
+    on: int
+    end: int
+    certain: bool  # detection is certain for any Q.24 detector (duration, level, twist, offset)
+
+
+class World:
+    """Ground truth of one scenario: the rendered far-end audio, frame classes, call events and
+    digits. Everything is computed once and shared by the ours engine, the allowed engine and the
+    file checks."""
 
     def __init__(self, scenario: Scenario) -> None:
         self.scenario = scenario
@@ -144,9 +177,67 @@ class _World:
         self.hangup = None if scenario.call.hangup_ms is None else scenario.call.hangup_ms * 8
         ev = self.timeline.dtmf_events()
         self.oob = sorted(on for on, _e, _d, oob in ev if oob)
+        certain = _inband_certainty(self.timeline)
         self.inband = sorted((on, end) for on, end, _d, oob in ev if not oob)
-        self._classes: dict[tuple[int, int], np.ndarray] = {}
+        self.inband_digits = sorted(InbandDigit(on, end, certain.get(on, False)) for on, end, _d, oob in ev if not oob)
+        self.audio_end = ceil_frame(self.timeline.end)
+        # rendered and classified lazily, in growing chunks, only as far as someone asks
+        self._done = 0
+        self._pcm: list[np.ndarray] = []
+        self.pcm = np.zeros(0, np.int16)
+        self.ours = np.zeros(0, np.int8)
+        self.certain = np.zeros(0, np.int8)
+        self._classes: dict[tuple[int, int, int], np.ndarray] = {}
 
+    def _ensure(self, t: int) -> None:
+        """Render and classify the far-end audio up to tick ``t`` (at most its end)."""
+        t = min(ceil_frame(max(t, 0)), self.audio_end)
+        if t <= self._done:
+            return
+        new = min(self.audio_end, max(t, 2 * self._done, self._done + 2 * 8000))
+        x = np.asarray(self.timeline.render(self._done, new), dtype=np.int16)
+        self.pcm = np.concatenate([self.pcm, x])
+        self.ours = np.concatenate([self.ours, frame_classes(x)])
+        self.certain = np.concatenate([self.certain, certain_classes(x)])
+        self._done = new
+
+    # -- audio -------------------------------------------------------------------------------
+    def render(self, a: int, b: int) -> np.ndarray:
+        """Far-end samples of ticks [a, b) as int16 (zero before the call and after the audio)."""
+        out = np.zeros(max(0, b - a), dtype=np.int16)
+        lo, hi = max(a, 0), min(b, self.audio_end)
+        if lo < hi:
+            self._ensure(hi)
+            out[lo - a: hi - a] = self.pcm[lo:hi]
+        return out
+
+    def classes(self, t0: int, n_frames: int) -> np.ndarray:
+        """Our classes of ``n_frames`` frames from tick ``t0``."""
+        self._ensure(t0 + n_frames * FRAME)
+        return self._grid(self.ours, QUIET, t0, n_frames, frame_classes)
+
+    def cert(self, t0: int, n_frames: int) -> np.ndarray:
+        """Certain classes of ``n_frames`` frames from tick ``t0``."""
+        self._ensure(t0 + n_frames * FRAME)
+        return self._grid(self.certain, CERT_SILENCE, t0, n_frames, certain_classes)
+
+    def _grid(self, arr: np.ndarray, fill: int, t0: int, n: int, fn: Any) -> np.ndarray:
+        if n <= 0:
+            return np.zeros(0, np.int8)
+        if t0 % FRAME == 0 and t0 >= 0:
+            i = t0 // FRAME
+            if i + n <= len(arr):
+                return arr[i: i + n]
+            out = np.full(n, fill, dtype=np.int8)
+            if i < len(arr):
+                out[: len(arr) - i] = arr[i:]
+            return out
+        key = (fill if fn is frame_classes else 3, t0, n)
+        if key not in self._classes:
+            self._classes[key] = fn(self.render(t0, t0 + n * FRAME))
+        return self._classes[key]
+
+    # -- call events ---------------------------------------------------------------------------
     def call_state(self, t: int, *, inclusive: bool = True) -> str:
         """Call state at tick t (changes at t have happened, unless not ``inclusive``)."""
         state = self.scenario.call.state
@@ -164,147 +255,188 @@ class _World:
             times.append(self.hangup)
         return min(times) if times else None
 
-    def classes(self, t0: int, n_frames: int) -> np.ndarray:
-        key = (t0, n_frames)
-        if key not in self._classes:
-            lo = max(t0, 0)
-            x = self.timeline.render(lo, t0 + n_frames * FRAME)
-            if t0 < 0:
-                x = np.concatenate([np.zeros(-t0, dtype=np.int16), x])
-            self._classes[key] = frame_classes(np.asarray(x))
-        return self._classes[key]
+    def hold_at(self, after: int) -> int | None:
+        """First tick >= after at which the call leaves ANSWERED for a live state (hold, ...)."""
+        times = [at for at, s in self.changes if at >= after and s not in ("ANSWERED", "IDLE")]
+        return min(times) if times else None
+
+    def call_events(self) -> list[int]:
+        out = [at for at, _s in self.changes]
+        if self.hangup is not None:
+            out.append(self.hangup)
+        return out
 
 
-def _natural_end(world: _World, t_call: int, p: dict[str, Any], r: Reading, horizon: int,
+def _inband_certainty(timeline: Any) -> dict[int, bool]:
+    """Digit onset -> whether every detector meeting ITU-T Q.24 must detect it (tone of at least
+    40 ms after a pause of at least 40 ms, each tone within 0..-25 dBm0, twist within -8..+4 dB,
+    frequencies within 1.5 %)."""
+    out: dict[int, bool] = {}
+    for seg in timeline.segments:
+        if not isinstance(seg, Dtmf) or seg.out_of_band:
+            continue
+        lo_pct = seg.freq_offset_pct if seg.low_offset_pct is None else seg.low_offset_pct
+        hi_pct = seg.freq_offset_pct if seg.high_offset_pct is None else seg.high_offset_pct
+        ok = (seg.tone_ticks >= 40 * 8 and (len(seg.digits) == 1 or seg.gap_ticks >= 40 * 8)
+              and -25.0 <= seg.level_dbm0 <= 0.0 and -25.0 <= seg.level_dbm0 + seg.twist_db <= 0.0
+              and -8.0 <= seg.twist_db <= 4.0 and abs(lo_pct) <= 1.5 and abs(hi_pct) <= 1.5)
+        for on, _end, _d in seg.dtmf_schedule():
+            out[on] = ok
+    return out
+
+
+# -- the ours engine ---------------------------------------------------------------------------------
+def _size_frames(fmt: str, rate: int, max_bytes: int) -> int | None:
+    """Frames after which the data reaches its largest size <= max_bytes (SD-SIZE)."""
+    lim = sample_limit(fmt, max_bytes)
+    if lim is None:
+        return None
+    f = (lim * 8000) // (rate * FRAME)
+    while out_samples(f, rate) < lim:
+        f += 1
+    while f > 0 and out_samples(f - 1, rate) >= lim:
+        f -= 1
+    return f
+
+
+def _first_true(mask: np.ndarray) -> int | None:
+    if not len(mask):
+        return None
+    i = int(np.argmax(mask))
+    return i if mask[i] else None
+
+
+def _natural_end(world: World, t_call: int, p: dict[str, Any], r: Reading, horizon: int,
                  record: bool) -> tuple[str, int, int, bool | None]:
-    """(cause, end tick, frames recorded, audio detected) of a job left alone."""
-    t0 = t_call + ((-t_call) % FRAME if r.aligned_start else 0)
+    """(cause, end tick, frames recorded, audio detected) of a job left alone, under our
+    decisions (and the reading's two measurement uncertainties)."""
+    t0 = ceil_frame(t_call) if r.aligned_start else t_call
     fmt, rate = p["file_format"], p["rate"]
-    lim = sample_limit(fmt, p["max_bytes"])
-    size_frames = None
-    if lim is not None:
-        size_frames = 0
-        while out_samples(size_frames, rate) < lim:
-            size_frames += max(1, (lim - out_samples(size_frames, rate)) * 8000 // (rate * FRAME))
-        while size_frames > 0 and out_samples(size_frames - 1, rate) >= lim:
-            size_frames -= 1
+    size_frames = _size_frames(fmt, rate, p["max_bytes"])
     timer = t0 + int(round(p["seconds_timeout"] * 8000)) if record else None
     max_sil = -(-p["milliseconds_max_silence"] // 20)
     init_sil = -(-p["milliseconds_initial_silence"] // 20)
-    # events that end the job at their instant
     events: list[tuple[int, int, str]] = []  # (tick, order, cause)
     idle = world.idle_at(t_call)
     if idle is not None:
         events.append((idle, 0, "HANGUP"))
     if r.hold_ends_job:
-        holds = [at for at, st in world.changes if at >= t_call and st not in ("ANSWERED", "IDLE")]
-        if holds:
-            events.append((min(holds), 0, r.hold_ends_job))
+        hold = world.hold_at(t_call)
+        if hold is not None:
+            events.append((hold, 0, r.hold_ends_job))
     if p["barge_in"]:
         for on in world.oob:
-            # SD-TIES (3): a digit due at the very instant of the call is handled before it
             at_call = on == t_call and not r.calls_see_old_state
             if not at_call and (on >= t0 or (r.old_digit_bargein and on >= t_call)):
                 events.append((on, 1, "BARGEIN"))
                 break
     if timer is not None:
         events.append((timer, 2, "TIMEOUT"))
-    # in-band digits: detection tick per reading
     detect: list[int] = []
     if p["barge_in"]:
         for on, end in world.inband:
-            if end <= t0:
-                continue
-            if on < t0 and not r.old_digit_bargein:
+            if end <= t0 or (on < t0 and not r.old_digit_bargein):
                 continue
             if r.onset_slack and not r.old_digit_bargein and on < t0 + FRAME:
                 continue
-            d = (max(on, t0) + FRAME) if r.early_dtmf else (end + 2 * FRAME)
-            detect.append(d)
-    detect.sort()
-    first_event = min((e for e in events), default=None)
+            detect.append((max(on, t0) + FRAME) if r.early_dtmf else (end + 2 * FRAME))
+    first_event = min(events) if events else None
     if size_frames == 0 and (first_event is None or first_event[0] > t0):
-        # SD-SIZE: max_bytes below the smallest unit (an IMA block) allows no sample at all
-        return "SIZE", t0, 0, False
+        return "SIZE", t0, 0, False  # SD-SIZE: max_bytes below the smallest unit: no sample at all
     stop_tick = min(horizon, first_event[0] if first_event else horizon)
-    n_frames = max(0, (stop_tick - t0) // FRAME + 1)
-    cls = world.classes(t0, n_frames) if n_frames else np.zeros(0, np.int8)
+    n = max(0, (stop_tick - t0) // FRAME + 1)
+    cls = world.classes(t0, n) if n else np.zeros(0, np.int8)
     active = cls >= (UNSURE if r.unsure_is_audio else LOUD)
-    heard = False
-    run = 0
-    audio_any = False
-    for f in range(n_frames):
-        T = t0 + (f + 1) * FRAME
-        # events strictly inside this frame (or at its end when events go first)
-        if first_event is not None and (first_event[0] < T or (first_event[0] == T and not r.frame_limits_first)):
-            return first_event[2], first_event[0], f, audio_any
-        a = bool(active[f])
-        if a:
-            heard = True
-            audio_any = True
-            run = 0
-        else:
-            run += 1
-        limits: list[tuple[int, str]] = []
-        if size_frames is not None and f + 1 >= size_frames:
-            limits.append((0 if r.size_before_silence else 2, "SIZE"))
-        if detect and detect[0] <= T:
-            limits.append((1, "BARGEIN"))
-        sil = False
-        if init_sil and not heard and f + 1 >= init_sil:
-            sil = True
-        if max_sil and run >= max_sil and (heard or (not init_sil and r.leading_silence_counts)
-                                            or (init_sil and r.max_silence_during_initial)):
-            sil = True
-        if sil:
-            limits.append((2 if r.size_before_silence else 0, "SILENCE"))
-        if limits:
-            return min(limits)[1], T, f + 1, audio_any
-        if T >= horizon:
-            break
+    # the last frame the loop of the definition would process (it stops once T >= horizon)
+    f_h = min(n - 1, max(0, -(-(horizon - t0) // FRAME) - 1))
+    lims: list[tuple[int, int, str]] = []  # (frame, rank, cause)
+    if size_frames is not None and size_frames - 1 <= f_h:
+        lims.append((size_frames - 1, 0 if r.size_before_silence else 2, "SIZE"))
+    if detect:
+        d = min(detect)
+        fb = max(0, -(-(d - t0) // FRAME) - 1)
+        if fb <= f_h:
+            lims.append((fb, 1, "BARGEIN"))
+    if n and (init_sil or max_sil):
+        act = active[: f_h + 1]
+        heard = np.logical_or.accumulate(act)
+        sil_f: list[int] = []
+        if init_sil and init_sil <= len(act) and not heard[init_sil - 1]:
+            sil_f.append(init_sil - 1)
+        if max_sil:
+            idx = np.arange(len(act))
+            last = np.maximum.accumulate(np.where(act, idx, -1))
+            run = idx - last
+            elig = run >= max_sil
+            if init_sil:
+                if not r.max_silence_during_initial:
+                    elig &= heard
+            elif not r.leading_silence_counts:
+                elig &= heard
+            k = _first_true(elig)
+            if k is not None:
+                sil_f.append(k)
+        if sil_f:
+            lims.append((min(sil_f), 2 if r.size_before_silence else 0, "SILENCE"))
+    f_event = None
     if first_event is not None:
-        return first_event[2], first_event[0], max(0, (first_event[0] - t0) // FRAME), audio_any
-    return "NONE", horizon, n_frames, audio_any
+        e = first_event[0]
+        if e < t0:
+            f_event = 0
+        elif (e - t0) % FRAME == 0 and not r.frame_limits_first:
+            f_event = max(0, (e - t0) // FRAME - 1)
+        else:
+            f_event = (e - t0) // FRAME
+    lim = min(lims) if lims else None
+    if lim is not None and (f_event is None or lim[0] < f_event):
+        f = lim[0]
+        return lim[2], t0 + (f + 1) * FRAME, f + 1, bool(active[: f + 1].any())
+    if first_event is not None:
+        assert f_event is not None
+        if f_event < n:
+            return first_event[2], first_event[0], f_event, bool(active[:f_event].any())
+        return first_event[2], first_event[0], max(0, (first_event[0] - t0) // FRAME), bool(active[: f_h + 1].any())
+    return "NONE", horizon, n, bool(active[: f_h + 1].any())
 
 
-def _readings(world: _World, script: list[tuple[str, dict[str, Any]]]) -> list[Reading]:
-    flags: dict[str, list[Any]] = {"aligned_start": [True, False], "unsure_is_audio": [True, False],
-                                    "frame_limits_first": [True, False], "size_before_silence": [True, False]}
-    any_bargein = any(a.get("barge_in") for c, a in script if c in ("record", "start"))
-    if any_bargein and world.inband:
-        flags["early_dtmf"] = [True, False]
-    if any_bargein and (world.inband or world.oob):
-        flags["old_digit_bargein"] = [False, True]
-    if any_bargein and world.inband:
-        flags["onset_slack"] = [False, True]
-    if world.changes or world.hangup is not None or (any_bargein and world.oob):
-        flags["calls_see_old_state"] = [False, True]
-    if any(not a.get("milliseconds_initial_silence", 0) for c, a in script if c in ("record", "start")):
-        flags["leading_silence_counts"] = [True, False]
-    if any(st not in ("ANSWERED", "IDLE") for _, st in world.changes):
-        flags["hold_ends_job"] = ["", "HANGUP", "ABORTED", "ERROR"]
-    if any(c == "wait_until_finished" and a.get("seconds_timeout", 120) is not None for c, a in script):
-        flags["wait_timeout_ends_job"] = [False, True]
-    if any(a.get("milliseconds_initial_silence", 0) and a.get("milliseconds_max_silence", 10000)
-           for c, a in script if c in ("record", "start")):
-        flags["max_silence_during_initial"] = [False, True]
-    names = list(flags)
-    out = []
-    for combo in itertools.product(*(flags[n] for n in names)):
-        out.append(replace(OURS, **dict(zip(names, combo))))
+def ours_readings(world: World, script: list[tuple[str, dict[str, Any]]]) -> list[Reading]:
+    """Our decisions with the measurement uncertainties either way (at most 4 readings)."""
+    out = [OURS, replace(OURS, unsure_is_audio=False)]
+    barge = any(a.get("barge_in") for c, a in script if c in ("record", "start"))
+    if barge and world.inband:
+        out += [replace(r, early_dtmf=False) for r in out]
     return out
 
 
-def _run_script(world: _World, script: list[tuple[str, dict[str, Any]]], r: Reading, horizon: int) -> ScriptOutcome:
+def _run_script(world: World, script: list[tuple[str, dict[str, Any]]], r: Reading, horizon: int) -> ScriptOutcome:
     out = ScriptOutcome()
     now = 0
-    job: dict[str, Any] | None = None  # running job: cause, end, frames, audio, params, start
+    job: dict[str, Any] | None = None
     last_state, last_cause, last_audio = "IDLE", "NONE", None
 
+    def end_by(t: int) -> tuple[str, int, int, bool | None] | None:
+        """The running job's natural end if it comes at or before ``t`` (searched only that far)."""
+        assert job is not None
+        res = job.get("res")
+        if res is None:
+            if t <= job.get("searched", -1):
+                return None  # already searched this far: no end
+            got = _natural_end(world, job["call"], job["params"], r, min(horizon, t), job["record"])
+            if got[0] != "NONE" and got[1] <= t:
+                job["res"] = res = got
+            elif t >= horizon:
+                job["res"] = res = got
+            else:
+                job["searched"] = t
+                return None
+        return res if res[1] <= t else None
+
     def settle(t: int) -> None:
-        nonlocal job, last_state, last_cause, last_audio
-        if job is not None and job["end"] <= t:
-            _finish(job["cause"], job["end"], job["frames"])
+        if job is not None:
+            res = end_by(t)
+            if res is not None:
+                job["audio"] = res[3]
+                _finish(res[0], res[1], res[2])
 
     def _finish(cause: str, end: int, frames: int) -> None:
         nonlocal job, last_state, last_cause, last_audio
@@ -315,7 +447,7 @@ def _run_script(world: _World, script: list[tuple[str, dict[str, Any]]], r: Read
         if lim is not None:
             n = min(n, lim)
         out.jobs.append(JobOutcome(cause, job["start"], end, frames, job["audio"] if frames else False, n,
-                                   p["filename"], p["file_format"], p["rate"]))
+                                   p["filename"], p["file_format"], p["rate"], job["index"]))
         last_state, last_cause = ("ERROR" if cause == "ERROR" else "IDLE"), cause
         last_audio = job["audio"] if frames else False
         job = None
@@ -328,7 +460,7 @@ def _run_script(world: _World, script: list[tuple[str, dict[str, Any]]], r: Read
             return "Error"
         return None
 
-    for call, args in script:
+    for index, (call, args) in enumerate(script):
         at = now
         settle(now)
         returned: Any = None
@@ -342,21 +474,20 @@ def _run_script(world: _World, script: list[tuple[str, dict[str, Any]]], r: Read
                 raised = "Error"
             if raised is None:
                 p = {**DEFAULTS, **args}
-                cause, end, frames, audio = _natural_end(world, now, p, r, horizon, call == "record")
-                t0 = now + ((-now) % FRAME if r.aligned_start else 0)
-                job = {"cause": cause, "end": end, "frames": frames, "audio": audio, "params": p, "start": t0}
+                t0 = ceil_frame(now) if r.aligned_start else now
+                job = {"params": p, "start": t0, "index": index, "call": now, "record": call == "record",
+                       "audio": None}
                 if call == "record":
-                    now = max(now, end)
+                    res = end_by(horizon)
+                    assert res is not None
+                    now = max(now, res[1])
                     settle(now)
                     returned = last_cause
                 else:
-                    # SD-TIES (3): under calls_see_old_state an event at the very instant of
-                    # start() (already on a frame boundary) comes after start() has returned
-                    late_event = r.calls_see_old_state and end == now == t0
-                    # SD-START-FALSE: only a hangup (or a store refusal) before the first frame;
-                    # a size limit that allows no sample ends the job once it has started
-                    if end <= t0 and frames == 0 and not late_event and cause != "SIZE":
-                        now = end
+                    res = end_by(t0)
+                    late_event = res is not None and r.calls_see_old_state and res[1] == now == t0
+                    if res is not None and res[2] == 0 and not late_event and res[0] != "SIZE":
+                        now = res[1]
                         settle(now)
                         returned = False
                     else:
@@ -365,22 +496,21 @@ def _run_script(world: _World, script: list[tuple[str, dict[str, Any]]], r: Read
         elif call == "stop":
             raised = call_check()
             if raised is None:
-                if job is not None and job["end"] > now:
+                if job is not None and end_by(now - 1) is None:
                     frames = max(0, (now - job["start"]) // FRAME)
-                    if frames < job["frames"]:
-                        # SD-AUDIO: detected over the frames recorded before the stop
-                        cls = world.classes(job["start"], frames) if frames else np.zeros(0, np.int8)
-                        job["audio"] = bool((cls >= (UNSURE if r.unsure_is_audio else LOUD)).any())
+                    cls = world.classes(job["start"], frames)
+                    job["audio"] = bool((cls >= (UNSURE if r.unsure_is_audio else LOUD)).any())
                     _finish("ABORTED", now, frames)
                 returned = True
         elif call == "wait_until_finished":
             raised = call_check()
             if raised is None:
                 timeout = args.get("seconds_timeout", 120)
+                res = None if job is None else end_by(horizon if timeout is None else now + int(round(timeout * 8000)))
                 if job is None:
                     returned = last_cause
-                elif timeout is None or job["end"] <= now + int(round(timeout * 8000)):
-                    now = max(now, job["end"])
+                elif res is not None:
+                    now = max(now, res[1])
                     settle(now)
                     returned = last_cause
                 else:
@@ -412,16 +542,20 @@ def script_of(scenario: Scenario) -> list[tuple[str, dict[str, Any]]]:
     return script
 
 
-def predict(scenario: Scenario, *, horizon_ms: int | None = None) -> tuple[ScriptOutcome, list[ScriptOutcome]]:
-    """(outcome under our readings, outcomes under every reading) of the scenario's script."""
-    world = _World(scenario)
+def default_horizon(script: list[tuple[str, dict[str, Any]]]) -> int:
+    """A tick beyond which nothing the script does can happen (for jobs no limit ends)."""
+    total_sleep = sum(a["ms"] for c, a in script if c == "sleep")
+    longest = max([(a.get("seconds_timeout", 120) or 0) for c, a in script
+                   if c in ("record", "wait_until_finished")] or [0])
+    return int(total_sleep + 1000 * (longest or 120) * max(1, len(script)) + 1000) * 8
+
+
+def predict(scenario: Scenario, *, horizon_ms: int | None = None,
+            world: World | None = None) -> tuple[ScriptOutcome, list[ScriptOutcome]]:
+    """(outcome under our decisions, outcomes under our decisions with each measurement
+    uncertainty either way) of the scenario's script."""
+    world = world or World(scenario)
     script = script_of(scenario)
-    if horizon_ms is None:
-        total_sleep = sum(a["ms"] for c, a in script if c == "sleep")
-        longest = max([(a.get("seconds_timeout", 120) or 0) for c, a in script
-                       if c in ("record", "wait_until_finished")] or [0])
-        horizon_ms = int(total_sleep + 1000 * (longest or 120) * max(1, len(script)) + 1000)
-    horizon = horizon_ms * 8
-    ours = _run_script(world, script, OURS, horizon)
-    alls = [_run_script(world, script, r, horizon) for r in _readings(world, script)]
-    return ours, alls
+    horizon = horizon_ms * 8 if horizon_ms is not None else default_horizon(script)
+    runs = [_run_script(world, script, r, horizon) for r in ours_readings(world, script)]
+    return runs[0], runs

@@ -233,6 +233,14 @@ class RecorderApiMachine(RuleBasedStateMachine):
             return None, exc
         return None, None  # unreachable
 
+    def _hangup_during(self, name: str, exc: BaseException | None, expected: str | None) -> bool:
+        """SD-HANGUP: another reading raises Hangup from a blocking call when the call hangs up
+        while it waits; the job's cause is then HANGUP (NON-STRICT, not FAIL)."""
+        if expected is None and isinstance(exc, Hangup) and self.channel.state() is CallState.IDLE:
+            self._soft(f"{name}() raised Hangup when the call hung up during the job", ("SD-HANGUP",))
+            return True
+        return False
+
     def _check_raised(self, name: str, exc: BaseException | None, expected: str | None, clauses: tuple[str, ...]) -> bool:
         """True if the call raised (as expected); FAIL on any mismatch."""
         if expected is None:
@@ -370,6 +378,8 @@ class RecorderApiMachine(RuleBasedStateMachine):
                 "barge_in": barge_in}
         job = None if expected else self._new_job(filename, fmt, rate, max_bytes, barge_in, ms_to_ticks(timeout_ms))
         got, exc = self._call("record", **args)
+        if self._hangup_during("record", exc, expected):
+            got, exc = "HANGUP", None
         if self._check_raised("record", exc, expected, clauses):
             return
         self.job = job
@@ -425,6 +435,8 @@ class RecorderApiMachine(RuleBasedStateMachine):
         expected, clauses = self._expected_exception(busy_matters=False)
         t0 = self.now
         got, exc = self._call("wait_until_finished", seconds_timeout=None if timeout_ms is None else timeout_ms / 1000)
+        if self._hangup_during("wait_until_finished", exc, expected):
+            got, exc = "HANGUP", None
         if self._check_raised("wait_until_finished", exc, expected, clauses):
             return
         t = self.now

@@ -13,6 +13,7 @@ Three doors lead to the same checks:
 from __future__ import annotations
 
 import time
+from functools import partial
 from typing import Any
 
 import pytest
@@ -159,12 +160,12 @@ def check_recorder(
     t0 = time.perf_counter()
     for case in CATALOGUE:
         if keep(case.id):
-            report.cases.append(guarded(case.id, case.clauses, lambda c=case: run_case(c, factory, caps), case_timeout))
+            report.cases.append(guarded(case.id, case.clauses, partial(run_case, case, factory, caps), case_timeout))
     if with_properties:
         for prop in properties():
             if keep(prop.id):
                 report.cases.append(guarded(prop.id, tuple(prop.clauses),
-                                            lambda p=prop: _run_property(p, factory, caps, profile),
+                                            partial(_run_property, prop, factory, caps, profile),
                                             case_timeout * (DEEP_FACTOR if profile == "deep" else 1)))
     if xfail:
         for c in report.cases:

@@ -42,6 +42,7 @@ __all__ = [
     "ENCODINGS",
     "TAG_ALAW",
     "TAG_DIALOGIC_OKI",
+    "TAG_EXTENSIBLE",
     "TAG_IMA_ADPCM",
     "TAG_OKI_ADPCM",
     "TAG_PCM",
@@ -63,6 +64,9 @@ TAG_ULAW = 0x0007
 TAG_OKI_ADPCM = 0x0010
 TAG_IMA_ADPCM = 0x0011
 TAG_DIALOGIC_OKI = 0x0017
+TAG_EXTENSIBLE = 0xFFFE
+#: The tail of every KSDATAFORMAT_SUBTYPE GUID whose first 2 bytes are a WAVE format tag.
+_KS_GUID_TAIL = bytes.fromhex("000000001000800000aa00389b71")
 
 #: The six encodings a recording may use, as named by the spec's ``file_format`` argument.
 #: The six encodings (the contract's names; the layouts below are this reader's own).
@@ -133,6 +137,16 @@ class WavInfo:
     riff_size: int
     chunks: tuple[tuple[str, int, int], ...]
     warnings: tuple[str, ...]
+    #: WAVE_FORMAT_EXTENSIBLE (tag 0xFFFE): the format tag its SubFormat GUID names, when the
+    #: GUID is one of the KSDATAFORMAT_SUBTYPE family {tag-0000-0010-8000-00AA00389B71}; else None.
+    subformat_tag: int | None = None
+
+    @property
+    def effective_tag(self) -> int:
+        """The format tag, or for WAVE_FORMAT_EXTENSIBLE the tag its SubFormat names."""
+        if self.format_tag == TAG_EXTENSIBLE and self.subformat_tag is not None:
+            return self.subformat_tag
+        return self.format_tag
 
 
 @dataclass(frozen=True)
@@ -146,6 +160,10 @@ class WavCheck:
     info: WavInfo | None
     problems: tuple[str, ...]
     notes: tuple[str, ...]
+    #: Layouts other than ours that standard tools decode to the same samples (another tag for
+    #: the same codec, WAVE_FORMAT_EXTENSIBLE with the right SubFormat): tolerated, reported, each
+    #: as ``(decision, words)`` with the decision it departs from (SD-CODEC-OKI, SD-WAV-LAYOUT).
+    alternatives: tuple[tuple[str, str], ...] = ()
 
 
 _U16 = struct.Struct("<H")
@@ -302,6 +320,9 @@ def parse_wav(data: bytes | bytearray | memoryview) -> WavInfo:
     if tag == TAG_IMA_ADPCM and len(extension) >= 2:
         samples_per_block = _U16.unpack_from(extension, 0)[0]
     fact_samples = None if fact_at is None else _U32.unpack_from(data, fact_at)[0]
+    subformat_tag: int | None = None
+    if tag == TAG_EXTENSIBLE and len(extension) >= 22 and extension[8:22] == _KS_GUID_TAIL:
+        subformat_tag = _U16.unpack_from(extension, 6)[0]
 
     return WavInfo(
         format_tag=tag,
@@ -319,6 +340,7 @@ def parse_wav(data: bytes | bytearray | memoryview) -> WavInfo:
         riff_size=riff_size,
         chunks=tuple(chunks),
         warnings=tuple(warnings),
+        subformat_tag=subformat_tag,
     )
 
 
@@ -389,9 +411,20 @@ def check_info(
     rule = _RULES[expected_format]
     problems: list[str] = []
     notes: list[str] = list(info.warnings)
+    alternatives: list[tuple[str, str]] = []
     fmt = expected_format
 
-    if info.format_tag != rule.tag:
+    tag = info.effective_tag
+    if info.format_tag == TAG_EXTENSIBLE and info.subformat_tag is not None:
+        alternatives.append(("SD-WAV-LAYOUT", f"WAVE_FORMAT_EXTENSIBLE with SubFormat {tag_name(tag)} "
+                             "(standard tools read it as that format)"))
+        valid_bits = _U16.unpack_from(info.extension, 0)[0]
+        if valid_bits not in (0, info.bits_per_sample):
+            problems.append(f"wValidBitsPerSample is {valid_bits}, expected {info.bits_per_sample}")
+    if tag != rule.tag and fmt == "oki" and tag == TAG_OKI_ADPCM:
+        alternatives.append(("SD-CODEC-OKI", f"OKI ADPCM written with tag {tag_name(tag)} (ffmpeg decodes 0x0010 "
+                             "and 0x0017 alike)"))
+    elif tag != rule.tag:
         problems.append(
             f"format tag is {tag_name(info.format_tag)}, expected {tag_name(rule.tag)} for {fmt}"
         )
@@ -432,9 +465,9 @@ def check_info(
     elif fmt == "ima":
         spb = ima_samples_per_block(IMA_BLOCK_ALIGN)
         _check_avg(info, IMA_BLOCK_ALIGN, spb, problems)
-        if info.cb_size != 2:
+        if info.cb_size != 2 and info.format_tag != TAG_EXTENSIBLE:
             problems.append(f"'fmt ' cbSize is {info.cb_size}, expected 2 for IMA ADPCM")
-        if info.samples_per_block != spb:
+        if info.samples_per_block != spb and info.format_tag != TAG_EXTENSIBLE:
             problems.append(f"wSamplesPerBlock is {info.samples_per_block}, expected {spb}")
         blocks, rest = divmod(n_bytes, IMA_BLOCK_ALIGN)
         if rest:
@@ -463,7 +496,7 @@ def check_info(
                 f"'fact' says {fact} samples, which need {(fact + 1) // 2} data bytes, "
                 f"but the data has {n_bytes}"
             )
-    return WavCheck(info=info, problems=tuple(problems), notes=tuple(notes))
+    return WavCheck(info=info, problems=tuple(problems), notes=tuple(notes), alternatives=tuple(alternatives))
 
 
 def check_wav(

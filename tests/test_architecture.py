@@ -64,6 +64,8 @@ def _layer(module: str) -> str | None:
         return "contract"
     if module == "callsim.fixtures" or module.startswith("callsim.fixtures."):
         return "fixtures"
+    if module == "callsim.importer" or module.startswith("callsim.importer."):
+        return "callsim.importer"
     if module in ("callsim", "callsim.__main__", "callsim.cli", "callsim.plot", "callsim.wiring", "callsim.textsafe"):
         return module
     if top in ("simulator", "recorder", "conformance", "examples"):
@@ -83,8 +85,9 @@ ALLOWED: dict[str, set[str]] = {
     "callsim.textsafe": set(),
     "callsim.plot": {"contract", "simulator"},
     "callsim.wiring": {"contract", "recorder"},
+    "callsim.importer": {"contract", "simulator", "callsim.textsafe"},
     "callsim.cli": {"contract", "simulator", "conformance", "callsim.plot", "callsim.wiring", "callsim",
-                    "callsim.textsafe"},
+                    "callsim.textsafe", "callsim.importer"},
     "callsim.__main__": {"callsim.cli"},
     "examples": {"contract"},
 }
@@ -280,7 +283,8 @@ class TestMine(RecorderConformanceTests):
 
 # -- docs that stand alone ---------------------------------------------------------------------
 #: File names the docs use as examples or as names of generated output, not as citations.
-NOT_CITATIONS = {"index.json", "args.json", "SCENARIO.toml", "my-call.toml", "complete-example.toml"}
+NOT_CITATIONS = {"index.json", "args.json", "SCENARIO.toml", "my-call.toml", "complete-example.toml",
+                 "customer-call.toml"}
 _PATH = re.compile(r"(?<![\w/.-])((?:\.\./|\./)?(?:[\w.-]+/)*[\w.-]+\.(?:md|py|toml|txt|sh|json|ini|cfg))\b")
 
 

@@ -29,6 +29,8 @@ def readme_commands() -> list[str]:
     text = (ROOT / "README.md").read_text()
     cmds = []
     for block in re.findall(r"```sh\n(.*?)```", text, flags=re.S):
+        if "callsim import" in block:  # a walk-through whose commands build on each other:
+            continue                   # tests/test_import_docs.py runs it in order
         for line in block.splitlines():
             line = line.split("#", 1)[0].strip()
             if not line:
@@ -89,7 +91,7 @@ def test_readme_command_runs(cmd: str, scratch: Path):
         report = scratch / argv[argv.index("--report") + 1] / "index.json"
         doc = json.loads(report.read_text())
         assert doc["summary"]["FAIL"] == 0 and doc["summary"]["total"] > 100
-    if "--json" in argv:
+    if "--json" in argv and argv[1] == "run":
         assert set(json.loads(r.stdout)) >= {"steps", "final", "files"}
     if argv[1] == "plot":
         out = scratch / argv[argv.index("-o") + 1]

@@ -14,9 +14,8 @@ that takes any of ``READINGS``; this module runs the suite on it:
 * the instrument itself: the selected cases do show each reading (the reading's run differs
   from the no-reading run), and direct tests show each reading changes what it claims to.
 
-The oracle is being made fair by other work; until then the matrix is ``xfail(strict=False)``
-and ``docs/fairness.md`` records the FAIL counts against today's oracle (the "before" figure,
-made by ``python3 -m tests.fair.matrix``).
+``docs/fairness.md`` records the FAIL counts before and after the oracle was made fair (made by
+``python3 -m tests.fair.matrix``).
 """
 
 from __future__ import annotations
@@ -41,9 +40,6 @@ from simulator.scenario import Scenario, ScenarioBuilder
 from tests.fair import recorder as fr
 from tests.fair.recorder import READINGS, make_factory
 from tests.helpers import dtmf, make_call, ms, noise, tone
-
-#: Only AssertionError is expected: a crash of the fair recorder (``RecorderCrashed``) still fails.
-MATRIX = pytest.mark.xfail(strict=False, reason="oracle being made fair", raises=AssertionError)
 
 
 class RecorderCrashed(RuntimeError):
@@ -229,7 +225,6 @@ def test_no_reading_follows_our_decisions(part: int) -> None:
     assert not _of(findings, "NON-STRICT")
 
 
-@MATRIX
 @pytest.mark.parametrize("reading", READINGS)
 def test_reading_alone_is_never_failed(reading: str) -> None:
     findings = _grade((reading,), SELECT[reading])
@@ -244,7 +239,6 @@ def test_reading_alone_is_never_failed(reading: str) -> None:
         assert _named(findings, decision), f"no NON-STRICT finding names {decision}: {_of(findings, 'NON-STRICT')}"
 
 
-@MATRIX
 @pytest.mark.parametrize("name", list(COMBINATIONS))
 def test_combination_is_never_failed(name: str) -> None:
     readings, select = COMBINATIONS[name]
@@ -259,7 +253,6 @@ def test_whole_suite_no_reading() -> None:
 
 
 @pytest.mark.slow
-@MATRIX
 @pytest.mark.parametrize("reading", READINGS)
 def test_whole_suite_never_fails_reading(reading: str) -> None:
     report = conformance.check_recorder(make_factory(reading), with_properties=True)

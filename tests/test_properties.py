@@ -192,9 +192,11 @@ def _assert_caught(res: CaseResult, clause_hint: str) -> Scenario:
 
 def test_cause_always_none_is_caught() -> None:
     """A recorder whose cause() is always NONE fails property/cause-silence, with a shrunk
-    scenario that replays to the same failure."""
+    scenario that replays to the same failure. NONE once the job has ended breaks SPEC-CAUSE-END
+    ("when a particular job terminates, the reason why can be requested"), not SPEC-CAUSE-FN
+    (which fixes NONE while a job runs)."""
     res = PROPS["property/cause-silence"].run(CauseAlwaysNone, CAPS, settings_for("ci"))
-    scenario = _assert_caught(res, "SPEC-CAUSE-FN")
+    scenario = _assert_caught(res, "SPEC-CAUSE-END")
     findings, _ = grade_scenario(scenario, CauseAlwaysNone)
     assert any(f.grade is Grade.FAIL for f in findings)
     assert not any(f.grade is Grade.FAIL for f in grade_scenario(scenario, FileRecorder)[0])

@@ -19,6 +19,7 @@ import pytest
 
 from callsim.contract import API_METHODS, API_RETURNS, CallState, Cause, State
 from conformance.expect import CHECKS, check_expect
+from conformance.grades import Grade
 from simulator.runner import run_scenario
 from simulator.scenario import (
     ACTION_CALLS,
@@ -266,7 +267,9 @@ def test_check_expect_reports_each_key() -> None:
 
     findings = check_expect(s, run_scenario(s, FileRecorder))
     assert len(findings) == len(EXPECT_KEYS) - 1
-    assert all(f.clauses == ("SD-TIES",) for f in findings)
+    # graded like the suite: the reference does what the text allows, so each mismatch with a
+    # table that states other decisions is NON-STRICT on the decision the table names
+    assert all(f.grade is Grade.NON_STRICT and f.clauses == ("SD-TIES",) for f in findings), findings
 
 
 def test_scenario_error_is_one_line() -> None:

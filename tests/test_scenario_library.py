@@ -52,24 +52,40 @@ CASES: dict[str, str] = {
 #: Library file -> faulty recorders (tests/faulty) with the bug it reproduces; each must FAIL it.
 TEETH: dict[str, tuple[str, ...]] = {
     "stop-right-after-start.toml": ("StopLeavesCauseNone", "StopReturnsNone"),
-    "hangup-header-finalised.toml": ("HeaderNeverFinalised", "RiffSizeNotPatched", "HangupDeletesFile"),
+    "hangup-header-finalised.toml": ("HeaderNeverFinalised", "RiffSizeNotPatched"),
     "ima-11025-header-fields.toml": ("ImaBlockAlignWrong", "ImaFactMissing", "ByteRateDoubled",
                                      "DataSizeIncludesHeader", "HeaderOverwritesSamples", "RateHeaderLies"),
-    "quiet-speaker.toml": ("SilenceOneFrameEarly",),
-    "line-noise-silence.toml": ("SilenceOneFrameEarly", "SilenceReportedAsTimeout", "AudioTrueForSilence"),
-    "initial-silence.toml": ("InitialSilenceIgnored", "MaxSilenceDuringInitialSilence"),
+    "line-noise-silence.toml": ("SilenceOneFrameEarly", "SilenceReportedAsTimeout"),
     "bargein-dtmf-in-file.toml": ("BargeInIgnored",),
     "bargein-out-of-band.toml": ("BargeInIgnored",),
-    "hangup-in-first-frame.toml": ("HangupReportedAsAborted", "HangupDeletesFile"),
+    "hangup-in-first-frame.toml": ("HangupReportedAsAborted",),
     "stop-and-hangup-together.toml": ("HangupIgnored", "HangupReportedAsAborted"),
     "size-limit-by-a-frame.toml": ("SizeOneFrameOver",),
     "time-limit-by-a-frame.toml": ("TimeoutIgnored",),
     "duration-from-samples.toml": ("FrameDuplicatedEvery100",),
-    "old-digit-no-bargein.toml": ("DigitBeforeJobBargesIn",),
-    "hold-during-recording.toml": ("HoldStopsJob", "RecordsWhileOnHold"),
+    "hold-during-recording.toml": ("RecordsWhileOnHold",),
     "rate-11025-length.toml": ("RateIgnored", "RateHeaderLies"),
     "encrypted-hangup.toml": ("CipherIgnored", "HeaderNotEncrypted"),
     "voicemail.toml": ("SilenceReportedAsTimeout", "SilenceOneFrameEarly"),
+}
+
+#: Library file -> faulty recorders whose behaviour in that file only departs from one of our
+#: decisions, so the file grades them NON-STRICT (never FAIL): the text allows what they do there.
+#: HangupDeletesFile, MaxSilenceDuringInitialSilence, DigitBeforeJobBargesIn and HoldStopsJob are
+#: decision-only bugs (tests/faulty); InitialSilenceIgnored, in initial-silence.toml, ends the job
+#: exactly as the accepted reading "the maximum silence also runs during the initial wait" does;
+#: SilenceOneFrameEarly, in quiet-speaker.toml, stops 20 ms early after speech at -35 dBm0, whose
+#: last frames are not certainly audio (the text gives no level); AudioTrueForSilence, in
+#: line-noise-silence.toml, calls white noise at -60 dBm0 audio, and half of its 10 ms windows
+#: are above -60 dBm0, the level below which the suite takes silence as certain.
+SOFT_TEETH: dict[str, tuple[str, ...]] = {
+    "line-noise-silence.toml": ("AudioTrueForSilence",),
+    "hangup-header-finalised.toml": ("HangupDeletesFile",),
+    "hangup-in-first-frame.toml": ("HangupDeletesFile",),
+    "initial-silence.toml": ("InitialSilenceIgnored", "MaxSilenceDuringInitialSilence"),
+    "old-digit-no-bargein.toml": ("DigitBeforeJobBargesIn",),
+    "hold-during-recording.toml": ("HoldStopsJob",),
+    "quiet-speaker.toml": ("SilenceOneFrameEarly",),
 }
 
 
@@ -112,6 +128,20 @@ def test_scenario_catches_its_bug(name: str, bug: str) -> None:
     code, findings = check_scenario(load_scenario(scenario_path(name)), getattr(faulty, bug))
     assert code == 1
     assert any(f.grade is Grade.FAIL for f in findings)
+
+
+@pytest.mark.parametrize(
+    "name,bug",
+    [(name, bug) for name, bugs in SOFT_TEETH.items() for bug in bugs],
+    ids=[f"{Path(name).stem}-{bug}" for name, bugs in SOFT_TEETH.items() for bug in bugs],
+)
+def test_scenario_grades_a_decision_departure_non_strict(name: str, bug: str) -> None:
+    """Where a faulty recorder only departs from our decision, the file says so (NON-STRICT on an
+    SD-* decision) without FAILing it (exit code 0)."""
+    code, findings = check_scenario(load_scenario(scenario_path(name)), getattr(faulty, bug))
+    assert code == 0, [f.message for f in findings if f.grade is Grade.FAIL]
+    soft = [f for f in findings if f.grade is Grade.NON_STRICT]
+    assert soft and all(c.startswith("SD-") for f in soft for c in f.clauses)
 
 
 def test_expected_outcomes_are_the_observed_ones() -> None:

@@ -206,14 +206,34 @@ def _set_fact(raw: bytes, n: int) -> bytes:
         ("ima", lambda r: _mutate(r, b"fact", b"xact"), "no 'fact' chunk (IMA ADPCM needs the sample count)"),
         ("oki", lambda r: _set_fact(r, 1003), "'fact' says 1003 samples, which need 502 data bytes, but the data has 501"),
         ("oki", lambda r: _mutate(r, b"fact", b"xact"), "no 'fact' chunk (OKI ADPCM needs the sample count)"),
-        ("oki", lambda r: _mutate(r, b"\x17\x00", b"\x10\x00"),
-         "format tag is 0x0010 (OKI ADPCM), expected 0x0017 (Dialogic OKI ADPCM) for oki"),
+        ("oki", lambda r: _mutate(r, b"\x17\x00", b"\x11\x00"),
+         "format tag is 0x0011 (IMA ADPCM), expected 0x0017 (Dialogic OKI ADPCM) for oki"),
     ],
 )  # fmt: skip
 def test_validator_reports_each_defect(fmt: str, edit: object, expected: str) -> None:
     """One wrong field gives exactly the matching problem."""
     raw = edit(_valid_file(fmt, 8000))  # type: ignore[operator]
     assert validate_wav(raw, fmt, 8000) == [expected]
+
+
+def test_layouts_standard_tools_read_alike_are_alternatives() -> None:
+    """OKI with tag 0x0010 (SD-CODEC-OKI) and PCM as WAVE_FORMAT_EXTENSIBLE with the PCM SubFormat
+    (SD-WAV-LAYOUT) are no problem: standard tools decode them to the same samples; they are
+    listed as alternatives, each with the decision it departs from."""
+    oki = _mutate(_valid_file("oki", 8000), b"\x17\x00", b"\x10\x00")
+    check = check_wav(oki, "oki", 8000)
+    assert check.problems == () and check.alternatives[0][0] == "SD-CODEC-OKI"
+    pcm = _valid_file("s16bit", 8000)
+    tag, ch, rate, avg, align, bits = struct.unpack_from("<HHIIHH", pcm, 20)
+    guid = bytes.fromhex("0100000000001000800000aa00389b71")
+    fmt = struct.pack("<HHIIHHHHI", 0xFFFE, ch, rate, avg, align, bits, 22, bits, 4) + guid
+    ext = (b"RIFF" + struct.pack("<I", struct.unpack_from("<I", pcm, 4)[0] + 24) + b"WAVE" + b"fmt "
+           + struct.pack("<I", len(fmt)) + fmt + pcm[36:])
+    check = check_wav(ext, "s16bit", 8000)
+    assert check.problems == () and check.alternatives[0][0] == "SD-WAV-LAYOUT"
+    assert parse_wav(ext).effective_tag == 0x0001
+    wrong = ext.replace(guid, bytes.fromhex("0300000000001000800000aa00389b71"))  # IEEE float
+    assert check_wav(wrong, "s16bit", 8000).problems
 
 
 def test_ima_data_and_block_header_problems() -> None:
@@ -349,7 +369,7 @@ def test_malformed_inputs_raise_with_a_specific_reason(raw: bytes, reason: str) 
 def test_public_names() -> None:
     """The module's __all__ lists exactly the public API."""
     assert sorted(wavread.__all__) == sorted(
-        ["ENCODINGS", "TAG_ALAW", "TAG_DIALOGIC_OKI", "TAG_IMA_ADPCM", "TAG_OKI_ADPCM",
+        ["ENCODINGS", "TAG_ALAW", "TAG_DIALOGIC_OKI", "TAG_EXTENSIBLE", "TAG_IMA_ADPCM", "TAG_OKI_ADPCM",
          "TAG_PCM", "TAG_ULAW", "WavCheck", "WavFormatError", "WavInfo", "check_info",
          "check_wav", "ima_samples_per_block", "parse_wav", "tag_name", "validate_wav"]
     )  # fmt: skip
