@@ -8,14 +8,18 @@ The grouping is computed from the findings' data alone (grade, clauses, message,
 it works whatever wording the oracle gives its messages:
 
 * a finding's *kind* of disagreement is its explicit ``Finding.kind`` when the check set one;
-  else the fields where its evidence's ``observed`` differs from its ``expected`` / ``allowed``
-  (named values such as causes and states are kept, so ``'SILENCE' expected, 'TIMEOUT'
-  observed``; numbers only say which field differs, since a time that is off by 20 ms in one
-  case is off by 40 ms in the next); else its message with numbers, step indices and repeated
-  alternatives folded away;
-* a disagreement of named values is one root cause whichever method showed it (``record()``
-  returning the wrong cause and ``cause()`` reporting it are one bug); any other kind is also
-  anchored to the finding's first clause, so "end_ms differs" on two clauses are two groups;
+  else each named value (a cause, a state, an exception) where its evidence's ``observed``
+  differs from its ``expected`` / ``allowed`` (``'SILENCE' expected, 'TIMEOUT' observed``;
+  shapes understood: the same fields on both sides, a list of allowed values or outcomes, a
+  mapping from each allowed value to its time window, of which those open at the observed
+  instant count); else (only numbers differ, or no such evidence) its message with numbers,
+  step indices and repeated alternatives folded away, and the words that vary between
+  otherwise equal messages (file and format names, never upper-case named values) written
+  ``*``;
+* the same kind is one root cause whichever method or clause showed it (``record()``
+  returning the wrong cause and ``cause()`` reporting it are one bug; a factory that cannot
+  build a recorder crashes every case the same way); the group is named by the clause its
+  findings name most;
 * each case joins exactly one group: greedily, the signature shared by the most cases first
   (a set cover), so a case that shows the common bug and a second one is counted under the
   common bug and the group counts add up to the number of cases not passing.
@@ -59,9 +63,13 @@ def _is_number(v: Any) -> bool:
     return isinstance(v, (int, float)) and not isinstance(v, bool)
 
 
+_NAME = re.compile(r"[A-Z][A-Za-z0-9_]{0,39}")
+
+
 def _is_name(v: Any) -> bool:
-    """A named value (a cause, a state, an exception name, None, a bool): kept in a kind."""
-    return v is None or isinstance(v, bool) or (isinstance(v, str) and len(v) <= 40 and "\n" not in v)
+    """A named value (a cause or state such as ``SILENCE``, an exception such as ``Error``,
+    None, a bool): kept in a kind. File names and phrases are not names."""
+    return v is None or isinstance(v, bool) or (isinstance(v, str) and _NAME.fullmatch(v) is not None)
 
 
 def _show(v: Any) -> str:
@@ -70,8 +78,8 @@ def _show(v: Any) -> str:
 
 def disagreements(finding: Any) -> list[tuple[str, bool]]:
     """The kinds of disagreement a finding shows, as (kind, named) pairs: its explicit ``kind``;
-    else one per field where its evidence's ``observed`` differs from its ``expected`` /
-    ``allowed``; else its normalised message. ``named`` is True when the kind is a disagreement
+    else one per named value where its evidence's ``observed`` differs from its ``expected`` /
+    ``allowed``; else (only numbers differ, or no such evidence) its normalised message. ``named`` is True when the kind is a disagreement
     of named values (then it is one root cause whatever clause showed it)."""
     explicit = getattr(finding, "kind", "") or ""
     if explicit:
@@ -81,18 +89,77 @@ def disagreements(finding: Any) -> list[tuple[str, bool]]:
         expected_key = next((k for k in ("expected", "allowed") if k in ev), None)
         if expected_key is not None:
             out: dict[str, bool] = {}
-            _collect(ev[expected_key], ev["observed"], "", out)
-            if out:
-                return [(k if len(k) <= _MAX_KIND else k[: _MAX_KIND - 3] + "...", n) for k, n in out.items()]
+            try:
+                _collect(ev[expected_key], ev["observed"], "", out)
+            except Exception:  # noqa: BLE001 - evidence of a shape not understood: read the message
+                out = {}
+            named = {k: n for k, n in out.items() if n}
+            if named:  # named values that differ say more than the message's numbers
+                return [(k if len(k) <= _MAX_KIND else k[: _MAX_KIND - 3] + "...", n) for k, n in named.items()]
     return [(normalise_message(getattr(finding, "message", "")), False)]
 
 
+_NAMED = re.compile(r"""\s*(?:(returned|raised|is)\s+)?(['"]?)([A-Za-z_][\w.]*)\2\s*""")
+
+
+def _verb(v: Any) -> str:
+    """``raised`` for a value written ``"raised Error"``, else ``""``."""
+    m = _NAMED.fullmatch(v) if isinstance(v, str) else None
+    return "raised" if m and m.group(1) == "raised" else ""
+
+
+def _canon(v: Any) -> Any:
+    """A named value written in a phrase reduced to the name: ``"'HANGUP'"``, ``"returned
+    'TIMEOUT'"`` -> ``HANGUP``, ``TIMEOUT``; anything else unchanged."""
+    if isinstance(v, str):
+        m = _NAMED.fullmatch(v)
+        if m:
+            return m.group(3)
+    return v
+
+
+_WINDOW = re.compile(r"\s*(-?\d+(?:\.\d+)?)(?:\s*\.\.\s*(-?\d+(?:\.\d+)?))?\s*ms\s*")
+
+
+def _holds(condition: Any, at: float) -> bool:
+    """Whether ``at`` (ms) is inside a condition written as a window, ``"2200..2260 ms"`` or
+    ``"2500 ms"`` (False for anything else)."""
+    m = _WINDOW.fullmatch(condition) if isinstance(condition, str) else None
+    if not m:
+        return False
+    lo = float(m.group(1))
+    hi = float(m.group(2)) if m.group(2) else lo
+    return lo <= at <= hi
+
+
+def _principal(observed: Any) -> Any:
+    """What an observation's value is: its ``value`` (or ``returned``) field, or itself."""
+    if isinstance(observed, dict):
+        for k in ("value", "returned"):
+            if k in observed:
+                return observed[k]
+    return observed
+
+
 def _collect(expected: Any, observed: Any, key: str, out: dict[str, bool]) -> None:
-    """Each difference between ``expected`` and ``observed`` into ``out`` (phrase -> named)."""
-    if isinstance(expected, dict) and isinstance(observed, dict):
-        for k in sorted(set(expected) | set(observed), key=str):
+    """Each difference between ``expected`` and ``observed`` into ``out`` (phrase -> named).
+
+    Shapes understood: the same fields on both sides (each differing field is a difference);
+    a list of allowed values or outcomes (the observation against each alternative that is a
+    named value, or against the closest outcome); a mapping from each allowed value to its
+    condition (``{"SILENCE": "2200..2260 ms"}``: the keys are the alternatives)."""
+    if isinstance(expected, dict) and isinstance(observed, dict) and set(expected) & set(observed):
+        for k in sorted(set(expected) & set(observed), key=str):  # a field on one side only is a note
             if expected.get(k) != observed.get(k):
                 _collect(expected.get(k), observed.get(k), str(k), out)
+        return
+    if isinstance(expected, dict) and expected:  # allowed value -> its condition (a time window)
+        got = _canon(_principal(observed))
+        at = observed.get("end_ms") if isinstance(observed, dict) else None
+        now = [k for k, cond in expected.items() if _is_number(at) and _holds(cond, at)]
+        if not now and got in [_canon(k) for k in expected]:
+            return  # the value is allowed, its time is not: a timing finding, read from its message
+        _collect(now or list(expected), got, key, out)
         return
     if isinstance(expected, list) and not isinstance(observed, list):
         if observed in expected:
@@ -104,11 +171,24 @@ def _collect(expected: Any, observed: Any, key: str, out: dict[str, bool]) -> No
 
             _collect(min(expected, key=distance), observed, key, out)
             return
-        if expected and all(_is_name(e) for e in expected) and _is_name(observed):
-            out.setdefault(f"{' or '.join(_show(e) for e in expected)} expected, {_show(observed)} observed", True)
+        names = [_canon(e) for e in expected]
+        got = _canon(_principal(observed))
+        raised = {_verb(e) for e in expected}
+        if raised == {"raised"} and _verb(_principal(observed)) != "raised" and all(_is_name(n) for n in names):
+            # an exception the spec requires was not raised: one root cause whatever came back
+            for n in dict.fromkeys(names):
+                out.setdefault(f"{_show(n)} expected to be raised, nothing raised", True)
+            return
+        if names and all(_is_name(n) for n in names) and _is_name(got):
+            if got in names:
+                return
+            # each allowed value is a candidate: the grouping picks the one most cases share
+            for n in dict.fromkeys(names):
+                out.setdefault(f"{_show(n)} expected, {_show(got)} observed", True)
         else:
             out.setdefault(f"{key or 'value'} not among the allowed values", False)
         return
+    expected, observed = _canon(expected), _canon(_principal(observed))
     if expected == observed:
         return
     if _is_name(expected) and _is_name(observed):
@@ -212,14 +292,14 @@ def _grade(x: Any) -> str:
 
 def _raw_signatures(case: Any) -> list[tuple[tuple[str, str, str], bool, Any]]:
     """(signature, named, finding) for each kind of disagreement the case's findings of its
-    grade show; a signature is (grade, anchor clause, kind)."""
+    grade show; a signature is (grade, anchor clause, kind), the anchor kept empty (a kind is
+    one root cause on every clause; the slot lets a check's own ``kind`` be keyed by clause)."""
     grade = _grade(case)
     found = [f for f in case.findings if _grade(f) == grade] or list(case.findings)
     out = []
     for f in found:
         for kind, named in disagreements(f):
-            anchor = "" if named else (f.clauses[0] if f.clauses else "")
-            out.append(((grade, anchor, kind), named, f))
+            out.append(((grade, "", kind), named, f))
     if not out:  # a case graded without findings of its grade (should not happen): by its summary
         out.append(((grade, "", normalise_message(case.summary() if hasattr(case, "summary") else "")), False, None))
     return out

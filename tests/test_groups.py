@@ -86,15 +86,23 @@ def test_messages_differing_in_numbers_and_file_names_fold_but_named_values_do_n
     assert {g.kind for g in groups[1:]} == {"stop() returned 'TIMEOUT' at N ms", "stop() returned 'ABORTED' at N ms"}
 
 
-def test_timing_disagreements_are_anchored_to_their_clause():
-    def late(clause: str, ms: int) -> Finding:
-        return Finding(Grade.FAIL, (clause,), f"returned at {ms} ms", {"expected": {"end_ms": ms - 20},
-                                                                        "observed": {"end_ms": ms}})
+def test_timing_findings_group_by_their_message_and_named_values_keep_them_apart():
+    def late(clause: str, cause: str, ms: int) -> Finding:
+        return Finding(Grade.FAIL, (clause,), f"step 1 wait() returned {cause!r} at {ms} ms; a {cause} end is allowed "
+                       f"at {ms + 100} ms or later", {"observed": {"value": f"returned {cause!r}", "end_ms": ms},
+                                                       "allowed": {cause: f"{ms + 100} ms"}})
 
-    groups = group_cases([case("a", late("SPEC-SILENCE", 100)), case("b", late("SPEC-SILENCE", 300)),
-                          case("c", late("SPEC-MAX-TIME", 500))])
-    assert sorted((g.clause, len(g.cases)) for g in groups) == [("SPEC-MAX-TIME", 1), ("SPEC-SILENCE", 2)]
-    assert groups[0].kind == "end_ms differs"
+    groups = group_cases([case("a", late("SPEC-SILENCE", "SILENCE", 100)), case("b", late("SPEC-SILENCE", "SILENCE", 300)),
+                          case("c", late("SPEC-RECORD-TIMEOUT", "TIMEOUT", 500))])
+    assert sorted((g.clause, len(g.cases)) for g in groups) == [("SPEC-RECORD-TIMEOUT", 1), ("SPEC-SILENCE", 2)]
+    assert groups[0].kind == "wait() returned 'SILENCE' at N ms; a SILENCE end is allowed at N ms or later"
+
+
+def test_a_crash_of_every_case_is_one_root_cause_on_every_clause():
+    crash = "the run crashed: RuntimeError: the recorder factory failed: TypeError: 'list' object is not callable"
+    groups = group_cases([case(f"x/{i}", Finding(Grade.FAIL, (clause,), crash))
+                          for i, clause in enumerate(["SPEC-STOP", "SPEC-FORMATS", "SPEC-SIZE", "SPEC-STOP"])])
+    assert len(groups) == 1 and groups[0].clause == "SPEC-STOP" and len(groups[0].cases) == 4
 
 
 def test_explicit_kind_wins_and_survives_json():
@@ -161,3 +169,28 @@ def test_several_allowed_outcomes_compare_with_the_closest():
 
     groups = group_cases([case("a", f("TIMEOUT", 100)), case("b", f("TIMEOUT", 900))])
     assert len(groups) == 1 and groups[0].kind == "'SILENCE' expected, 'TIMEOUT' observed"
+
+
+def test_a_missing_exception_is_one_root_cause_whatever_was_returned():
+    def f(call: str, got: str) -> Finding:
+        return Finding(Grade.FAIL, ("SPEC-EXC-NOTANSWERED",), f"step 0 {call}() {got} at 0 ms; the spec requires it to raise Error",
+                       {"call": call, "observed": got, "allowed": ["raised Error"]})
+
+    groups = group_cases([case("s", f("stop", "returned True")), case("r", f("record", "returned 'TIMEOUT'")),
+                          case("w", f("wait_until_finished", "returned 'NONE'"))])
+    assert len(groups) == 1 and groups[0].kind == "'Error' expected to be raised, nothing raised"
+
+
+def test_time_windows_name_what_may_end_the_job_at_that_instant():
+    def f(at: float, allowed: dict[str, str]) -> Finding:
+        return Finding(Grade.FAIL, ("SPEC-SILENCE", "SPEC-RECORD"), f"step 0 record() returned 'TIMEOUT' at {at} ms",
+                       {"observed": {"value": "returned 'TIMEOUT'", "end_ms": at}, "allowed": allowed})
+
+    groups = group_cases([case("a", f(2200.0, {"SILENCE": "2200..2260 ms"})),
+                          case("b", f(2500.0, {"SILENCE": "2500 ms", "TIMEOUT": "4000 ms"})),
+                          case("c", f(1300.0, {"BARGEIN": "220..340 ms", "SILENCE": "1300..1360 ms"})),
+                          case("d", Finding(Grade.FAIL, ("SPEC-CAUSE-FN",), "final cause() is 'TIMEOUT'",
+                                            {"observed": "TIMEOUT", "allowed": ["'SILENCE'"]}))])
+    assert len(groups) == 1 and groups[0].kind == "'SILENCE' expected, 'TIMEOUT' observed"
+    early = group_cases([case("e", f(100.0, {"TIMEOUT": "4000 ms"}))])
+    assert early[0].kind == "record() returned 'TIMEOUT' at N ms"  # a timing finding: its message
