@@ -41,13 +41,73 @@ exit status:
 """
 
 
-def _factory_arg(p: argparse.ArgumentParser) -> None:
+RUN_HELP = """\
+examples:
+  callsim run fixtures/scenarios/voicemail.toml                 # what happened, step by step
+  callsim run fixtures/scenarios/voicemail.toml --json          # one JSON object
+  callsim run fixtures/scenarios/voicemail.toml --out out --check
+  callsim run fixtures/scenarios/voicemail.toml --check --recorder-factory mypkg.rec:MyRecorder
+  (a report's replay files, report/replay/*, run the same way)
+
+exit status:
+  0  the scenario ran (with --check: and no finding FAILed)
+  1  with --check: a finding FAILed; or the implementation itself failed outside an action (its
+     factory raised or returned None, a final getter raised: one line names it)
+  2  a bad scenario file (one line on stderr: file: key: reason), a bad --recorder-factory or
+     --recorder-command, or an unusable --out/--log path
+"""
+
+CONFORMANCE_HELP = """\
+examples:
+  callsim conformance --report report -n auto                  # the reference recorder
+  callsim conformance --recorder-factory mypkg.rec:MyRecorder --report report -n auto
+  callsim conformance --recorder-factory mypkg.rec:MyRecorder -k "limits/" -q
+  callsim conformance --recorder-factory mypkg.rec:MyRecorder --xfail KNOWN_FAILURES_FILE
+
+"""
+
+REPLAY_HELP = """\
+examples:
+  callsim replay report limits/silence-basic                   # with the factory the report names
+  callsim replay report limits/silence-basic --recorder-factory mypkg.rec:MyRecorder
+
+exit status:
+  0  the case does not fail now
+  1  the case FAILs
+  2  no report in the folder, no such case in it, or a bad --recorder-factory
+"""
+
+PLOT_HELP = """\
+examples:
+  callsim plot fixtures/scenarios/bargein-dtmf-in-file.toml -o /tmp/timeline.png
+  callsim plot fixtures/scenarios/voicemail.toml -o /tmp/case.png --recorder-factory mypkg.rec:MyRecorder
+
+exit status:
+  0  the picture was written
+  2  a bad scenario file or --recorder-factory, or matplotlib is missing (pip install 'callsim[plot]')
+"""
+
+MAIN_HELP = """\
+examples:
+  callsim conformance --report report -n auto        grade the reference recorder
+  callsim conformance --recorder-factory mypkg.rec:MyRecorder --report report
+  callsim run fixtures/scenarios/voicemail.toml      replay a scenario
+  callsim plot fixtures/scenarios/voicemail.toml -o /tmp/timeline.png
+  callsim replay report limits/silence-basic         rerun one case of a report
+  callsim conformance --recorder-command "node examples/js-recorder/recorder.js" --report report
+  callsim import capture.pcapng -o call.toml         a customer's capture as a scenario
+
+exit status: 0 success; 1 a case or finding FAILed; 2 bad usage or input (one line on stderr).
+"callsim COMMAND --help" shows each command's options, examples and exit status.
+"""
+
+
+def _factory_arg(p: argparse.ArgumentParser, default: str = "the reference recorder, recorder:FileRecorder") -> None:
     p.add_argument(
         "--recorder-factory",
         metavar="MODULE:CALLABLE",
         default=os.environ.get("CALLSIM_RECORDER_FACTORY"),
-        help="recorder factory factory(channel) -> recorder (default: the reference recorder; "
-        "also read from CALLSIM_RECORDER_FACTORY)",
+        help=f"recorder factory factory(channel) -> recorder (default: $CALLSIM_RECORDER_FACTORY, else {default})",
     )
     _command_args(p)
 
@@ -140,7 +200,12 @@ def _cmd_run(args: argparse.Namespace) -> int:
     f = result.final
     print(printable(f"final: state={f['state']} cause={f['cause']} audio_detected={f['audio_detected']} "
                     f"call_state={f['call_state']} at {f['end_ms']:.1f} ms"))
+    ciphered = any(dict(a.args).get("cipher") for a in scenario.actions)
     for info in result.files:
+        if info["rate"] is None:  # not a WAV file: what the job's cipher made of one, or something else
+            what = "encrypted (AES-CBC, the job had a cipher)" if ciphered else "not a WAV file"
+            print(printable(f"file {info['name']}: {what}, {info['size']} bytes, sha256 {info['sha256'][:16]}..."))
+            continue
         print(printable(f"file {info['name']}: {info['format']} {info['rate']} Hz, {info['data_bytes']} data bytes, "
                         f"{info['duration_ms']} ms, sha256 {info['sha256'][:16]}..."))
     return 0
@@ -185,12 +250,19 @@ def _cmd_plot(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="callsim", description=__doc__.splitlines()[0])
+    from . import __version__
+
+    raw = argparse.RawDescriptionHelpFormatter
+    parser = argparse.ArgumentParser(
+        prog="callsim", formatter_class=raw, epilog=MAIN_HELP,
+        description="A deterministic virtual call: replay scenarios, grade a call recorder against the spec.")
+    parser.add_argument("--version", action="version", version=f"callsim {__version__}")
     parser.add_argument("--debug", action="store_true",
                         help="show the traceback of an unexpected error (default: one line, exit 2)")
-    sub = parser.add_subparsers(dest="command", required=True)
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    run = sub.add_parser("run", help="run a scenario file's action script")
+    run = sub.add_parser("run", help="run a scenario file's action script", epilog=RUN_HELP, formatter_class=raw,
+                         description="Run a scenario file's action script on a virtual call and print what happened.")
     run.add_argument("scenario", help="scenario TOML file")
     run.add_argument("--json", action="store_true", help="print exactly one JSON object on stdout")
     run.add_argument("--out", metavar="DIR", help="write the recorded files to DIR")
@@ -201,8 +273,9 @@ def build_parser() -> argparse.ArgumentParser:
     _factory_arg(run)
     run.set_defaults(func=_cmd_run)
 
-    conf = sub.add_parser("conformance", help="grade a recorder against the spec", epilog=EXIT_STATUS,
-                          formatter_class=argparse.RawDescriptionHelpFormatter)
+    conf = sub.add_parser("conformance", help="grade a recorder against the spec", epilog=CONFORMANCE_HELP + EXIT_STATUS,
+                          formatter_class=raw, description="Grade a recorder against the spec: every case of "
+                          "the suite, a report folder (index.html, index.json, junit.xml, replay files).")
     _factory_arg(conf)
     conf.add_argument("--report", metavar="DIR", default="report", help="report folder (default: report)")
     conf.add_argument("--profile", choices=("ci", "deep"), default="ci", help="hypothesis profile")
@@ -216,18 +289,22 @@ def build_parser() -> argparse.ArgumentParser:
                       help="wall-clock budget of one case: a recorder that has not returned by then FAILs the "
                       "case (\"did not return within N s\") and the run goes on (default: 300, ten times that for a property under the deep profile; 0: no budget)")
     conf.add_argument("-k", dest="keyword", default=None, help="only cases matching this pytest -k expression")
-    conf.add_argument("-q", "--quiet", action="store_true")
+    conf.add_argument("-q", "--quiet", action="store_true", help="print the summary and the root causes only")
     conf.set_defaults(func=_cmd_conformance)
 
-    rep = sub.add_parser("replay", help="rerun one case of a conformance report")
-    rep.add_argument("report_dir")
-    rep.add_argument("case_id")
-    _factory_arg(rep)
+    rep = sub.add_parser("replay", help="rerun one case of a conformance report", epilog=REPLAY_HELP,
+                         formatter_class=raw, description="Rerun one case of a conformance report and grade it again.")
+    rep.add_argument("report_dir", help="the report folder (--report of callsim conformance), holding index.json")
+    rep.add_argument("case_id", help="the case's ID as the report names it, e.g. limits/silence-basic")
+    _factory_arg(rep, "the factory the report names (index.json's factory), else the reference recorder")
     rep.set_defaults(func=_cmd_replay)
 
-    plot = sub.add_parser("plot", help="draw a timeline of a scenario run (needs the plot extra)")
-    plot.add_argument("scenario")
-    plot.add_argument("-o", "--output", default="timeline.png")
+    plot = sub.add_parser("plot", help="draw a timeline of a scenario run (needs the plot extra)", epilog=PLOT_HELP,
+                          formatter_class=raw, description="Draw the timeline of a scenario run: far-end audio, "
+                          "digits, silence, call states, API calls and the recorder's state over virtual time.")
+    plot.add_argument("scenario", help="scenario TOML file (a report's replay/*.toml too)")
+    plot.add_argument("-o", "--output", default="timeline.png", metavar="FILE",
+                      help="picture to write; PNG, or any format matplotlib knows by its suffix (default: timeline.png)")
     _factory_arg(plot)
     plot.set_defaults(func=_cmd_plot)
 

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import os
 import sys
+import textwrap
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -310,8 +311,9 @@ def plot_run(scenario: Scenario, result: Any, path: str | Path, title: str | Non
     if len(dtmf) > _MAX_DTMF_MARKS:
         summary += f"  (first {_MAX_DTMF_MARKS} of {len(dtmf)} DTMF digits marked)"
         dtmf = dtmf[:_MAX_DTMF_MARKS]
-    fig.suptitle((title or f"{name} (seed {scenario.seed})") + ("\n" + summary if summary else ""),
-                 fontsize=12, x=0.01, ha="left")
+    # a long title (a case ID and its finding) is wrapped, never cut at the figure's edge
+    heading = "\n".join(textwrap.wrap(title or f"{name} (seed {scenario.seed})", 130)[:4])
+    fig.suptitle(heading + ("\n" + summary if summary else ""), fontsize=12, x=0.01, ha="left")
 
     _draw_api(ax_api, steps, t_end)
     _draw_recorder(ax_rec, jobs, commits, t_end)

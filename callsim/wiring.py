@@ -8,7 +8,9 @@ spelling names any other (``--recorder-factory``, ``CALLSIM_RECORDER_FACTORY``).
 
 from __future__ import annotations
 
+import difflib
 import importlib
+import pkgutil
 from typing import Any
 
 from callsim.contract import RecorderFactory
@@ -56,7 +58,7 @@ def load_object(spec: str, *, what: str = "object") -> Any:
         obj: Any = importlib.import_module(module_name)
     except ModuleNotFoundError as exc:
         if exc.name and module_name.startswith(exc.name) and module_name[len(exc.name):][:1] in ("", "."):
-            raise FactoryError(f"{what} {spec!r}: no module named {exc.name!r}") from None
+            raise FactoryError(f"{what} {spec!r}: no module named {exc.name!r}{_close_module(exc.name)}") from None
         raise FactoryError(f"{what} {spec!r}: importing {module_name!r} failed: {exc}") from None
     except BaseException as exc:  # noqa: BLE001 - a module that raises on import is a bad spelling too
         if isinstance(exc, KeyboardInterrupt):
@@ -69,8 +71,37 @@ def load_object(spec: str, *, what: str = "object") -> Any:
         except Exception as exc:  # noqa: BLE001 - AttributeError, or whatever a property raises
             where = module_name + "".join("." + p for p in attr.split(".")[:i])
             why = "has no attribute" if isinstance(exc, AttributeError) else f"raised {type(exc).__name__} for"
-            raise FactoryError(f"{what} {spec!r}: {where!r} {why} {part!r}") from None
+            hint = _did_you_mean(part, [n for n in _names(obj) if not n.startswith("_")]) \
+                if isinstance(exc, AttributeError) else ""
+            raise FactoryError(f"{what} {spec!r}: {where!r} {why} {part!r}{hint}") from None
     return obj
+
+
+def _did_you_mean(word: str, choices: list[str]) -> str:
+    close = difflib.get_close_matches(word, choices, n=1, cutoff=0.6)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def _names(obj: Any) -> list[str]:
+    try:
+        return [str(n) for n in dir(obj)]
+    except Exception:  # noqa: BLE001 - a hostile __dir__ only costs the hint
+        return []
+
+
+def _close_module(name: str) -> str:
+    """" (did you mean 'x'?)" for a module name that does not exist: a sibling in its package,
+    or a top-level module on the path."""
+    parent, _, leaf = name.rpartition(".")
+    try:
+        if parent:
+            pkg = importlib.import_module(parent)
+            found = [m.name for m in pkgutil.iter_modules(getattr(pkg, "__path__", []))]
+        else:
+            found = [m.name for m in pkgutil.iter_modules()]
+    except Exception:  # noqa: BLE001 - the hint is a convenience; the error stands without it
+        return ""
+    return _did_you_mean(leaf, found)
 
 
 def resolve_factory(spec: str | None) -> RecorderFactory:

@@ -65,6 +65,8 @@ class _Session:
 
 
 _PYTEST_EXIT = {2: "interrupted", 3: "internal error", 4: "usage error", 5: "no tests collected"}
+#: pytest's own reporter is off under callsim conformance (conformance.console): where to see it
+_PYTEST_HINT = "see the lines above, or run pytest --pyargs conformance with the same options for pytest's own report"
 
 
 def run_conformance(args: Any, resolve: Callable[[str | None], Any] | None = None) -> int:
@@ -87,12 +89,13 @@ def _run_conformance(args: Any, resolve: Callable[[str | None], Any] | None = No
         return 2
     import pytest
 
-    argv = ["--pyargs", "conformance", "-p", "no:cacheprovider", "-o", "addopts=",
-            "--callsim-report", str(args.report), "--callsim-profile", args.profile,
-            "-W", "ignore::DeprecationWarning",
-            # the options were checked (so imported) before pytest started; the suite's checks
-            # do not rely on assertion rewriting
-            "-W", "ignore::pytest.PytestAssertRewriteWarning"]
+    # pytest's own terminal reporter is off: conformance.console prints one progress display and
+    # one summary. The suite's checks do not rely on assertion rewriting (--assert=plain: no
+    # PytestAssertRewriteWarning for the modules the option checks imported); pytest-benchmark,
+    # if installed, has nothing to measure here and only warns under xdist.
+    argv = ["--pyargs", "conformance", "-p", "no:cacheprovider", "-p", "no:terminal", "-p", "no:benchmark",
+            "-o", "addopts=", "--assert=plain", "--callsim-report", str(args.report),
+            "--callsim-profile", args.profile, "-W", "ignore::DeprecationWarning"]
     if args.recorder_factory:
         argv += ["--recorder-factory", args.recorder_factory]
     if getattr(args, "recorder_command", None):
@@ -113,9 +116,15 @@ def _run_conformance(args: Any, resolve: Callable[[str | None], Any] | None = No
         argv += ["--callsim-case-timeout", str(args.case_timeout)]
     if args.keyword:
         argv += ["-k", args.keyword]
-    argv += ["-q", "--no-header", "-rN"] if args.quiet else ["-q", "--no-header", "-rf"]
+    from .console import Progress
+
     session = _Session()
-    code = int(pytest.main(argv, plugins=[session]))
+    progress = Progress(args.recorder_factory or "the reference recorder", quiet=args.quiet,
+                        workers=str(args.numprocesses) if args.numprocesses else None)
+    try:
+        code = int(pytest.main(argv, plugins=[session, progress]))
+    finally:
+        progress.finish()
     config = session.config
     report = getattr(config, "_callsim_report", None)
     write_error = getattr(config, "_callsim_report_error", None)
@@ -123,14 +132,14 @@ def _run_conformance(args: Any, resolve: Callable[[str | None], Any] | None = No
         _error(f"cannot write the report: {write_error}")
         return 2
     if report is None:
-        _error(f"pytest stopped before grading ({_PYTEST_EXIT.get(code, f'exit {code}')}); see its output above")
+        _error(f"pytest stopped before grading ({_PYTEST_EXIT.get(code, f'exit {code}')}); {_PYTEST_HINT}")
         return 2
     if not report.cases:
         known = report.known_cases()
         _error(f"-k {args.keyword!r} selected none of the suite's {known} cases" if args.keyword
                else f"no case was collected (pytest: {_PYTEST_EXIT.get(code, f'exit {code}')})")
         return 2
-    _print_summary(report, Path(args.report))
+    _print_summary(report, Path(args.report), quiet=bool(args.quiet))
     if code in (2, 3, 4):
         _error(f"the verdict is incomplete: pytest ended with exit status {code} ({_PYTEST_EXIT[code]})")
         return 2
@@ -140,26 +149,15 @@ def _run_conformance(args: Any, resolve: Callable[[str | None], Any] | None = No
         _error(f"{len(errors)} case(s) could not be graded (ERROR), first {errors[0].id}: {errors[0].summary()[:200]}"
                if errors else f"no case was graded: all {len(report.cases)} selected cases are UNSUPPORTED")
     elif verdict == 0 and code != 0:
-        _error(f"pytest reported failures (exit {code}) that no case explains; see its output above")
+        _error(f"pytest reported failures (exit {code}) that no case explains; {_PYTEST_HINT}")
         return 2
     return verdict
 
 
-def _print_summary(report: Any, report_dir: Path) -> None:
-    from .grades import Grade
-    from .plugin import summary_text
+def _print_summary(report: Any, report_dir: Path, quiet: bool = False) -> None:
+    from .console import summary_lines
 
-    print(printable(f"\n{report.implementation}: {summary_text(report)}; report {report_dir / 'index.html'}"))
-    note = report.partial_note()
-    if note:
-        print(printable(note))
-    shown = (Grade.FAIL, Grade.ERROR, Grade.XPASS)
-    for c in report.cases:
-        if c.grade in shown:
-            quote = next((f.quote for f in c.findings if f.grade is Grade.FAIL and f.quote), "")
-            breaks = f"       breaks: \"{quote}\"\n" if quote else ""
-            print(printable(f"  {c.grade.value} {c.id} [{', '.join(c.clauses)}]\n       {c.summary()[:300]}\n"
-                            f"{breaks}       replay: {report.replay_line(c, report_dir)}"))
+    print("\n".join(summary_lines(report, report_dir, quiet=quiet)))
 
 
 def check_scenario(scenario: Any, factory: Any) -> tuple[int, list[Any]]:
@@ -186,14 +184,20 @@ def run_replay(args: Any, resolve: Callable[..., Any]) -> int:
     from .suite import check_recorder
 
     index = Path(args.report_dir) / "index.json"
+    problem = _report_problem(Path(args.report_dir))
+    if problem:
+        print(printable(f"callsim replay: {problem}"), file=sys.stderr)
+        return 2
     try:
         doc = json.loads(index.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
+        ids = [c["id"] for c in doc["cases"]]
+    except (OSError, ValueError, KeyError, TypeError) as exc:
         print(printable(f"callsim replay: cannot read {index}: {exc}"), file=sys.stderr)
         return 2
     case = next((c for c in doc["cases"] if c["id"] == args.case_id), None)
     if case is None:
-        print(f"callsim replay: no case {args.case_id!r} in {index}", file=sys.stderr)
+        print(printable(f"callsim replay: no case {args.case_id!r} in {index}{_did_you_mean(args.case_id, ids)}"),
+              file=sys.stderr)
         return 2
     spec = args.recorder_factory or doc.get("factory")
     # a report of a recorder process replays with its command (or --isolate) unless told otherwise
@@ -219,6 +223,27 @@ def run_replay(args: Any, resolve: Callable[..., Any]) -> int:
             return 1 if c.grade.value == "FAIL" else 0
     print(f"callsim replay: case {case['id']!r} is not in this suite version", file=sys.stderr)
     return 2
+
+
+def _did_you_mean(word: str, choices: list[str]) -> str:
+    import difflib
+
+    close = difflib.get_close_matches(word, choices, n=1, cutoff=0.5)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def _report_problem(folder: Path) -> str | None:
+    """Why ``folder`` is not a report to replay from (None when it is one)."""
+    if folder.is_dir():
+        return None if (folder / "index.json").is_file() else f"{str(folder)!r} is not a conformance report (no index.json in it)"
+    if folder.exists():
+        return f"{str(folder)!r} is a file, not a report folder"
+    parent = folder.parent if str(folder.parent) else Path(".")
+    try:
+        reports = [p.name for p in parent.iterdir() if (p / "index.json").is_file()] if parent.is_dir() else []
+    except OSError:
+        reports = []
+    return f"no report folder {str(folder)!r}{_did_you_mean(folder.name, reports)}"
 
 
 def print_findings(name: str, findings: list[Any]) -> None:

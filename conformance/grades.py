@@ -47,12 +47,18 @@ def worst(grades: list[Grade]) -> Grade:
 
 @dataclass(frozen=True)
 class Finding:
-    """One observation: ``grade`` for ``clauses``, with a message and evidence."""
+    """One observation: ``grade`` for ``clauses``, with a message and evidence.
+
+    ``kind`` optionally names the kind of disagreement (``"cause SILENCE expected, TIMEOUT
+    returned"``): findings of the same kind are one root cause in the report
+    (``conformance.groups``). Left empty, the report derives it from the evidence or message.
+    """
 
     grade: Grade
     clauses: tuple[str, ...]
     message: str
     evidence: dict[str, Any] = field(default_factory=dict)
+    kind: str = ""
 
     def __post_init__(self) -> None:
         ev = self.evidence if isinstance(self.evidence, dict) else {"value": self.evidence}
@@ -60,6 +66,7 @@ class Finding:
         object.__setattr__(self, "clauses", tuple(plain_str(c) for c in self.clauses))
         object.__setattr__(self, "message", plain_str(self.message))
         object.__setattr__(self, "evidence", plain(ev))
+        object.__setattr__(self, "kind", plain_str(self.kind or ""))
 
     @property
     def quote(self) -> str:
@@ -76,6 +83,8 @@ class Finding:
              "evidence": self.evidence}
         if self.grade is Grade.FAIL:
             d["quote"] = self.quote
+        if self.kind:
+            d["kind"] = self.kind
         return d
 
 
@@ -120,8 +129,8 @@ class CaseResult:
     def from_json(cls, d: dict[str, Any]) -> CaseResult:
         res = cls(d["id"], tuple(d["clauses"]), replay=d.get("replay"), scenario_toml=d.get("scenario"),
                   unsupported=d.get("unsupported"), duration_s=d.get("duration_s", 0.0))
-        res.findings = [Finding(Grade(f["grade"]), tuple(f["clauses"]), f["message"], f.get("evidence", {}))
-                        for f in d.get("findings", [])]
+        res.findings = [Finding(Grade(f["grade"]), tuple(f["clauses"]), f["message"], f.get("evidence", {}),
+                                f.get("kind", "")) for f in d.get("findings", [])]
         return res
 
     @property
@@ -135,7 +144,7 @@ class CaseResult:
         if self.expected_failure or self.unsupported:
             return
         if any(f.grade is Grade.FAIL for f in self.findings):
-            self.findings = [Finding(Grade.XFAIL, f.clauses, "expected failure: " + f.message, f.evidence)
+            self.findings = [Finding(Grade.XFAIL, f.clauses, "expected failure: " + f.message, f.evidence, f.kind)
                              if f.grade is Grade.FAIL else f for f in self.findings]
         elif not any(f.grade is Grade.ERROR for f in self.findings):
             self.findings.append(Finding(Grade.XPASS, self.clauses, "listed as an expected failure, but the case "

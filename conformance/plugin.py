@@ -39,8 +39,8 @@ import pytest
 from callsim.textsafe import plain_str, printable
 from callsim.wiring import REFERENCE
 
-__all__ = ["pytest_addoption", "pytest_configure", "recorder_factory", "read_xfail", "load_capabilities",
-           "OptionError", "case_id_of"]
+__all__ = ["pytest_addoption", "pytest_configure", "recorder_factory", "simulated_call", "read_xfail",
+           "load_capabilities", "OptionError", "case_id_of"]
 
 
 class OptionError(ValueError):
@@ -230,6 +230,17 @@ def recorder_factory(callsim_factory: Any) -> Any:
     return callsim_factory
 
 
+@pytest.fixture
+def simulated_call(callsim_factory: Any) -> Any:
+    """Simulated calls for an application's own tests (``conformance.calls``):
+    ``simulated_call(scenario)`` is a ``SimulatedCall`` whose ``channel`` has a working
+    ``FileRecorder`` (the reference unless ``--recorder-factory`` names another), in virtual
+    time; ``simulated_call.builder()`` starts a scenario."""
+    from .calls import CallMaker
+
+    return CallMaker(callsim_factory)
+
+
 # -- what pytest saw -------------------------------------------------------------------------------
 def pytest_collection_finish(session: Any) -> None:
     if _STATE is not None:
@@ -357,6 +368,7 @@ def pytest_sessionfinish(session: Any, exitstatus: int) -> None:
     report.cases = _reconcile(st, config)
     report.partial = not set(known) <= {c.id for c in report.cases}
     report.duration_s = time.perf_counter() - config._callsim_t0
+    report.started = config._callsim_t0  # the written report's duration includes its plots
     config._callsim_report = report
     config._callsim_report_error = None
     factory = getattr(config, "_callsim_factory", None)
@@ -378,11 +390,22 @@ def pytest_sessionfinish(session: Any, exitstatus: int) -> None:
         return
     if report.verdict() and session.exitstatus == pytest.ExitCode.OK:
         session.exitstatus = pytest.ExitCode.TESTS_FAILED  # never green while the report is not
-    if tr is not None:
-        tr.write_line(printable("callsim conformance: " + summary_text(report) + f"; report: {path}"))
-        note = report.partial_note()
-        if note:
-            tr.write_line(printable(f"callsim conformance: {note}"), yellow=True)
+    config._callsim_report_path = path
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_terminal_summary(terminalreporter: Any, config: Any) -> None:
+    """The suite's summary and its root causes (``conformance.console``), once, after pytest's
+    own summary (``callsim conformance`` prints them itself, pytest's reporter switched off)."""
+    report = getattr(config, "_callsim_report", None)
+    path = getattr(config, "_callsim_report_path", None)
+    if report is None or path is None or hasattr(config, "workerinput"):
+        return
+    from .console import summary_lines
+
+    terminalreporter.write_sep("=", "callsim conformance")
+    for line in summary_lines(report, Path(path).parent)[1:]:
+        terminalreporter.write_line(line)
 
 
 def summary_text(report: Any) -> str:

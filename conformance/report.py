@@ -14,13 +14,14 @@ on its way into HTML and JUnit XML, so both are well-formed whatever an exceptio
 
 from __future__ import annotations
 
-import html
 import json
 import os
 import re
 import shlex
 import shutil
 import tempfile
+import time
+import tomllib
 import xml.etree.ElementTree as ET
 from collections import Counter
 from dataclasses import dataclass, field
@@ -89,6 +90,9 @@ class Report:
     recorder_command: str | None = None
     #: the Python factory ran in a ``callsim host`` process (``--isolate``)
     isolate: bool = False
+    #: ``time.perf_counter()`` when the run began: ``write`` then sets ``duration_s`` to the
+    #: time until the report is written (plots included), as the run's own clock would say
+    started: float | None = None
 
     @property
     def failed(self) -> list[CaseResult]:
@@ -182,7 +186,23 @@ class Report:
             "selection": {"keyword": self.keyword, "selected": len(self.cases), "known": self.known_cases()},
             "strict_xfail": self.strict_xfail,
             "verdict": self.verdict(),
+            "groups": self.groups_json(report_dir),
         }
+
+    def groups(self) -> list[Any]:
+        """The root causes of the cases not passing (``conformance.groups``), largest first."""
+        from .groups import group_cases
+
+        return group_cases(self.cases)
+
+    def groups_json(self, report_dir: str | Path = "report") -> list[dict[str, Any]]:
+        out = []
+        for g in self.groups():
+            d = g.to_json()
+            d["replay"] = self.replay_line(g.smallest, report_dir) if g.grade != "XPASS" else None
+            d["quote"] = g.quote if g.grade == "FAIL" else ""
+            out.append(d)
+        return out
 
     # -- writing ---------------------------------------------------------------------
     def write(self, report_dir: str | Path, *, factory: Any = None, plots: bool = True, max_plots: int = 20) -> Path:
@@ -199,12 +219,14 @@ class Report:
             (tmp / "replay").mkdir()
             for c in self.cases:
                 if c.scenario_toml:
-                    (tmp / "replay" / (safe_name(c.id) + ".toml")).write_text(c.scenario_toml, encoding="utf-8")
-            if plots:
-                self._plot_failures(tmp, factory, max_plots)
+                    (tmp / "replay" / (safe_name(c.id) + ".toml")).write_text(self.replay_file(c, given),
+                                                                              encoding="utf-8")
+            note = self._plot_failures(tmp, factory, max_plots) if plots else ""
+            if self.started is not None:
+                self.duration_s = time.perf_counter() - self.started
             doc = self.to_json(given)
             _write(tmp / "index.json", json.dumps(doc, indent=1, sort_keys=True) + "\n")
-            _write(tmp / "index.html", self.to_html(doc, tmp))
+            _write(tmp / "index.html", self.to_html(doc, tmp, note))
             _write(tmp / "junit.xml", self.to_junit(given))
             _swap_in(tmp, final)
         except BaseException:
@@ -212,32 +234,70 @@ class Report:
             raise
         return given / "index.html"
 
-    def _plot_failures(self, d: Path, factory: Any, max_plots: int) -> None:
-        """A timeline plot for each FAIL case that has a scenario (needs the plot extra)."""
-        failing = [c for c in self.cases if c.grade is Grade.FAIL and c.scenario_toml][:max_plots]
+    def replay_file(self, case: CaseResult, report_dir: str | Path) -> str:
+        """The case's scenario as a replay file that explains itself: a header comment (case ID,
+        grade and first finding, suite and spec-decisions versions, implementation, the exact
+        command) and, when the scenario has none, ``name`` set to the case ID, so a plot of it
+        is titled by the case. The scenario itself is unchanged (``callsim run`` reads the
+        comment as nothing and ``name`` only as the title)."""
+        text = case.scenario_toml or ""
+        bad = next((f for f in case.findings if f.grade is case.grade), None)
+        finding = f"{bad.grade.value} [{', '.join(bad.clauses)}] {bad.message}" if bad else case.grade.value
+        header = [
+            f"callsim replay file of case {case.id}",
+            f"grade: {case.grade.value}; finding: {finding[:300]}",
+            f"suite {SUITE_VERSION}, spec decisions v{SPEC_DECISIONS_VERSION}, profile {self.profile}",
+            f"implementation: {self.implementation}",
+            f"replay: {self.replay_line(case, report_dir)}",
+        ]
+        lines = ["# " + _comment(h) for h in header]
+        try:
+            has_name = "name" in tomllib.loads(text)
+        except tomllib.TOMLDecodeError:
+            has_name = True  # not ours to touch: written as it came
+        if not has_name:
+            lines.append("name = " + json.dumps(printable(case.id), ensure_ascii=False))  # a TOML basic string
+        return "\n".join(lines) + "\n" + text
+
+    def _plot_failures(self, d: Path, factory: Any, max_plots: int) -> str:
+        """A timeline plot for FAIL cases with a scenario (needs the plot extra): the smallest
+        case of each root cause first, then the others, at most ``max_plots``. Returns a note
+        for the page when cases were left without a plot ("" when none was)."""
+        failing = [c for c in self.cases if c.grade is Grade.FAIL and c.scenario_toml]
         if not failing:
-            return
+            return ""
         try:
             import matplotlib  # noqa: F401
         except ImportError:
-            return
+            return (f"no timeline plots: matplotlib is not installed (pip install 'callsim[plot]'); "
+                    f"{len(failing)} failing cases could have one")
         from callsim.plot import plot_run
         from simulator.runner import run_scenario
         from simulator.scenario import loads_scenario
 
         if factory is None:  # the caller decides which recorder a plot re-runs; none, no plots
-            return
+            return ""
+        groups = [g for g in self.groups() if g.grade == "FAIL"]
+        label = {c.id: g.label for g in groups for c in g.cases}
+        firsts = [g.smallest for g in groups if g.smallest.scenario_toml]
+        order = list({c.id: c for c in [*firsts, *failing]}.values())
+        chosen = order[:max_plots]
         (d / "plots").mkdir(exist_ok=True)
-        for c in failing:
+        for c in chosen:
             try:
                 scenario = loads_scenario(c.scenario_toml or "")
                 result = run_scenario(scenario, factory)
                 plot_run(scenario, result, d / "plots" / (safe_name(c.id) + ".png"),
-                         title=printable(f"{c.id}: {c.summary()[:90]}"))
+                         title=printable(f"{c.id}: {label.get(c.id) or c.summary()[:200]}"))
             except KeyboardInterrupt:  # a plot is a convenience: stop drawing, write the report
                 break
             except BaseException:  # noqa: BLE001 - the implementation runs again here; whatever it raises, the report is written
                 continue
+        left = len(order) - len(chosen)
+        if left <= 0:
+            return ""
+        return (f"timeline plots were drawn for {len(chosen)} of the {len(order)} failing cases (the smallest case "
+                f"of each root cause first); draw another with: callsim plot <replay file> --recorder-factory ...")
 
     def to_junit(self, report_dir: Path) -> str:
         s = self.summary()
@@ -272,56 +332,15 @@ class Report:
                 so.text = summary
         return ET.tostring(suite, encoding="unicode", xml_declaration=True)
 
-    def to_html(self, doc: dict[str, Any], report_dir: Path) -> str:
-        def e(text: Any) -> str:
-            return html.escape(printable(text))
+    def to_html(self, doc: dict[str, Any], report_dir: Path, plot_note: str = "") -> str:
+        from .htmlreport import render_html
 
-        s = doc["summary"]
-        colors = {"PASS": "#2e7d32", "FAIL": "#c62828", "NON-STRICT": "#ef6c00", "INFO": "#1565c0", "UNSUPPORTED": "#757575",
-                  "XFAIL": "#6a1b9a", "XPASS": "#ad1457", "ERROR": "#212121"}
-        badge = lambda g: f'<span class="g" style="background:{colors[g]}">{e(g)}</span>'  # noqa: E731
-        rows = []
-        for cid, cl in doc["clauses"].items():
-            grades = " ".join(f"{badge(g)}&nbsp;{n}" for g, n in sorted(cl["grades"].items()))
-            fails = ", ".join(f'<a href="#{e(safe_name(x))}">{e(x)}</a>' for x in cl["failed_by"])
-            rows.append(f"<tr><td><code>{e(cid)}</code></td><td>{e(cl['source'])}</td><td>{e(cl['text'])}</td>"
-                        f"<td>{len(cl['cases'])}</td><td>{grades}</td><td>{fails}</td></tr>")
-        details = []
-        for c in doc["cases"]:
-            if c["grade"] == "PASS":
-                continue
-            ev = "".join(f"<li>{badge(f['grade'])} [{e(', '.join(f['clauses']))}] {e(f['message'])}"
-                         f"<pre>{e(json.dumps(f['evidence'], indent=1, default=str))}</pre></li>" for f in c["findings"])
-            plot = report_dir / "plots" / (safe_name(c["id"]) + ".png")
-            plot_html = f'<p><a href="plots/{e(plot.name)}"><img src="plots/{e(plot.name)}" width="720"></a></p>' if plot.exists() else ""
-            details.append(f'<section id="{e(safe_name(c["id"]))}"><h3>{badge(c["grade"])} {e(c["id"])}</h3>'
-                           f"<p>clauses: {e(', '.join(c['clauses']))}</p><ul>{ev}</ul>"
-                           f"<p>replay: <code>{e(c['replay'])}</code></p>{plot_html}</section>")
-        case_rows = "".join(f"<tr><td>{badge(c['grade'])}</td><td><a href=\"#{e(safe_name(c['id']))}\">{e(c['id'])}</a></td>"
-                            f"<td>{e(', '.join(c['clauses']))}</td><td>{e(c['summary'][:200])}</td></tr>" for c in doc["cases"])
-        summary = " ".join(f"{badge(g)}&nbsp;{s[g]}" for g in colors if s.get(g) or g in _ALWAYS_SHOWN)
-        banner = ""
-        if doc.get("partial"):
-            sel = doc["selection"]
-            how = f" (-k <code>{e(sel['keyword'])}</code>)" if sel["keyword"] else ""
-            banner = (f'<p class="partial"><strong>partial run</strong>{how}: {sel["selected"]} of the suite\'s '
-                      f'{sel["known"]} cases; not a verdict on the whole suite</p>')
-        return f"""<!doctype html><html><head><meta charset="utf-8"><title>callsim conformance: {e(doc['implementation'])}</title>
-<style>body{{font-family:sans-serif;margin:2em;max-width:1200px}}td,th{{border-bottom:1px solid #ddd;padding:4px;vertical-align:top;text-align:left}}
-table{{border-collapse:collapse;width:100%}}.partial{{background:#fff3e0;border:1px solid #ef6c00;padding:6px}}.g{{color:#fff;padding:1px 6px;border-radius:3px;font-size:85%}}pre{{background:#f5f5f5;padding:4px;white-space:pre-wrap}}</style></head><body>
-<h1>callsim conformance report</h1>
-{banner}
-<p>implementation: <code>{e(doc['implementation'])}</code> · suite {e(doc['suite_version'])} · spec decisions v{doc['spec_decisions_version']} · profile {e(doc['profile'])} · {doc['duration_s']} s</p>
-<p>{summary} · {s['total']} cases</p>
-<h2>Cases not passing</h2>{''.join(details) or '<p>none</p>'}
-<h2>By clause</h2><table><tr><th>clause</th><th>source</th><th>requirement</th><th>cases</th><th>grades</th><th>failed by</th></tr>{''.join(rows)}</table>
-<h2>All cases</h2><table><tr><th>grade</th><th>case</th><th>clauses</th><th>summary</th></tr>{case_rows}</table>
-</body></html>
-"""
+        return render_html(doc, report_dir, plot_note)
 
 
-#: The grades the summary always shows (the others only when a case has them).
-_ALWAYS_SHOWN = ("PASS", "FAIL", "NON-STRICT", "INFO", "UNSUPPORTED")
+def _comment(text: str) -> str:
+    """``text`` fit for one TOML comment line: printable, no line breaks."""
+    return " ".join(printable(text).split())
 
 
 def _write(path: Path, text: str) -> None:

@@ -85,7 +85,7 @@ def report_ids(d: Path) -> tuple[list[str], list[str], list[str]]:
     junit = ET.parse(d / "junit.xml").getroot()
     all_cases = (d / "index.html").read_text(encoding="utf-8").split("<h2>All cases</h2>", 1)[1]
     return ([c["id"] for c in doc["cases"]], [tc.get("name", "") for tc in junit.iter("testcase")],
-            re.findall(r'<td><a href="#[^"]*">([^<]*)</a></td>', all_cases))
+            re.findall(r'<tr data-grade="[^"]*" data-clauses="[^"]*" data-id="([^"]*)"', all_cases))
 
 
 # -- 1. exit codes ---------------------------------------------------------------------------------

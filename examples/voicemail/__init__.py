@@ -1,0 +1,1 @@
+"""A small voicemail application tested on simulated calls (see ``app.py`` and ``test_app.py``)."""
