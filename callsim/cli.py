@@ -95,7 +95,7 @@ examples:
   callsim plot fixtures/scenarios/voicemail.toml -o /tmp/timeline.png
   callsim replay report limits/silence-basic         rerun one case of a report
   callsim conformance --recorder-command "node examples/js-recorder/recorder.js" --report report
-  callsim import capture.pcapng -o call.toml         a customer's capture as a scenario
+  callsim import fixtures/captures/customer-call.pcapng -o customer-call.toml
 
 exit status: 0 success; 1 a case or finding FAILed; 2 bad usage or input (one line on stderr).
 "callsim COMMAND --help" shows each command's options, examples and exit status.
