@@ -36,7 +36,7 @@ import subprocess
 import sys
 import time
 from collections import Counter
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -210,6 +210,25 @@ def collect(workdir: Path) -> list[Mutant]:
 def report(workdir: Path, json_path: Path | None) -> dict:
     mutants = collect(workdir)
     meta = json.loads((workdir / "meta.json").read_text())
+    figures = _figures(meta, mutants)
+    rechecked_path = workdir / "recheck.json"
+    if rechecked_path.exists():
+        redone = json.loads(rechecked_path.read_text())
+        mutants = [replace(m, outcome=redone[m.job_id]["outcome"], summary=redone[m.job_id]["summary"])
+                   if m.job_id in redone else m for m in mutants]
+        figures = {"first_run": figures, "after_recheck": _figures(meta, mutants), "rechecked": len(redone)}
+    print(json.dumps(figures, indent=1))
+    for m in mutants:
+        if m.outcome in ("survived", "flagged"):
+            print(f"\n## {m.outcome} {m.module}:{m.line} {m.operator} [{m.job_id}] {m.summary}")
+            print("\n".join(line for line in m.diff.splitlines() if line.startswith(("+", "-"))
+                            and not line.startswith(("+++", "---"))))
+    if json_path:
+        json_path.write_text(json.dumps({"figures": figures, "mutants": [asdict(m) for m in mutants]}, indent=1))
+    return figures
+
+
+def _figures(meta: dict, mutants: list[Mutant]) -> dict:
     counts = Counter(m.outcome for m in mutants)
     graded = len(mutants) - counts["incompetent"]
     killed = counts["killed-fail"] + counts["killed-other"] + counts["timeout"]
@@ -220,15 +239,52 @@ def report(workdir: Path, json_path: Path | None) -> dict:
         "killed_by_fail_pct": round(100 * counts["killed-fail"] / graded, 1) if graded else None,
         "detected_pct": round(100 * (killed + counts["flagged"]) / graded, 1) if graded else None,
     }
-    print(json.dumps(figures, indent=1))
-    for m in mutants:
-        if m.outcome in ("survived", "flagged"):
-            print(f"\n## {m.outcome} {m.module}:{m.line} {m.operator} [{m.job_id}] {m.summary}")
-            print("\n".join(line for line in m.diff.splitlines() if line.startswith(("+", "-"))
-                            and not line.startswith(("+++", "---"))))
-    if json_path:
-        json_path.write_text(json.dumps({"figures": figures, "mutants": [asdict(m) for m in mutants]}, indent=1))
     return figures
+
+
+def recheck(args: argparse.Namespace, workdir: Path) -> dict:
+    """Run the survivors (and flagged mutants) of the run in ``workdir`` again, against the
+    current tree: each mutant's diff is applied to a fresh copy, the test command run, the file
+    restored. Results go to ``workdir/recheck.json`` (resumable: done mutants are kept), and the
+    figures are printed with the rechecked outcomes in place of the first ones."""
+    mutants = collect(workdir)
+    todo = [m for m in mutants if m.outcome in ("survived", "flagged")]
+    out_path = workdir / "recheck.json"
+    done: dict[str, dict] = json.loads(out_path.read_text()) if out_path.exists() else {}
+    tree = workdir / "recheck-tree"
+    if tree.exists():
+        shutil.rmtree(tree)
+    tree.mkdir()
+    _copy_tree(tree)
+    env = dict(os.environ, PYTHONPATH=str(tree), PYTHONHASHSEED="0", OPENBLAS_NUM_THREADS="1",
+               OMP_NUM_THREADS="1", PYTHONDONTWRITEBYTECODE="1")
+    command = TEST_COMMAND.format(python=sys.executable, report=workdir / "recheck-report").split()
+    from cosmic_ray.work_item import WorkResult
+
+    for m in todo:
+        if m.job_id in done:
+            continue
+        diff = m.diff.split("\n", 1)[1] if m.diff.startswith("--- mutation diff ---") else m.diff
+        target = tree / m.module
+        original = target.read_bytes()
+        applied = subprocess.run(["patch", "-p1", "-d", str(tree), "-s", "--no-backup-if-mismatch"],
+                                 input=diff + "\n", text=True, capture_output=True)
+        if applied.returncode:
+            done[m.job_id] = {"outcome": "incompetent", "summary": "the diff no longer applies"}
+        else:
+            try:
+                r = subprocess.run(command, cwd=tree, env=env, capture_output=True, text=True, timeout=args.timeout)
+                result = WorkResult(worker_outcome="normal", output=r.stdout,
+                                    test_outcome="killed" if r.returncode else "survived")
+            except subprocess.TimeoutExpired:
+                result = WorkResult(worker_outcome="normal", output="timeout", test_outcome="killed")
+            finally:
+                target.write_bytes(original)
+            outcome, summary = _classify(result)
+            done[m.job_id] = {"outcome": outcome, "summary": summary}
+        out_path.write_text(json.dumps(done, indent=1))
+        print(f"recheck {m.module}:{m.line} {m.operator}: {m.outcome} -> {done[m.job_id]['outcome']}", flush=True)
+    return done
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -241,10 +297,18 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--fresh", action="store_true", help="discard a previous run in --workdir")
     ap.add_argument("--report", action="store_true", help="only print the figures of what has run")
     ap.add_argument("--json", type=Path, help="also write the figures and every mutant as JSON")
+    ap.add_argument("--recheck", action="store_true",
+                    help="run the run's survivors again against the current tree (after closing gaps)")
     args = ap.parse_args(argv)
     if args.sample < 1 or args.shards < 1:
         ap.error("--sample and --shards must be at least 1")
     workdir = args.workdir.resolve()
+    if args.recheck:
+        if not (workdir / "meta.json").exists():
+            ap.error(f"no run in {workdir}")
+        recheck(args, workdir)
+        report(workdir, args.json)
+        return 0
     if not args.report:
         _prepare(args, workdir)
         _execute(args, workdir)
