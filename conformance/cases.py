@@ -288,6 +288,24 @@ _add(Case("limits/size-and-digit-same-frame", ("SPEC-SIZE", "SPEC-BARGEIN", "SD-
           _b().speech(0, 1900).dtmf(2000, "7", tone_ms=100, gap_ms=100)
           .record(filename="b", barge_in=True, max_bytes=16160, milliseconds_max_silence=0).build(),
           needs={"inband_dtmf": True}))
+# ITU-T Q.24 (AT&T column) rows, one digit each during a barge_in job (SD-DTMF-Q24): the edges
+# of the acceptance range must barge in, what Q.24 rejects must not; either departure is a
+# DSP-quality finding (NON-STRICT), never a FAIL
+for _row, _kw in (("accept-offset+1.5", {"tone_ms": 45, "freq_offset_pct": 1.5}),
+                  ("accept-offset-1.5", {"tone_ms": 45, "freq_offset_pct": -1.5}),
+                  ("accept-twist+4", {"tone_ms": 45, "twist_db": 4.0, "level_dbm0": -25.0}),
+                  ("accept-twist-8", {"tone_ms": 45, "twist_db": -8.0, "level_dbm0": -10.0}),
+                  ("accept-40ms-25dbm0", {"tone_ms": 40, "level_dbm0": -25.0}),
+                  ("reject-offset+3.5", {"freq_offset_pct": 3.5}),
+                  ("reject-offset-3.5", {"freq_offset_pct": -3.5}),
+                  ("reject-high-only+3.5", {"high_offset_pct": 3.5}),
+                  ("reject-23ms", {"tone_ms": 23}),
+                  ("reject-20ms", {"tone_ms": 20}),
+                  ("reject-55dbm0", {"level_dbm0": -55.0})):
+    _add(Case(f"dtmf-q24/{_row}", ("SPEC-BARGEIN", "SD-DTMF-Q24"),
+              _b().speech(0, 1500).dtmf(2000, "5", **{"tone_ms": 80, "gap_ms": 80, **_kw})
+              .record(filename="q", barge_in=True, milliseconds_max_silence=1500).build(),
+              needs={"inband_dtmf": True}))
 _add(Case("limits/bargein-off", ("SPEC-BARGEIN",),
           _b().dtmf(500, "5", tone_ms=80, gap_ms=80).record(filename="b", milliseconds_max_silence=1000).build()))
 _add(Case("limits/bargein-oob", ("SPEC-BARGEIN",),

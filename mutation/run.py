@@ -248,7 +248,8 @@ def recheck(args: argparse.Namespace, workdir: Path) -> dict:
     restored. Results go to ``workdir/recheck.json`` (resumable: done mutants are kept), and the
     figures are printed with the rechecked outcomes in place of the first ones."""
     mutants = collect(workdir)
-    todo = [m for m in mutants if m.outcome in ("survived", "flagged")]
+    todo = [m for m in mutants if m.outcome in ("survived", "flagged")
+            and (not args.modules or any(m.module.endswith(x) for x in args.modules.split(",")))]
     out_path = workdir / "recheck.json"
     done: dict[str, dict] = json.loads(out_path.read_text()) if out_path.exists() else {}
     tree = workdir / "recheck-tree"
@@ -259,6 +260,8 @@ def recheck(args: argparse.Namespace, workdir: Path) -> dict:
     env = dict(os.environ, PYTHONPATH=str(tree), PYTHONHASHSEED="0", OPENBLAS_NUM_THREADS="1",
                OMP_NUM_THREADS="1", PYTHONDONTWRITEBYTECODE="1")
     command = TEST_COMMAND.format(python=sys.executable, report=workdir / "recheck-report").split()
+    if args.keyword:
+        command += ["-k", args.keyword]
     from cosmic_ray.work_item import WorkResult
 
     for m in todo:
@@ -299,6 +302,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--json", type=Path, help="also write the figures and every mutant as JSON")
     ap.add_argument("--recheck", action="store_true",
                     help="run the run's survivors again against the current tree (after closing gaps)")
+    ap.add_argument("--modules", help="--recheck only mutants of these modules (comma-separated, e.g. g711.py,oki.py)")
+    ap.add_argument("-k", dest="keyword", help="--recheck with only the cases matching this pytest -k expression "
+                    "(quicker; a survivor there may still be killed by the whole suite)")
     args = ap.parse_args(argv)
     if args.sample < 1 or args.shards < 1:
         ap.error("--sample and --shards must be at least 1")
