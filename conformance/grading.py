@@ -989,6 +989,7 @@ class _Files:
                 need = SNR_MIN[fmt] if rate == 8000 else min(SNR_MIN[fmt], RESAMPLED_SNR)
                 floor = ERR_FLOOR[fmt] * (1 if rate == 8000 else 4)
                 ev = {"snr_db": round(float(snr), 2), "error_rms": round(err_rms, 2), "signal_rms": round(sig_rms, 2),
+                      "error_max": round(float(np.abs(diff).max()), 1),
                       "file_start_ms": fs / 8, "job_first_frame_ms": b / 8, "called_at_ms": c / 8}
                 if snr < need and err_rms > floor:
                     snr_ok = False
