@@ -283,10 +283,11 @@ _add(Case("limits/long-speech-bargein", ("SPEC-BARGEIN", "SPEC-RECORD-TIMEOUT"),
                                         milliseconds_max_silence=0).build(),
           needs={"inband_dtmf": True}))
 _add(Case("limits/size-and-digit-same-frame", ("SPEC-SIZE", "SPEC-BARGEIN", "SD-TIES"),
-          # A-law fills 160 bytes a frame: max_bytes is reached by the frame that ends at 2020 ms,
-          # the frame in which the digit that began at 2000 ms is detected at the earliest
+          # A-law fills 160 bytes a frame: max_bytes is reached by the frame that ends at 2040 ms,
+          # the frame in which our detector confirms the digit that began at 2000 ms (SD-TIES:
+          # SIZE before BARGEIN within a frame)
           _b().speech(0, 1900).dtmf(2000, "7", tone_ms=100, gap_ms=100)
-          .record(filename="b", barge_in=True, max_bytes=16160, milliseconds_max_silence=0).build(),
+          .record(filename="b", barge_in=True, max_bytes=16320, milliseconds_max_silence=0).build(),
           needs={"inband_dtmf": True}))
 # ITU-T Q.24 (AT&T column) rows, one digit each during a barge_in job (SD-DTMF-Q24): the edges
 # of the acceptance range must barge in, what Q.24 rejects must not; either departure is a
