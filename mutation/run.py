@@ -102,9 +102,11 @@ def _prepare(args: argparse.Namespace, workdir: Path) -> None:
         if old != meta:
             sys.exit(f"mutation/run.py: {workdir} holds another run ({old}); give --fresh to replace it")
         return
-    if workdir.exists():
-        shutil.rmtree(workdir)
-    workdir.mkdir(parents=True)
+    if workdir.exists() and any(workdir.iterdir()):
+        if not meta_path.exists():
+            sys.exit(f"mutation/run.py: {workdir} is not empty and holds no mutation run; give a new or empty --workdir")
+        shutil.rmtree(workdir)  # --fresh over an earlier run of ours
+    workdir.mkdir(parents=True, exist_ok=True)
     first = None
     for k in range(args.shards):
         shard = workdir / f"shard-{k}"
