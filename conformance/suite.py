@@ -60,7 +60,7 @@ def _run_property(prop: Any, factory: Any, caps: Capabilities, profile: str, cam
     from .properties import settings_for
 
     t0 = time.perf_counter()
-    if campaign is not None and campaign.active:
+    if campaign is not None and (campaign.active or profile == "deep"):  # deep: progress lines too
         from .campaign import run_property
 
         res: CaseResult = run_property(prop, factory, caps, settings_for(profile), campaign)
