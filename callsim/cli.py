@@ -288,6 +288,14 @@ def build_parser() -> argparse.ArgumentParser:
     conf.add_argument("--case-timeout", type=float, default=None, metavar="SECONDS",
                       help="wall-clock budget of one case: a recorder that has not returned by then FAILs the "
                       "case (\"did not return within N s\") and the run goes on (default: 300, ten times that for a property under the deep profile; 0: no budget)")
+    conf.add_argument("--database", metavar="DIR|redis://HOST:PORT/DB", default=None,
+                      help="hypothesis example database shared by a campaign: a folder (on shared storage for "
+                      "many machines) or a Redis URL; a failure found anywhere replays first everywhere")
+    conf.add_argument("--budget", type=float, default=None, metavar="SECONDS",
+                      help="search the generated properties for about SECONDS in all (shared among them and the "
+                      "-n workers), in rounds; progress lines go to REPORT.progress.jsonl")
+    conf.add_argument("--replay-only", action="store_true",
+                      help="only replay the examples saved in --database; generate nothing")
     conf.add_argument("-k", dest="keyword", default=None, help="only cases matching this pytest -k expression")
     conf.add_argument("-q", "--quiet", action="store_true", help="print the summary and the root causes only")
     conf.set_defaults(func=_cmd_conformance)

@@ -321,7 +321,8 @@ def job_limits(world: World, c: int, p: dict[str, Any], record: bool, *, index: 
             sure = d.certain and d.on >= b + FRAME
             lo = max(d.on, c) + FRAME
             hi = ceil_frame(d.end) + 2 * FRAME
-            add("BARGEIN", lo, hi, "an in-band digit", "SD-DTMF-FILE" if sure else "SD-DTMF-BUFFER", sure)
+            add("BARGEIN", lo, hi, "an in-band digit", "SD-DTMF-FILE" if sure else
+                "SD-DTMF-BUFFER" if d.certain else "SD-DTMF-Q24", sure)
             if sure:
                 break
     if record:

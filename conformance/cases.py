@@ -276,6 +276,37 @@ _add(Case("limits/size-11025", ("SPEC-SIZE", "SD-SIZE", "SPEC-RATES"),
 _add(Case("limits/bargein-inband", ("SPEC-BARGEIN", "SD-DTMF-FILE"),
           _b().speech(0, 2000).dtmf(2500, "5", tone_ms=80, gap_ms=80).record(filename="b", barge_in=True).build(),
           needs={"inband_dtmf": True}))
+_add(Case("limits/long-speech-bargein", ("SPEC-BARGEIN", "SPEC-RECORD-TIMEOUT"),
+          # 90 s of speech with barge_in on and no digit: a detector that talks off (hears a digit
+          # in speech) ends the job with BARGEIN before its TIMEOUT
+          _b().speech(0, 95_000).record(filename="s", barge_in=True, seconds_timeout=90,
+                                        milliseconds_max_silence=0).build(),
+          needs={"inband_dtmf": True}))
+_add(Case("limits/size-and-digit-same-frame", ("SPEC-SIZE", "SPEC-BARGEIN", "SD-TIES"),
+          # A-law fills 160 bytes a frame: max_bytes is reached by the frame that ends at 2040 ms,
+          # the frame in which our detector confirms the digit that began at 2000 ms (SD-TIES:
+          # SIZE before BARGEIN within a frame)
+          _b().speech(0, 1900).dtmf(2000, "7", tone_ms=100, gap_ms=100)
+          .record(filename="b", barge_in=True, max_bytes=16320, milliseconds_max_silence=0).build(),
+          needs={"inband_dtmf": True}))
+# ITU-T Q.24 (AT&T column) rows, one digit each during a barge_in job (SD-DTMF-Q24): the edges
+# of the acceptance range must barge in, what Q.24 rejects must not; either departure is a
+# DSP-quality finding (NON-STRICT), never a FAIL
+for _row, _kw in (("accept-offset+1.5", {"tone_ms": 45, "freq_offset_pct": 1.5}),
+                  ("accept-offset-1.5", {"tone_ms": 45, "freq_offset_pct": -1.5}),
+                  ("accept-twist+4", {"tone_ms": 45, "twist_db": 4.0, "level_dbm0": -25.0}),
+                  ("accept-twist-8", {"tone_ms": 45, "twist_db": -8.0, "level_dbm0": -10.0}),
+                  ("accept-40ms-25dbm0", {"tone_ms": 40, "level_dbm0": -25.0}),
+                  ("reject-offset+3.5", {"freq_offset_pct": 3.5}),
+                  ("reject-offset-3.5", {"freq_offset_pct": -3.5}),
+                  ("reject-high-only+3.5", {"high_offset_pct": 3.5}),
+                  ("reject-23ms", {"tone_ms": 23}),
+                  ("reject-20ms", {"tone_ms": 20}),
+                  ("reject-55dbm0", {"level_dbm0": -55.0})):
+    _add(Case(f"dtmf-q24/{_row}", ("SPEC-BARGEIN", "SD-DTMF-Q24"),
+              _b().speech(0, 1500).dtmf(2000, "5", **{"tone_ms": 80, "gap_ms": 80, **_kw})
+              .record(filename="q", barge_in=True, milliseconds_max_silence=1500).build(),
+              needs={"inband_dtmf": True}))
 _add(Case("limits/bargein-off", ("SPEC-BARGEIN",),
           _b().dtmf(500, "5", tone_ms=80, gap_ms=80).record(filename="b", milliseconds_max_silence=1000).build()))
 _add(Case("limits/bargein-oob", ("SPEC-BARGEIN",),
@@ -327,9 +358,18 @@ for _fmt in ALL_FORMATS:
     for _rate in ALL_RATES:
         _add(Case(f"formats/{_fmt}/{_rate}", ("SPEC-FORMATS", "SPEC-RATES", "SPEC-WAV",
                                                {"ima": "SD-CODEC-IMA", "oki": "SD-CODEC-OKI"}.get(_fmt, "SD-WAV-LAYOUT")),
-                  _b().speech(0, 3000, -20).tone(3500, 500, [700], -25)
+                  # speech, a quiet tone, then loud audio: a +3 dBm0 sine (peaks near 32,250, every
+                  # codec segment on the way) and speech at 0 dBm0 (peaks clipped at full scale)
+                  _b().speech(0, 3000, -20).tone(3500, 500, [700], -25).tone(4000, 400, [997], 3)
+                  .speech(4400, 1200, 0)
                   .record(filename="f.wav", file_format=_fmt, rate=_rate, milliseconds_max_silence=1500).build(),
                   needs={"fmt": _fmt, "rate": _rate}))
+
+_add(Case("formats/oki/long", ("SPEC-FORMATS", "SPEC-WAV", "SD-CODEC-OKI"),
+          # longer than two minutes: where an OKI encoder may switch to a compiled loop
+          _b().speech(0, 125_000, -20).tone(123_000, 1000, [997], 3)
+          .record(filename="o.wav", file_format="oki", seconds_timeout=125, milliseconds_max_silence=0).build(),
+          needs={"fmt": "oki"}))
 
 # -- cipher ---------------------------------------------------------------------------------------
 for _bits, _key in KEYS.items():

@@ -43,6 +43,13 @@ def _preflight(args: Any, resolve: Callable[[str | None], Any] | None) -> str | 
         if importlib.util.find_spec("xdist") is None:
             return "-n needs pytest-xdist (pip install pytest-xdist)"
     try:
+        from .campaign import CampaignError, check_campaign
+
+        check_campaign(getattr(args, "database", None), getattr(args, "budget", None),
+                       bool(getattr(args, "replay_only", False)))
+    except CampaignError as exc:
+        return str(exc)
+    try:
         if args.xfail:
             from .suite import all_case_ids
 
@@ -114,6 +121,12 @@ def _run_conformance(args: Any, resolve: Callable[[str | None], Any] | None = No
         argv += ["--callsim-capabilities", args.capabilities]
     if getattr(args, "case_timeout", None) is not None:
         argv += ["--callsim-case-timeout", str(args.case_timeout)]
+    if getattr(args, "database", None):
+        argv += ["--callsim-database", args.database]
+    if getattr(args, "budget", None) is not None:
+        argv += ["--callsim-budget", str(args.budget)]
+    if getattr(args, "replay_only", False):
+        argv += ["--callsim-replay-only"]
     if args.keyword:
         argv += ["-k", args.keyword]
     from .console import Progress
@@ -140,6 +153,8 @@ def _run_conformance(args: Any, resolve: Callable[[str | None], Any] | None = No
                else f"no case was collected (pytest: {_PYTEST_EXIT.get(code, f'exit {code}')})")
         return 2
     _print_summary(report, Path(args.report), quiet=bool(args.quiet))
+    if args.profile == "deep" or getattr(args, "database", None) or getattr(args, "budget", None):
+        _print_campaign(Path(args.report))
     if code in (2, 3, 4):
         _error(f"the verdict is incomplete: pytest ended with exit status {code} ({_PYTEST_EXIT[code]})")
         return 2
@@ -158,6 +173,21 @@ def _print_summary(report: Any, report_dir: Path, quiet: bool = False) -> None:
     from .console import summary_lines
 
     print("\n".join(summary_lines(report, report_dir, quiet=quiet)))
+
+
+def _print_campaign(report_dir: Path) -> None:
+    """Per generated property: the examples run and the failures found (from the campaign's
+    progress file, ``REPORT.progress.jsonl``)."""
+    from .campaign import read_progress
+
+    progress = read_progress(Path(f"{report_dir}.progress.jsonl"))
+    if not progress:
+        return
+    total = sum(v["examples"] for v in progress.values())
+    found = sum(v["failures"] for v in progress.values())
+    print(f"campaign: {total} examples over {len(progress)} properties, {found} failure(s) found")
+    for pid, v in progress.items():
+        print(f"  {pid:<34} {v['examples']:>7} examples in {v['rounds']} round(s), {v['failures']} failure(s)")
 
 
 def check_scenario(scenario: Any, factory: Any) -> tuple[int, list[Any]]:

@@ -51,6 +51,7 @@ from .clauses import CLAUSES
 from .decoders import decode_wav
 from .grades import Finding, Grade
 from .model import DEFAULTS, FRAME, ScriptOutcome, World, predict, script_of
+from .quantisation import adpcm_check, adpcm_states, g711_outside
 from .wavread import WavFormatError, check_wav
 
 __all__ = ["grade_scenario", "PlaintextSpy", "CAUSE_CLAUSE", "Oracle", "oracle_view"]
@@ -199,6 +200,9 @@ class _Walk:
                 decisions = (["SD-TIES"] if tie else []) + [
                     CAUSE_DECISION[v] for v, _ in ours.values if isinstance(v, str) and v in CAUSE_DECISION
                     and CAUSE_DECISION[v] not in decisions] + decisions
+                if "BARGEIN" in {v for v, _ in ours.values} | {observed[0]} and \
+                        any(not d.certain for d in self.world.inband_digits):
+                    decisions = ["SD-DTMF-Q24"] + decisions  # a digit only Q.24's range decides
             self.findings.append(_soft(decisions, f"step {i} {call}() {_show(observed)} at {_ms(t_end)}; "
                                        f"our decisions give {' or '.join(ours.show())}", **ev))
             self.oracle.step_decisions[i] = self.findings[-1].clauses
@@ -772,6 +776,41 @@ def _loud_ms(x: np.ndarray) -> float:
     return float((np.cumsum(cover)[:-1] > 0).sum()) / 8
 
 
+_CODEC_NAMES = {"alaw": "A-law", "ulaw": "mu-law", "ima": "IMA ADPCM", "oki": "OKI ADPCM"}
+
+
+def _codec_findings(name: str, fmt: str, raw: bytes, info: Any, body: np.ndarray, ref: np.ndarray,
+                    ev: dict[str, Any]) -> list[Finding]:
+    """The file's samples against what its codec's quantisation allows for the caller's audio
+    (``conformance.quantisation``): FAIL outside one quantisation step (G.711) or beyond the
+    closest value the ADPCM decoder offered plus one of its steps; INFO where an ADPCM sample is
+    not one of the offered values bracketing the input (a quality finding: look-ahead encoders
+    may choose so)."""
+    codec = _CODEC_NAMES[fmt]
+    out: list[Finding] = []
+    if fmt in ("alaw", "ulaw"):
+        bad = g711_outside(fmt, ref, body)
+        if bad.count:
+            out.append(_fail(("SPEC-FORMATS",), f"{name!r}: decoded {codec} samples lie outside the quantisation step "
+                             f"around the caller's audio: {bad.words()} (every {codec} encoder decodes to one of "
+                             "the two levels around the input)", observed={"samples_outside": bad.count},
+                             allowed={"samples_outside": 0}, **ev))
+        return out
+    states = adpcm_states(fmt, raw, max(5, int(info.block_align or 256)))
+    far, loose = adpcm_check(states, ref, body)
+    if far.count:
+        out.append(_fail(("SPEC-FORMATS",), f"{name!r}: decoded {codec} samples lie further from the caller's audio "
+                         f"than the decoder's step allows: {far.words()} (the closest value the decoder offered, "
+                         "give or take one of its steps)", observed={"samples_outside": far.count},
+                         allowed={"samples_outside": 0}, **ev))
+    elif loose.count:
+        out.append(Finding(Grade.INFO, ("SD-CODEC-IMA" if fmt == "ima" else "SD-CODEC-OKI",),
+                           f"{name!r}: {codec} quality: {loose.words()} are not one of the two values the decoder "
+                           "offered around the input (a greedy encoder's choice; within one step, so allowed)",
+                           {"observed": {"samples_not_bracketing": loose.count}, **ev}))
+    return out
+
+
 class _Files:
     def __init__(self, scenario: Scenario, world: World, walk: _Walk, result: RunResult, spy: PlaintextSpy | None) -> None:
         self.scenario = scenario
@@ -880,7 +919,8 @@ class _Files:
         if mb and info.data_bytes > mb:
             out.append(_fail(("SPEC-SIZE",), f"{name!r} holds {info.data_bytes} data bytes, above max_bytes={mb}",
                              observed=info.data_bytes, allowed=f"at most {mb} data bytes"))
-        out.extend(self.check_content(name, job, fmt, rate, pcm, info))
+        out.extend(self.check_content(name, job, fmt, rate, pcm, info,
+                                      data[info.data_offset: info.data_offset + info.data_bytes]))
         return out
 
     # -- content ---------------------------------------------------------------------------------
@@ -896,7 +936,8 @@ class _Files:
                       f"caller's audio at or above {LOST_DBM0:g} dBm0 before {_ms(span.must_end)}",
                       observed={"file_ms": n8 / 8}, allowed={"file_ms_at_least": loud - 2 * FRAME / 8}, **ev)]
 
-    def check_content(self, name: str, job: JobModel, fmt: str, rate: int, pcm: np.ndarray, info: Any) -> list[Finding]:
+    def check_content(self, name: str, job: JobModel, fmt: str, rate: int, pcm: np.ndarray, info: Any,
+                      raw: bytes | None = None) -> list[Finding]:
         world = self.world
         span = file_span(world, job, self.end + FRAME)
         out: list[Finding] = []
@@ -960,6 +1001,7 @@ class _Files:
                 need = SNR_MIN[fmt] if rate == 8000 else min(SNR_MIN[fmt], RESAMPLED_SNR)
                 floor = ERR_FLOOR[fmt] * (1 if rate == 8000 else 4)
                 ev = {"snr_db": round(float(snr), 2), "error_rms": round(err_rms, 2), "signal_rms": round(sig_rms, 2),
+                      "error_max": round(float(np.abs(diff).max()), 1),
                       "file_start_ms": fs / 8, "job_first_frame_ms": b / 8, "called_at_ms": c / 8}
                 if snr < need and err_rms > floor:
                     snr_ok = False
@@ -972,6 +1014,10 @@ class _Files:
                     out.append(_fail(("SPEC-FORMATS",), f"{name!r}: 16-bit PCM at 8000 Hz is not the caller's audio "
                                      "unchanged", observed={"error_rms": round(err_rms, 2)}, allowed={"error_rms": 0},
                                      **ev))
+                elif rate == 8000 and raw is not None and fmt in ("alaw", "ulaw", "ima", "oki"):
+                    codec = _codec_findings(name, fmt, raw, info, body, ref_at, ev)
+                    out.extend(codec)
+                    snr_ok = not any(f.grade is Grade.FAIL for f in codec)
         if not snr_ok:
             return out
         unplaced = not aligned and n8 > 0

@@ -156,7 +156,7 @@ def _collect(expected: Any, observed: Any, key: str, out: dict[str, bool]) -> No
     if isinstance(expected, dict) and expected:  # allowed value -> its condition (a time window)
         got = _canon(_principal(observed))
         at = observed.get("end_ms") if isinstance(observed, dict) else None
-        now = [k for k, cond in expected.items() if _is_number(at) and _holds(cond, at)]
+        now = [k for k, cond in expected.items() if _is_number(at) and _holds(cond, float(at or 0))]
         if not now and got in [_canon(k) for k in expected]:
             return  # the value is allowed, its time is not: a timing finding, read from its message
         _collect(now or list(expected), got, key, out)

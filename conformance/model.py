@@ -162,7 +162,8 @@ class ScriptOutcome:
 class InbandDigit:
     on: int
     end: int
-    certain: bool  # detection is certain for any Q.24 detector (duration, level, twist, offset)
+    certain: bool  # a clean standard digit: every detector must hear it (the FAIL line)
+    reject: bool = False  # outside what ITU-T Q.24 lets a detector accept: ours does not barge in
 
 
 class World:
@@ -177,9 +178,10 @@ class World:
         self.hangup = None if scenario.call.hangup_ms is None else scenario.call.hangup_ms * 8
         ev = self.timeline.dtmf_events()
         self.oob = sorted(on for on, _e, _d, oob in ev if oob)
-        certain = _inband_certainty(self.timeline)
+        grade = _inband_certainty(self.timeline)
         self.inband = sorted((on, end) for on, end, _d, oob in ev if not oob)
-        self.inband_digits = sorted(InbandDigit(on, end, certain.get(on, False)) for on, end, _d, oob in ev if not oob)
+        self.inband_digits = sorted(InbandDigit(on, end, grade.get(on) == CLEAN, grade.get(on) == REJECT)
+                                    for on, end, _d, oob in ev if not oob)
         self.audio_end = ceil_frame(self.timeline.end)
         # rendered and classified lazily, in growing chunks, only as far as someone asks
         self._done = 0
@@ -267,21 +269,39 @@ class World:
         return out
 
 
-def _inband_certainty(timeline: Any) -> dict[int, bool]:
-    """Digit onset -> whether every detector meeting ITU-T Q.24 must detect it (tone of at least
-    40 ms after a pause of at least 40 ms, each tone within 0..-25 dBm0, twist within -8..+4 dB,
-    frequencies within 1.5 %)."""
-    out: dict[int, bool] = {}
+#: How a digit's parameters stand against ITU-T Q.24 (AT&T column, docs/dsp.md):
+#: CLEAN, a standard digit every detector hears (tones of at least 40 ms after a pause of at least
+#: 40 ms, each tone within 0..-25 dBm0, twist within -6..+3 dB, frequencies within 1.0 %): missing
+#: it is a FAIL; ACCEPT, within Q.24's acceptance range but not clean (offsets up to 1.5 %, twist
+#: -8..+4 dB): ours hears it, a detector that does not is graded NON-STRICT (a DSP-quality
+#: finding); REJECT, a digit Q.24 says a detector must not hear (an offset of 3.5 % or more, a
+#: tone of 23 ms or less, a tone at -55 dBm0 or below): ours does not barge in, one that does is
+#: graded NON-STRICT; GRAY, between the two: either way, no finding.
+CLEAN, ACCEPT, GRAY, REJECT = "clean", "accept", "gray", "reject"
+
+
+def _inband_certainty(timeline: Any) -> dict[int, str]:
+    """Digit onset -> CLEAN, ACCEPT, GRAY or REJECT (see above)."""
+    out: dict[int, str] = {}
     for seg in timeline.segments:
         if not isinstance(seg, Dtmf) or seg.out_of_band:
             continue
         lo_pct = seg.freq_offset_pct if seg.low_offset_pct is None else seg.low_offset_pct
         hi_pct = seg.freq_offset_pct if seg.high_offset_pct is None else seg.high_offset_pct
-        ok = (seg.tone_ticks >= 40 * 8 and (len(seg.digits) == 1 or seg.gap_ticks >= 40 * 8)
-              and -25.0 <= seg.level_dbm0 <= 0.0 and -25.0 <= seg.level_dbm0 + seg.twist_db <= 0.0
-              and -8.0 <= seg.twist_db <= 4.0 and abs(lo_pct) <= 1.5 and abs(hi_pct) <= 1.5)
+        low, high, twist = seg.level_dbm0, seg.level_dbm0 + seg.twist_db, seg.twist_db
+        timing = seg.tone_ticks >= 40 * 8 and (len(seg.digits) == 1 or seg.gap_ticks >= 40 * 8)
+        levels = -25.0 <= low <= 0.0 and -25.0 <= high <= 0.0
+        offset = max(abs(lo_pct), abs(hi_pct))
+        if timing and levels and -6.0 <= twist <= 3.0 and offset <= 1.0:
+            grade = CLEAN
+        elif timing and levels and -8.0 <= twist <= 4.0 and offset <= 1.5:
+            grade = ACCEPT
+        elif offset >= 3.5 or seg.tone_ticks <= 23 * 8 or min(low, high) <= -55.0:
+            grade = REJECT
+        else:
+            grade = GRAY
         for on, _end, _d in seg.dtmf_schedule():
-            out[on] = ok
+            out[on] = grade
     return out
 
 
@@ -334,8 +354,9 @@ def _natural_end(world: World, t_call: int, p: dict[str, Any], r: Reading, horiz
         events.append((timer, 2, "TIMEOUT"))
     detect: list[int] = []
     if p["barge_in"]:
-        for on, end in world.inband:
-            if end <= t0 or (on < t0 and not r.old_digit_bargein):
+        for digit in world.inband_digits:
+            on, end = digit.on, digit.end
+            if digit.reject or end <= t0 or (on < t0 and not r.old_digit_bargein):
                 continue
             if r.onset_slack and not r.old_digit_bargein and on < t0 + FRAME:
                 continue

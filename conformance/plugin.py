@@ -73,6 +73,14 @@ def pytest_addoption(parser: Any) -> None:
     group.addoption("--callsim-case-timeout", action="store", type=float, default=None, metavar="SECONDS",
                     help="wall-clock budget of one case: a recorder that has not returned by then FAILs "
                     "the case and the run goes on (default: 300, ten times that for a property under the deep profile; 0: no budget)")
+    group.addoption("--callsim-database", action="store", default=None, metavar="DIR|redis://HOST:PORT/DB",
+                    help="hypothesis example database shared by a campaign: a folder (on shared storage for many "
+                    "machines) or a Redis URL; failures found anywhere replay first everywhere")
+    group.addoption("--callsim-budget", action="store", type=float, default=None, metavar="SECONDS",
+                    help="search the generated properties for about SECONDS of wall-clock time in all (shared "
+                    "among the properties and workers), in rounds, instead of one run of the profile's examples")
+    group.addoption("--callsim-replay-only", action="store_true", default=False,
+                    help="only replay the examples saved in --callsim-database; generate nothing")
     group.addoption("--callsim-capabilities", action="store", default=None, metavar="MODULE:NAME",
                     help="capabilities object of the implementation (conformance.Capabilities)")
 
@@ -200,8 +208,41 @@ def pytest_configure(config: Any) -> None:
         out = config.getoption("--callsim-report")
         if out and not hasattr(config, "workerinput"):
             check_report_dir(out)
+        _configure_campaign(config)
     except (OptionError, ReportPathError) as exc:
         raise pytest.UsageError(printable(str(exc))) from None
+
+
+def _configure_campaign(config: Any) -> None:
+    from .campaign import CampaignError, check_campaign
+
+    database = config.getoption("--callsim-database", default=None)
+    budget = config.getoption("--callsim-budget", default=None)
+    replay_only = bool(config.getoption("--callsim-replay-only", default=False))
+    try:
+        check_campaign(database, budget, replay_only)
+    except CampaignError as exc:
+        raise OptionError(str(exc)) from None
+    out = config.getoption("--callsim-report")
+    # beside the report folder, which is replaced when the report is written
+    config._callsim_progress = Path(f"{Path(out)}.progress.jsonl") if out else None
+    if config._callsim_progress is not None and not hasattr(config, "workerinput"):
+        config._callsim_progress.unlink(missing_ok=True)  # a new campaign's progress
+    config._callsim_properties_selected = 0
+
+
+def campaign_for(config: Any) -> Any:
+    """The ``conformance.campaign.Campaign`` of one property in this session: the budget is
+    shared among the selected properties and the pytest-xdist workers running them."""
+    from .campaign import Campaign
+
+    budget = config.getoption("--callsim-budget", default=None)
+    if budget:
+        workers = int(getattr(config, "workerinput", {}).get("workercount", 1))
+        budget = float(budget) * workers / max(1, getattr(config, "_callsim_properties_selected", 0) or 1)
+    return Campaign(database=config.getoption("--callsim-database", default=None), budget_s=budget,
+                    replay_only=bool(config.getoption("--callsim-replay-only", default=False)),
+                    progress=getattr(config, "_callsim_progress", None))
 
 
 def pytest_unconfigure(config: Any) -> None:
@@ -243,6 +284,8 @@ def simulated_call(callsim_factory: Any) -> Any:
 
 # -- what pytest saw -------------------------------------------------------------------------------
 def pytest_collection_finish(session: Any) -> None:
+    session.config._callsim_properties_selected = sum(
+        1 for item in session.items if "::test_property[" in item.nodeid)
     if _STATE is not None:
         for item in session.items:
             if case_id_of(item.nodeid) is not None:

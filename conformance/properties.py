@@ -41,7 +41,7 @@ from .tracker import SOFT_CAP, Tracker, run_tracked
 from .types import check_types
 
 __all__ = ["Property", "PROPERTIES", "settings_for", "register_profiles", "PROFILES", "SOFT_CAP",
-           "causes_seen", "property_ids"]
+           "causes_seen", "property_ids", "keyed"]
 
 #: Profile names as the suite knows them -> the names registered with hypothesis (namespaced so
 #: a user's own "ci" profile is never overwritten).
@@ -124,6 +124,14 @@ def causes_seen(result: RunResult) -> set[str]:
     return seen
 
 
+def keyed(test: Any, pid: str) -> None:
+    """Give a property's hypothesis test its own key in an example database: the property id,
+    the same on every machine (the tests are closures with one source, so hypothesis's default
+    key, a digest of the source, would be shared by all of them). The key does not seed the
+    derandomized ``ci`` profile."""
+    test._hypothesis_internal_database_key = b"callsim-conformance:" + pid.encode()
+
+
 def _derived(hs: settings, weight: float) -> settings:
     return settings(hs, max_examples=max(1, round(hs.max_examples * weight)))
 
@@ -163,6 +171,7 @@ def _scenario_property(pid: str, clauses: tuple[str, ...],
                 raise _Falsified(fails[0].message)
             tr.note_soft(findings)
 
+        keyed(check, pid)
         return run_tracked(res, tr, check, target_label)
 
     return Property(pid, clauses, run, description, target_label, weight)
@@ -267,6 +276,7 @@ def _error_property() -> Property:
                 raise _Falsified(findings[0].message)
             tr.note_soft(findings)
 
+        keyed(check, pid)
         return run_tracked(res, tr, check, "ERROR")
 
     return Property(pid, clauses, run, "a store fault (nth write fails, or out of space) at any point of a job",

@@ -55,13 +55,30 @@ def case_clauses(case_id: str) -> tuple[str, ...]:
     return next((tuple(p.clauses) for p in properties() if p.id == case_id), ())
 
 
-def _run_property(prop: Any, factory: Any, caps: Capabilities, profile: str) -> CaseResult:
+def _run_property(prop: Any, factory: Any, caps: Capabilities, profile: str, campaign: Any = None) -> CaseResult:
+    """One property under ``profile``; under a ``conformance.campaign.Campaign`` (a shared
+    database, a time budget, replay only) through ``conformance.campaign.run_property``."""
     from .properties import settings_for
 
     t0 = time.perf_counter()
-    res: CaseResult = prop.run(factory, caps, settings_for(profile))
+    if campaign is not None and (campaign.active or profile == "deep"):  # deep: progress lines too
+        from .campaign import run_property
+
+        res: CaseResult = run_property(prop, factory, caps, settings_for(profile), campaign)
+    else:
+        res = prop.run(factory, caps, settings_for(profile))
     res.duration_s = time.perf_counter() - t0
     return res
+
+
+def _property_timeout(config: Any, profile: str, campaign: Any) -> float:
+    """A property's wall-clock guard: the case timeout (times ``DEEP_FACTOR`` under deep), and
+    never less than its campaign budget plus one case timeout."""
+    base = _case_timeout(config)
+    t = base * (DEEP_FACTOR if profile == "deep" else 1)
+    if base and campaign is not None and campaign.budget_s:
+        t = max(t, campaign.budget_s + base)
+    return t
 
 
 def conclude(request: Any, result: CaseResult) -> None:
@@ -121,9 +138,12 @@ class RecorderConformanceTests:
     def test_property(self, prop_id: str, recorder_factory: Any, capabilities: Capabilities, request: Any) -> None:
         prop = next(p for p in properties() if p.id == prop_id)
         profile = request.config.getoption("--callsim-profile", default="ci") or "ci"
+        from .plugin import campaign_for
+
+        campaign = campaign_for(request.config) if hasattr(request.config, "_callsim_progress") else None
         conclude(request, guarded(prop_id, tuple(prop.clauses),
-                                  lambda: _run_property(prop, recorder_factory, capabilities, profile),
-                                  _case_timeout(request.config) * (DEEP_FACTOR if profile == "deep" else 1)))
+                                  lambda: _run_property(prop, recorder_factory, capabilities, profile, campaign),
+                                  _property_timeout(request.config, profile, campaign)))
 
 
 def _case_timeout(config: Any) -> float:

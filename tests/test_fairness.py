@@ -77,6 +77,7 @@ SELECT: dict[str, str] = {
     fr.TIMEOUT_ZERO_NO_TIMER: "limits/silence-basic",
     fr.HOLD_ENDS_JOB: "limits/hold-keeps-recording|exceptions/stop/ON_HOLD/recording",
     fr.WAV_EXTENSIBLE: "formats/s16bit/8000|formats/alaw/8000|formats/ulaw/11025|formats/u8bit/6000",
+    fr.CODEC_NEAREST: "formats/alaw/8000|formats/ulaw/8000|formats/oki/8000",
 }
 
 
@@ -144,11 +145,13 @@ EXPECTED_DECISION: dict[str, str | None] = {
     fr.TIMEOUT_ZERO_NO_TIMER: "SD-ARGS",
     fr.HOLD_ENDS_JOB: "SD-HOLD",
     fr.WAV_EXTENSIBLE: None,
+    fr.CODEC_NEAREST: None,
 }
 
 _FILE_CONTENT = (fr.LEADING_SILENCE_TRIMMED, fr.TRAILING_SILENCE_TRIMMED, fr.IMA_FACT_COUNTS_PADDING,
                  fr.EMPTY_FILE_ON_INITIAL_SILENCE, fr.OKI_TAG_0X0010, fr.DIGIT_REMOVED_SAMPLE_EXACT,
-                 fr.TINY_MAX_BYTES_EMPTY, fr.STOP_DISCARDS, fr.MAX_BYTES_WHOLE_FILE, fr.WAV_EXTENSIBLE)
+                 fr.TINY_MAX_BYTES_EMPTY, fr.STOP_DISCARDS, fr.MAX_BYTES_WHOLE_FILE, fr.WAV_EXTENSIBLE,
+                 fr.CODEC_NEAREST)
 _TIMING = (fr.THRESHOLD_40_10MS, fr.START_AT_CALL_INSTANT, fr.SILENCE_HANGOVER_60MS, fr.START_NO_WAIT,
            fr.SILENCE_BEFORE_SIZE, fr.EVENTS_BEFORE_FRAME, fr.OLD_DIGIT_BARGES_IN, fr.HANGUP_RAISES)
 _ALL_COMPATIBLE = tuple(r for r in READINGS if r != fr.NO_FILE_WITHOUT_AUDIO)

@@ -233,10 +233,12 @@ _DIFF = tuple(tuple(((2 * m + 1) * s) >> 3 for m in range(8)) for s in _OKI_STEP
 _NEXT = tuple(tuple(min(48, max(0, i + _ADJUST[m])) for m in range(8)) for i in range(49))
 
 
-def oki_encode(pcm: np.ndarray) -> bytes:
+def oki_encode(pcm: np.ndarray, *, nearest: bool = False) -> bytes:
     """Dialogic/OKI ADPCM (4 bits, high nibble first) of int16 samples; an odd count gets a
     zero code for the last nibble. The 12-bit predictor is kept off its limits: a code that
-    would drive it past [-2048, 2047] is replaced by the best code that does not."""
+    would drive it past [-2048, 2047] is replaced by the best code that does not. The magnitude
+    is ``4|d| // step`` (truncation, as the Dialogic description computes it), or with
+    ``nearest`` the magnitude whose change is closest to ``|d|`` (another valid encoder)."""
     x12 = (np.asarray(pcm, dtype=np.int16).astype(np.int32) >> 4).tolist()
     codes = bytearray(len(x12) + (len(x12) & 1))
     pred, idx = 0, 0
@@ -248,6 +250,9 @@ def oki_encode(pcm: np.ndarray) -> bytes:
         m = ((-d if neg else d) << 2) // step
         if m > 7:
             m = 7
+        if nearest:
+            ad = -d if neg else d
+            m = min(range(8), key=lambda k: abs(ad - diff[idx][k]))
         new = pred - diff[idx][m] if neg else pred + diff[idx][m]
         if new > 2047 or new < -2048:
             best = None
@@ -280,18 +285,36 @@ def _riff(chunks: list[tuple[bytes, bytes]]) -> bytes:
     return b"RIFF" + struct.pack("<I", len(body)) + body
 
 
+def _g711_nearest(pcm: np.ndarray, fmt: str) -> bytes:
+    """G.711 codes of ``pcm`` chosen as the nearest codec level (libsndfile decodes the 256
+    codes), not the level of the input's quantisation interval: another valid encoder, which
+    differs near the segment boundaries."""
+    levels, _ = sf.read(io.BytesIO(bytes(range(256))), format="RAW", subtype=_SUBTYPES[fmt], samplerate=8000,
+                        channels=1, dtype="int16")
+    order = np.argsort(levels, kind="stable")
+    lv = levels[order].astype(np.int64)
+    x = pcm.astype(np.int64)
+    i = np.clip(np.searchsorted(lv, x), 1, lv.size - 1)
+    pick = np.where(np.abs(lv[i] - x) < np.abs(x - lv[i - 1]), i, i - 1)
+    return order[pick].astype(np.uint8).tobytes()
+
+
 def encode_wav(pcm: np.ndarray, fmt: str, rate: int, *, oki_tag: int = 0x0017,
-               extensible: bool = False, ima_fact_padded: bool = False) -> bytes:
-    """A mono WAV file of ``pcm`` (int16 at ``rate``) in ``fmt``."""
+               extensible: bool = False, ima_fact_padded: bool = False, nearest: bool = False) -> bytes:
+    """A mono WAV file of ``pcm`` (int16 at ``rate``) in ``fmt``; ``nearest``: G.711 and OKI
+    codes chosen by another valid rule (see ``_g711_nearest``, ``oki_encode``)."""
     pcm = np.asarray(pcm, dtype=np.int16)
     if fmt == "oki":
         fmt_chunk = struct.pack("<HHIIHHH", oki_tag, 1, rate, rate // 2, 1, 4, 0)
         return _riff([(b"fmt ", fmt_chunk), (b"fact", struct.pack("<I", len(pcm))),
-                      (b"data", oki_encode(pcm))])
+                      (b"data", oki_encode(pcm, nearest=nearest))])
     buf = io.BytesIO()
     container = "WAVEX" if extensible and fmt != "ima" else "WAV"
     sf.write(buf, pcm, rate, subtype=_SUBTYPES[fmt], format=container)
     data = buf.getvalue()
+    if nearest and fmt in ("alaw", "ulaw") and len(pcm):
+        at = data.rindex(b"data") + 8
+        data = data[:at] + _g711_nearest(pcm, fmt) + data[at + len(pcm):]
     if fmt == "ima":
         # libsndfile's fact counts the last block's padding; ours states the true count
         n = -(-len(pcm) // IMA_SAMPLES) * IMA_SAMPLES if ima_fact_padded else len(pcm)

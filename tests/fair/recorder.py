@@ -96,6 +96,7 @@ EVENTS_BEFORE_FRAME = "events-before-frame"
 TIMEOUT_ZERO_NO_TIMER = "timeout-zero-no-timer"
 HOLD_ENDS_JOB = "hold-ends-job"
 WAV_EXTENSIBLE = "wav-extensible"
+CODEC_NEAREST = "codec-nearest"
 
 #: One line per reading: what it does, and the open question (vendor-facts §3) it answers.
 READING_DOCS: dict[str, str] = {
@@ -123,6 +124,7 @@ READING_DOCS: dict[str, str] = {
     TIMEOUT_ZERO_NO_TIMER: "record(seconds_timeout=0) runs without a timer instead of raising an argument error (§3.10)",
     HOLD_ENDS_JOB: "a hold or transfer (call state leaves ANSWERED for anything but IDLE) ends the job with HANGUP (§3.11)",
     WAV_EXTENSIBLE: "PCM and G.711 files are written as WAVE_FORMAT_EXTENSIBLE with the subformat GUID (§2 media files: mono WAV; standard tools decode it alike)",
+    CODEC_NEAREST: "G.711 codes pick the nearest codec level and OKI codes the nearest step change (rounding, not truncation): other valid encoders (§2 media files: the codec, not an encoder)",
 }
 
 READINGS: tuple[str, ...] = tuple(READING_DOCS)
@@ -460,7 +462,8 @@ class _Job:
         if self.limit is not None:
             y = y[: self.limit]
         return encode_wav(y, p.fmt, p.rate, oki_tag=0x0010 if OKI_TAG_0X0010 in rs else 0x0017,
-                          extensible=WAV_EXTENSIBLE in rs, ima_fact_padded=IMA_FACT_COUNTS_PADDING in rs)
+                          extensible=WAV_EXTENSIBLE in rs, ima_fact_padded=IMA_FACT_COUNTS_PADDING in rs,
+                          nearest=CODEC_NEAREST in rs)
 
 
 # -- the recorder ---------------------------------------------------------------------------------

@@ -1,0 +1,330 @@
+"""Mutation testing of ``recorder/`` against the conformance suite alone (``tox -e mutation``).
+
+cosmic-ray (a maintained mutation tool that takes any test command and keeps each session in a
+resumable sqlite file) enumerates every mutant of ``recorder/``; this script samples them, splits
+the sample into shards that run side by side, each in its own copy of the tree (cosmic-ray mutates
+files in place, so the checkout you work in is never touched), and reports the score.
+
+The test command is ``pytest --pyargs conformance -x``: the conformance suite grading the mutated
+reference, nothing from ``tests/``. ``-x`` stops at the first failing case (a killed mutant costs
+seconds, not the whole suite); a survivor runs every case, and the suite's summary line (kept in
+cosmic-ray's session with the command's output) says whether it drew a NON-STRICT or INFO finding.
+
+Sampling: the mutants are grouped by site (module and position), ``--sample`` sites are drawn with
+``random.Random(--seed)`` and one operator is drawn at each site, so the eleven operator swaps of
+one ``*`` count once, not eleven times. Every mutant outside the sample is marked skipped.
+
+Resuming: run the same command again; finished mutants are kept (the sample, the seed, the shard
+count and the commit of the tree are recorded in ``meta.json``; a different request needs
+``--fresh``). ``--report`` only prints the figures of what has run.
+
+Usage::
+
+    python mutation/run.py [--sample 150] [--seed 14] [--shards 2] [--workdir .mutation]
+                           [--timeout 240] [--fresh] [--report] [--json FILE]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import re
+import shutil
+import subprocess
+import sys
+import time
+from collections import Counter
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+CONFIG = ROOT / "mutation" / "cosmic-ray.toml"
+TEST_COMMAND = ("{python} -m pytest --pyargs conformance -x -q -p no:cacheprovider -o addopts= "
+                "--no-header -W ignore::DeprecationWarning --callsim-report {report}")
+#: cosmic-ray from the running interpreter (the tox env's, not whichever is first on PATH)
+COSMIC_RAY = (sys.executable, "-m", "cosmic_ray.cli")
+SUMMARY = re.compile(r"callsim conformance: (.*?) of (\d+) cases")
+
+
+def _tracked_files() -> list[str]:
+    out = subprocess.run(["git", "ls-files", "-z"], cwd=ROOT, check=True, capture_output=True)
+    return [p for p in out.stdout.decode().split("\0") if p]
+
+
+def _head() -> str:
+    out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True)
+    dirty = subprocess.run(["git", "status", "--porcelain", "--", "recorder", "conformance"],
+                           cwd=ROOT, capture_output=True, text=True).stdout.strip()
+    return out.stdout.strip() + ("+dirty" if dirty else "")
+
+
+def _copy_tree(dest: Path) -> None:
+    for rel in _tracked_files():
+        src = ROOT / rel
+        if src.is_file():
+            (dest / rel).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(src, dest / rel)
+
+
+def _config_text(report: Path, timeout: float) -> str:
+    command = TEST_COMMAND.format(python=sys.executable, report=report)
+    text = CONFIG.read_text()
+    text = re.sub(r"(?m)^test-command = .*$", f"test-command = {json.dumps(command)}", text)
+    return re.sub(r"(?m)^timeout = .*$", f"timeout = {float(timeout)}", text)
+
+
+def sample_jobs(items: list, size: int, seed: int) -> list[str]:
+    """The job ids of the sample: ``size`` sites drawn with ``seed``, one operator at each."""
+    sites: dict[tuple, list] = {}
+    for item in items:
+        m = item.mutations[0]
+        sites.setdefault((str(m.module_path), tuple(m.start_pos)), []).append(item)
+    rng = random.Random(seed)
+    keys = sorted(sites)
+    chosen = rng.sample(keys, min(size, len(keys)))
+    out = []
+    for key in sorted(chosen):
+        group = sorted(sites[key], key=lambda i: (i.mutations[0].operator_name, i.mutations[0].occurrence))
+        out.append(rng.choice(group).job_id)
+    return out
+
+
+def _prepare(args: argparse.Namespace, workdir: Path) -> None:
+    from cosmic_ray.work_db import WorkDB, use_db
+    from cosmic_ray.work_item import WorkerOutcome, WorkResult
+
+    meta = {"sample": args.sample, "seed": args.seed, "shards": args.shards, "commit": _head()}
+    meta_path = workdir / "meta.json"
+    if meta_path.exists() and not args.fresh:
+        old = json.loads(meta_path.read_text())
+        if old != meta:
+            sys.exit(f"mutation/run.py: {workdir} holds another run ({old}); give --fresh to replace it")
+        return
+    if workdir.exists() and any(workdir.iterdir()):
+        if not meta_path.exists():
+            sys.exit(f"mutation/run.py: {workdir} is not empty and holds no mutation run; give a new or empty --workdir")
+        shutil.rmtree(workdir)  # --fresh over an earlier run of ours
+    workdir.mkdir(parents=True, exist_ok=True)
+    first = None
+    for k in range(args.shards):
+        shard = workdir / f"shard-{k}"
+        tree = shard / "tree"
+        tree.mkdir(parents=True)
+        _copy_tree(tree)
+        (shard / "cosmic-ray.toml").write_text(_config_text(shard / "report", args.timeout))
+        if first is None:
+            first = workdir / "all-mutants.sqlite"
+            subprocess.run([*COSMIC_RAY, "init", str(shard / "cosmic-ray.toml"), str(first)],
+                           cwd=tree, check=True)
+            with use_db(str(first), WorkDB.Mode.open) as db:
+                items = list(db.work_items)
+            chosen = sample_jobs(items, args.sample, args.seed)
+            meta["mutants_total"] = len(items)
+            meta["sites_total"] = len({(str(i.mutations[0].module_path), tuple(i.mutations[0].start_pos)) for i in items})
+        shutil.copy2(first, shard / "session.sqlite")
+        mine = set(chosen[k::args.shards])
+        with use_db(str(shard / "session.sqlite"), WorkDB.Mode.open) as db:
+            skip = [i.job_id for i in db.pending_work_items if i.job_id not in mine]
+            db.set_multiple_results(skip, WorkResult(output="not in this shard's sample",
+                                                     worker_outcome=WorkerOutcome.SKIPPED))
+    meta_path.write_text(json.dumps(meta, indent=1))
+
+
+def _execute(args: argparse.Namespace, workdir: Path) -> None:
+    procs = []
+    for k in range(args.shards):
+        shard = workdir / f"shard-{k}"
+        env = dict(os.environ, PYTHONPATH=str(shard / "tree"), PYTHONHASHSEED="0",
+                   OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1")
+        log = open(shard / "exec.log", "a")  # noqa: SIM115 (closed below)
+        procs.append((subprocess.Popen([*COSMIC_RAY, "exec", str(shard / "cosmic-ray.toml"),
+                                        str(shard / "session.sqlite")],
+                                       cwd=shard / "tree", env=env, stdout=log, stderr=subprocess.STDOUT), log))
+    start = time.monotonic()
+    while any(p.poll() is None for p, _ in procs):
+        time.sleep(30)
+        results = collect(workdir)
+        print(f"[{time.monotonic() - start:6.0f} s] {len(results)} of {_sample_size(workdir)} mutants run",
+              flush=True)
+    for p, log in procs:
+        log.close()
+        if p.returncode:
+            sys.exit(f"mutation/run.py: cosmic-ray exec ended with status {p.returncode}; see {workdir}/shard-*/exec.log")
+
+
+def _sample_size(workdir: Path) -> int:
+    from cosmic_ray.work_db import WorkDB, use_db
+
+    n = 0
+    for session in sorted(workdir.glob("shard-*/session.sqlite")):
+        with use_db(str(session), WorkDB.Mode.open) as db:
+            n += sum(1 for _, r in db.results if r.worker_outcome != "skipped") + db.num_work_items - db.num_results
+    return n
+
+
+@dataclass
+class Mutant:
+    job_id: str
+    module: str
+    line: int
+    operator: str
+    outcome: str  # killed-fail, killed-other, timeout, flagged, survived, incompetent
+    summary: str
+    diff: str
+
+
+def _classify(result) -> tuple[str, str]:
+    out = result.output or ""
+    m = SUMMARY.search(out)
+    summary = m.group(1) if m else ""
+    counts = {name: int(n) for name, n in re.findall(r"([A-Z][A-Z-]*) (\d+)", summary)}
+    if result.test_outcome == "incompetent":
+        return "incompetent", out[-300:]
+    if result.test_outcome == "killed":
+        if out.strip() == "timeout":
+            return "timeout", "timeout"
+        return ("killed-fail" if counts.get("FAIL", 0) else "killed-other"), summary or out.strip()[-200:]
+    if counts.get("NON-STRICT", 0) or counts.get("INFO", 0):
+        return "flagged", summary
+    return "survived", summary
+
+
+def collect(workdir: Path) -> list[Mutant]:
+    """Every finished, sampled mutant of the run in ``workdir``."""
+    from cosmic_ray.work_db import WorkDB, use_db
+
+    out = []
+    for session in sorted(workdir.glob("shard-*/session.sqlite")):
+        with use_db(str(session), WorkDB.Mode.open) as db:
+            items = {i.job_id: i for i in db.work_items}
+            for job_id, result in db.results:
+                if result.worker_outcome == "skipped":
+                    continue
+                m = items[job_id].mutations[0]
+                outcome, summary = _classify(result)
+                out.append(Mutant(job_id, str(m.module_path), m.start_pos[0], m.operator_name.split("/")[-1],
+                                  outcome, summary, result.diff or ""))
+    return sorted(out, key=lambda m: (m.module, m.line, m.operator))
+
+
+def report(workdir: Path, json_path: Path | None) -> dict:
+    mutants = collect(workdir)
+    meta = json.loads((workdir / "meta.json").read_text())
+    figures = _figures(meta, mutants)
+    rechecked_path = workdir / "recheck.json"
+    if rechecked_path.exists():
+        redone = json.loads(rechecked_path.read_text())
+        mutants = [replace(m, outcome=redone[m.job_id]["outcome"], summary=redone[m.job_id]["summary"])
+                   if m.job_id in redone else m for m in mutants]
+        figures = {"first_run": figures, "after_recheck": _figures(meta, mutants), "rechecked": len(redone)}
+    print(json.dumps(figures, indent=1))
+    for m in mutants:
+        if m.outcome in ("survived", "flagged"):
+            print(f"\n## {m.outcome} {m.module}:{m.line} {m.operator} [{m.job_id}] {m.summary}")
+            print("\n".join(line for line in m.diff.splitlines() if line.startswith(("+", "-"))
+                            and not line.startswith(("+++", "---"))))
+    if json_path:
+        json_path.write_text(json.dumps({"figures": figures, "mutants": [asdict(m) for m in mutants]}, indent=1))
+    return figures
+
+
+def _figures(meta: dict, mutants: list[Mutant]) -> dict:
+    counts = Counter(m.outcome for m in mutants)
+    graded = len(mutants) - counts["incompetent"]
+    killed = counts["killed-fail"] + counts["killed-other"] + counts["timeout"]
+    figures = {
+        **meta, "run": len(mutants), "graded": graded, **{k: counts[k] for k in
+        ("killed-fail", "killed-other", "timeout", "flagged", "survived", "incompetent")},
+        "killed_pct": round(100 * killed / graded, 1) if graded else None,
+        "killed_by_fail_pct": round(100 * counts["killed-fail"] / graded, 1) if graded else None,
+        "detected_pct": round(100 * (killed + counts["flagged"]) / graded, 1) if graded else None,
+    }
+    return figures
+
+
+def recheck(args: argparse.Namespace, workdir: Path) -> dict:
+    """Run the survivors (and flagged mutants) of the run in ``workdir`` again, against the
+    current tree: each mutant's diff is applied to a fresh copy, the test command run, the file
+    restored. Results go to ``workdir/recheck.json`` (resumable: done mutants are kept), and the
+    figures are printed with the rechecked outcomes in place of the first ones."""
+    mutants = collect(workdir)
+    todo = [m for m in mutants if m.outcome in ("survived", "flagged")
+            and (not args.modules or any(m.module.endswith(x) for x in args.modules.split(",")))]
+    out_path = workdir / "recheck.json"
+    done: dict[str, dict] = json.loads(out_path.read_text()) if out_path.exists() else {}
+    tree = workdir / "recheck-tree"
+    if tree.exists():
+        shutil.rmtree(tree)
+    tree.mkdir()
+    _copy_tree(tree)
+    env = dict(os.environ, PYTHONPATH=str(tree), PYTHONHASHSEED="0", OPENBLAS_NUM_THREADS="1",
+               OMP_NUM_THREADS="1", PYTHONDONTWRITEBYTECODE="1")
+    command = TEST_COMMAND.format(python=sys.executable, report=workdir / "recheck-report").split()
+    if args.keyword:
+        command += ["-k", args.keyword]
+    from cosmic_ray.work_item import WorkResult
+
+    for m in todo:
+        if m.job_id in done:
+            continue
+        diff = m.diff.split("\n", 1)[1] if m.diff.startswith("--- mutation diff ---") else m.diff
+        target = tree / m.module
+        original = target.read_bytes()
+        applied = subprocess.run(["patch", "-p1", "-d", str(tree), "-s", "--no-backup-if-mismatch"],
+                                 input=diff + "\n", text=True, capture_output=True)
+        if applied.returncode:
+            done[m.job_id] = {"outcome": "incompetent", "summary": "the diff no longer applies"}
+        else:
+            try:
+                r = subprocess.run(command, cwd=tree, env=env, capture_output=True, text=True, timeout=args.timeout)
+                result = WorkResult(worker_outcome="normal", output=r.stdout,
+                                    test_outcome="killed" if r.returncode else "survived")
+            except subprocess.TimeoutExpired:
+                result = WorkResult(worker_outcome="normal", output="timeout", test_outcome="killed")
+            finally:
+                target.write_bytes(original)
+            outcome, summary = _classify(result)
+            done[m.job_id] = {"outcome": outcome, "summary": summary}
+        out_path.write_text(json.dumps(done, indent=1))
+        print(f"recheck {m.module}:{m.line} {m.operator}: {m.outcome} -> {done[m.job_id]['outcome']}", flush=True)
+    return done
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--sample", type=int, default=150, help="mutation sites to sample (default 150)")
+    ap.add_argument("--seed", type=int, default=14, help="seed of the sample (default 14)")
+    ap.add_argument("--shards", type=int, default=2, help="copies of the tree run side by side (default 2)")
+    ap.add_argument("--workdir", type=Path, default=ROOT / ".mutation", help="sessions and tree copies")
+    ap.add_argument("--timeout", type=float, default=240.0, help="seconds per mutant before it counts as killed")
+    ap.add_argument("--fresh", action="store_true", help="discard a previous run in --workdir")
+    ap.add_argument("--report", action="store_true", help="only print the figures of what has run")
+    ap.add_argument("--json", type=Path, help="also write the figures and every mutant as JSON")
+    ap.add_argument("--recheck", action="store_true",
+                    help="run the run's survivors again against the current tree (after closing gaps)")
+    ap.add_argument("--modules", help="--recheck only mutants of these modules (comma-separated, e.g. g711.py,oki.py)")
+    ap.add_argument("-k", dest="keyword", help="--recheck with only the cases matching this pytest -k expression "
+                    "(quicker; a survivor there may still be killed by the whole suite)")
+    args = ap.parse_args(argv)
+    if args.sample < 1 or args.shards < 1:
+        ap.error("--sample and --shards must be at least 1")
+    workdir = args.workdir.resolve()
+    if args.recheck:
+        if not (workdir / "meta.json").exists():
+            ap.error(f"no run in {workdir}")
+        recheck(args, workdir)
+        report(workdir, args.json)
+        return 0
+    if not args.report:
+        _prepare(args, workdir)
+        _execute(args, workdir)
+    if not (workdir / "meta.json").exists():
+        ap.error(f"no run in {workdir}")
+    report(workdir, args.json)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
