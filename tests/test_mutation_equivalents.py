@@ -29,6 +29,10 @@ def test_size_frame_never_steps_back(rate: int) -> None:
         while -(-(f * FRAME * up) // down) < limit:
             f += 1
         assert _Job._frames_for_samples(job, limit) == f == want, limit
+        # nor would the mutated conditions step back: ``&`` for ``*`` (first sample) and the
+        # unary minus deleted (fresh sample)
+        assert not (f > 0 and -(-((f - 1) & FRAME * up) // down) >= limit), limit
+        assert not (f > 0 and -(((f - 1) * FRAME * up) // down) >= limit), limit
 
 
 def test_ended_jobs_callbacks_are_inert() -> None:
