@@ -121,6 +121,10 @@ _add(Case("api/start-mid-frame", ("SPEC-START", "SD-START"),
 _add(Case("api/start-hangup-before-first-frame", ("SPEC-START", "SD-START-FALSE", "SPEC-HANGUP-CAUSE"),
           _b().tone(0, 5000, [800], -20).hangup(10).sleep(7).start(filename="h").action("state").action("cause").build()))
 
+#: SD-ARGS limits: the longest timer or silence (7 days) and the largest max_bytes (RIFF's 32 bits).
+_ARG_MAX_S = 7 * 24 * 3600
+_ARG_MAX_BYTES = 2**32 - 1
+
 BAD_ARGS: list[tuple[str, dict[str, Any]]] = [
     ("filename", {"filename": "../etc/passwd"}), ("filename", {"filename": "/abs.wav"}),
     ("filename", {"filename": "a//b.wav"}), ("filename", {"filename": "a/./b"}), ("filename", {"filename": ""}),
@@ -133,6 +137,11 @@ BAD_ARGS: list[tuple[str, dict[str, Any]]] = [
     ("milliseconds_max_silence", {"milliseconds_max_silence": -1}),
     ("milliseconds_initial_silence", {"milliseconds_initial_silence": "x"}),
     ("barge_in", {"barge_in": "yes"}), ("cipher", {"cipher": "secret"}),
+    # one step beyond each limit (the values exactly at it are args/at-limits)
+    ("seconds_timeout", {"seconds_timeout": 0}), ("seconds_timeout", {"seconds_timeout": _ARG_MAX_S + 1}),
+    ("max_bytes", {"max_bytes": _ARG_MAX_BYTES + 1}),
+    ("milliseconds_max_silence", {"milliseconds_max_silence": _ARG_MAX_S * 1000 + 1}),
+    ("milliseconds_initial_silence", {"milliseconds_initial_silence": _ARG_MAX_S * 1000 + 1}),
 ]
 
 
@@ -175,6 +184,51 @@ def _check_bad_args(factory: Any, caps: Capabilities) -> list[Finding]:
 
 
 _add(Case("args/bad-arguments", ("SD-ARGS",), check=_check_bad_args))
+
+#: Values exactly at each SD-ARGS limit, all valid: (method, arguments besides filename).
+AT_LIMITS: list[tuple[str, dict[str, Any]]] = [
+    ("start", {"max_bytes": _ARG_MAX_BYTES}), ("start", {"max_bytes": 0}),
+    ("start", {"milliseconds_max_silence": _ARG_MAX_S * 1000}),
+    ("start", {"milliseconds_initial_silence": _ARG_MAX_S * 1000}),
+    ("start", {"milliseconds_max_silence": 0, "milliseconds_initial_silence": 0}),
+    ("record", {"seconds_timeout": _ARG_MAX_S, "max_bytes": 4000}),
+    ("wait_until_finished", {"seconds_timeout": 0}),
+    ("wait_until_finished", {"seconds_timeout": _ARG_MAX_S}),
+]
+
+
+def _check_at_limits(factory: Any, caps: Capabilities) -> list[Finding]:
+    """SD-ARGS: a value exactly at a limit (7 days, 2**32 - 1 bytes, 0 where 0 is allowed) is
+    valid; a recorder that refuses it departs from the decision (NON-STRICT). The values one
+    step beyond are in ``BAD_ARGS``. ``wait_until_finished`` is called during a job that ends
+    at its size limit within a second."""
+    from simulator import CallChannel, Clock
+    from simulator.audio import Timeline, Tone
+
+    out: list[Finding] = []
+    for method, args in AT_LIMITS:
+        ch = CallChannel(Clock(), audio=Timeline((Tone(start=0, duration=80_000, freqs=(600.0,), level_dbm0=-20.0),)),
+                         recorder_factory=factory)
+        rec = ch.FileRecorder
+        where = f"{method}({', '.join(f'{k}={v!r}' for k, v in args.items())})"
+        try:
+            if method == "wait_until_finished":
+                rec.start(filename="ok.wav", max_bytes=4000)
+                rec.wait_until_finished(**args)
+            else:
+                getattr(rec, method)(filename="ok.wav", **args)
+        except Exception as exc:  # noqa: BLE001 - any exception is an observation here
+            out.append(Finding(Grade.NON_STRICT, ("SD-ARGS",), f"{where}, a value at the limit, raised "
+                               f"{type(exc).__name__}: {exc}"))
+        try:
+            rec.stop()
+        except Exception:  # noqa: BLE001, S110 - the job may have ended already; not graded here
+            pass
+    return out
+
+
+_add(Case("args/at-limits", ("SD-ARGS",), check=_check_at_limits,
+          description="every argument exactly at its limit (7 days, 2**32-1 bytes, 0) is accepted"))
 
 
 def _check_signatures(factory: Any, caps: Capabilities) -> list[Finding]:

@@ -12,7 +12,10 @@ view, computed from the file's own codes with the suite's independent decoders
 * ADPCM (IMA, OKI): at each sample the decoder's state (predictor, step size) offers 16 values,
   one per code. ``adpcm_check`` returns two counts: samples further from the input than the
   closest offered value plus one decoder step (no encoder following the codec's step sizes
-  errs by that much: the FAIL line), and samples whose value is not one of the offered values
+  errs by that much: the FAIL line; an IMA block header, whose sample is sent verbatim, is held
+  to the same line from the state the previous block left: an encoder sends the input there, so
+  a header that repeats an earlier sample or lags the input by one shows), and samples whose
+  value is not one of the offered values
   bracketing the input (a greedy encoder's choice, also when it avoids a code that would
   saturate the predictor; a look-ahead encoder may choose otherwise, so this is a quality
   finding, INFO).
@@ -206,7 +209,9 @@ def _check_slice(states: AdpcmStates, x: FloatArray, d: FloatArray, sl: slice) -
     best = np.abs(vals - xs[:, None]).min(axis=1)
     loose_lo = xs - best - step - tol
     loose_hi = xs + best + step + tol
-    far = ~free & ((d < loose_lo) | (d > loose_hi))
+    # a block header sends its sample verbatim: every encoder sends the input there (or a value
+    # its decoder could have reached from the previous block), so headers share the FAIL line
+    far = (d < loose_lo) | (d > loose_hi)
     lo, hi = _bracket(vals, xs)
     # an encoder may also avoid a code that would saturate the predictor: bracket among the
     # others (a row where every code saturates keeps them all)

@@ -52,6 +52,11 @@ def test_the_sample_is_one_mutant_per_site_and_repeatable() -> None:
 @pytest.mark.parametrize("outcome, output, want", [
     ("killed", ".F\ncallsim conformance: FAIL 1, INFO 0, NON-STRICT 0, PASS 3, UNSUPPORTED 0 of 4 cases; report: r",
      "killed-fail"),
+    # the current form: the counts under a "callsim conformance" rule line, unanswered cases as ERROR
+    ("killed", "..F\n=== callsim conformance ===\nERROR 50, FAIL 1, INFO 0, NON-STRICT 0, PASS 175, UNSUPPORTED 0 "
+     "of 226 cases in 5.5 s; report r", "killed-fail"),
+    ("survived", "=== callsim conformance ===\nFAIL 0, INFO 2, NON-STRICT 0, PASS 224, UNSUPPORTED 0 of 226 cases "
+     "in 9 s; report r", "flagged"),
     ("killed", "timeout", "timeout"),
     ("killed", "ERROR: usage", "killed-other"),
     ("survived", "callsim conformance: FAIL 0, INFO 2, NON-STRICT 0, PASS 9, UNSUPPORTED 0 of 11 cases; r", "flagged"),

@@ -296,6 +296,9 @@ def test_odd_final_chunk_pad_byte_rules() -> None:
     )
     assert validate_wav(counted, "u8bit", 8000) == []
     assert len(validate_wav(counted, "u8bit", 8000, strict=True)) == 2
+    # the suite reports each tolerated RIFF rule as an SD-WAV-LAYOUT alternative (INFO)
+    assert [d for d, _ in check_wav(counted, "u8bit", 8000).alternatives] == ["SD-WAV-LAYOUT"] * 2
+    assert check_wav(padded, "u8bit", 8000).alternatives == ()
 
 
 def test_odd_chunk_mid_file_without_pad_is_tolerated() -> None:
