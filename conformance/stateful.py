@@ -157,7 +157,10 @@ class RecorderApiMachine(RuleBasedStateMachine):
 
     def __init__(self) -> None:
         super().__init__()
-        self.clock = Clock()
+        # every rule waits at most a few seconds (a wait with nothing to end its job is capped at
+        # 1.5 s): ten minutes per blocking call stops a job that never ends long before the
+        # clock's own 8 days of recorded audio
+        self.clock = Clock(limit=600 * TICKS_PER_SECOND)
         tone = Tone(start=0, duration=3600 * TICKS_PER_SECOND, freqs=(TONE_HZ,), level_dbm0=TONE_DBM0)
         self.channel = CallChannel(self.clock, audio=Timeline((tone,)), recorder_factory=self.factory)
         self.rec = self.channel.FileRecorder

@@ -20,7 +20,7 @@ from typing import Any
 from callsim.contract import CallState, Cipher, Priority, ms_to_ticks, ticks_to_ms
 
 from .channel import CallChannel
-from .clock import Clock
+from .clock import DEFAULT_LIMIT, Clock
 from .eventlog import EventLog
 from .scenario import Scenario
 from .store import FaultPlan, MediaStore, StoreWrite
@@ -117,6 +117,40 @@ def build_store(
     return store
 
 
+#: What a script may need beyond the sum of its own instants and waits (start-up, frame edges).
+_LIMIT_MARGIN_MS = 60_000
+#: The fewest bytes a second of recording can cost (4-bit ADPCM at 6000 Hz): a size limit of
+#: ``max_bytes`` ends a job within ``max_bytes / 3000`` s of audio.
+_MIN_BYTES_PER_SECOND = 3000
+
+
+def script_limit(scenario: Scenario, audio_end: int = 0) -> int:
+    """The clock's limit for ``scenario``: the most virtual time one blocking call of its script
+    can need while the implementation follows the spec, so a job that never ends (a recorder
+    ignoring its limits) stops there, not at ``DEFAULT_LIMIT``'s 8 days of recorded audio.
+
+    It is the latest instant the scenario names (the far end's audio, ``audio_end`` in ticks,
+    call changes, the hangup) plus every sleep and every timeout the script passes or defaults
+    (record's and wait_until_finished's ``seconds_timeout``, 120 s when not given), plus the time
+    a started job's size limit allows at the cheapest encoding, plus a minute; never more than
+    ``DEFAULT_LIMIT``, which covers every legal argument on its own."""
+    last_ms = max([ticks_to_ms(audio_end), scenario.call.hangup_ms or 0]
+                  + [c.at_ms for c in scenario.call.changes] + [a.at_ms for a in scenario.audio])
+    total_ms = float(last_ms) + _LIMIT_MARGIN_MS
+    for action in scenario.actions:
+        kw = action.kwargs()
+        if action.call == "sleep":
+            total_ms += action.ms or 0
+        elif action.call in ("record", "wait_until_finished"):
+            timeout = kw.get("seconds_timeout", 120)
+            total_ms += 1000 * float(timeout) if isinstance(timeout, (int, float)) and timeout > 0 else 0
+        if action.call in ("record", "start"):
+            max_bytes = kw.get("max_bytes", 1_920_000)
+            if isinstance(max_bytes, (int, float)) and max_bytes > 0:
+                total_ms += 1000 * float(max_bytes) / _MIN_BYTES_PER_SECOND
+    return min(DEFAULT_LIMIT, ms_to_ticks(int(min(total_ms, ticks_to_ms(DEFAULT_LIMIT)))))
+
+
 def build_call(
     scenario: Scenario,
     factory: Callable[[CallChannel], Any] | None = None,
@@ -129,8 +163,8 @@ def build_call(
     from ``build_store`` (``on_write`` observes its writes)."""
     from .build import build_audio
 
-    clock = clock or Clock()
     timeline = build_audio(scenario)
+    clock = clock or Clock(limit=script_limit(scenario, timeline.end))
     log = EventLog(lambda: clock.now)
     store = build_store(scenario, clock, log, name=name, on_write=on_write)
     channel = CallChannel(

@@ -771,3 +771,25 @@ def test_bundled_clip_names_are_documented() -> None:
     """Bundled clips stay findable by their documented names (docs/scenario-format.md)."""
     doc = (Path(__file__).resolve().parents[1] / "docs" / "scenario-format.md").read_text()
     assert all(name in doc for name in SPEECH_CLIPS)
+
+
+def test_a_scenario_runs_on_its_scripts_own_limit() -> None:
+    """A blocking call may advance the clock by at most what the script could need while the
+    implementation follows the spec (its instants, sleeps, timeouts and size limits, plus a
+    minute), so a recorder that never ends its job stops there, not after the clock's 8 days of
+    recorded audio (gigabytes in the store); no legal argument reaches it."""
+    from simulator.runner import build_call, script_limit
+    from simulator.scenario import ScenarioBuilder
+
+    s = (ScenarioBuilder(seed=3).tone(0, 600_000, [800.0], -20)
+         .record(filename="t.wav", seconds_timeout=2, max_bytes=0, milliseconds_max_silence=5000)
+         .sleep(1000).action("wait_until_finished").build())
+    limit = script_limit(s, 600_000 * 8)
+    assert limit == (600_000 + 60_000 + 2_000 + 1_000 + 120_000) * 8 < DEFAULT_LIMIT
+    assert build_call(s).clock.limit == limit
+    # a size limit counts at the cheapest encoding (3000 bytes a second); a 7-day timeout, the
+    # longest legal one, fits
+    sized = ScenarioBuilder(seed=3).action("start", filename="s.wav", max_bytes=30_000).build()
+    assert script_limit(sized) == (60_000 + 10_000) * 8
+    week = ScenarioBuilder(seed=3).record(filename="w.wav", seconds_timeout=7 * 86400).build()
+    assert script_limit(week) == DEFAULT_LIMIT or script_limit(week) > 7 * 86400 * 8000

@@ -86,6 +86,7 @@ def test_isolated_reference_whole_suite_matches_in_process() -> None:
 def test_isolated_run_is_byte_identical() -> None:
     """``callsim run --isolate`` writes the same files, steps and final values as in process."""
     from callsim.fixtures import scenario_path
+
     from recorder import FileRecorder
     from simulator.runner import run_scenario
     from simulator.scenario import load_scenario
@@ -104,6 +105,7 @@ def test_what_the_harness_sends_and_receives_matches_the_schemas() -> None:
     """A transcript of a run through the host: every line each side wrote validates against its
     schema (the harness checks what it receives itself; this checks what it sends)."""
     from callsim.fixtures import scenario_path
+
     from simulator.runner import run_scenario
     from simulator.scenario import load_scenario
 
