@@ -52,7 +52,7 @@ from typing import Protocol
 
 import numpy as np
 
-from callsim.contract.seams import Deadlock, MediaSink, Priority, SimulationLimit
+from callsim.contract.seams import Deadlock, MediaSink, Priority, SimulationLimit, sleep_on
 from callsim.contract.units import FRAME, TICKS_PER_MS, TICKS_PER_SECOND, ms_to_ticks, ticks_to_ms
 
 __all__ = [
@@ -198,15 +198,7 @@ class Clock:
     # -- running ----------------------------------------------------------------------
     def sleep(self, ticks: int) -> None:
         """Block the caller for ``ticks`` of virtual time (the application's own sleep)."""
-        if ticks < 0:
-            raise ValueError(f"sleep needs a non-negative duration, got {ticks}")
-        woke = [False]
-
-        def wake() -> None:
-            woke[0] = True
-
-        self.schedule(self._now + ticks, Priority.APP, wake, "sleep-end")
-        self.run_until(lambda: woke[0])
+        sleep_on(self, ticks)
 
     def run_until(self, done: Callable[[], bool], *, what: str = "condition") -> None:
         """Advance virtual time until ``done()`` holds.

@@ -52,6 +52,7 @@ __all__ = [
     "Priority",
     "RecorderFactory",
     "ScheduledEventLike",
+    "sleep_on",
     "SimulationLimit",
     "StoreError",
     "StoreFullError",
@@ -123,6 +124,20 @@ class ClockLike(Protocol):
     def sleep(self, ticks: int) -> None:
         """Block for ``ticks`` of virtual time."""
         ...
+
+
+def sleep_on(clock: ClockLike, ticks: int) -> None:
+    """The application's sleep on any clock: an ``APP`` wake-up ``ticks`` from now, then
+    ``run_until`` it has run (so events due at the wake-up instant run first, by priority)."""
+    if ticks < 0:
+        raise ValueError(f"sleep needs a non-negative duration, got {ticks}")
+    woke = [False]
+
+    def wake() -> None:
+        woke[0] = True
+
+    clock.schedule(clock.now + ticks, Priority.APP, wake, "sleep-end")
+    clock.run_until(lambda: woke[0])
 
 
 @runtime_checkable

@@ -27,6 +27,7 @@ from typing import Any, BinaryIO
 import numpy as np
 
 from callsim.contract import API_METHODS, FRAME, CallState, Priority
+from callsim.contract.seams import sleep_on
 
 from .codec import (
     decode_arg,
@@ -108,15 +109,7 @@ class _Clock:
             self._host.waits.pop()
 
     def sleep(self, ticks: int) -> None:
-        if ticks < 0:
-            raise ValueError(f"sleep needs a non-negative duration, got {ticks}")
-        woke = [False]
-
-        def wake() -> None:
-            woke[0] = True
-
-        self.schedule(self.now + ticks, Priority.APP, wake, "sleep-end")
-        self.run_until(lambda: woke[0])
+        sleep_on(self, ticks)
 
 
 class _Writer:
