@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 from scipy.signal import correlate, firwin, resample_poly
 
-from callsim.contract import Cipher
+from callsim.contract import DBM0_RMS, TICKS_PER_SECOND, Cipher, seconds_to_ticks
 from simulator.runner import RunResult, run_scenario
 from simulator.scenario import Scenario
 from simulator.store import StoreWrite
@@ -493,7 +493,7 @@ class _Walk:
                 self._bad_raise(i, call, observed, t, allowed)
             return allowed
         timeout = args.get("seconds_timeout", 120)
-        t_out = INF if timeout is None else t + int(round(float(timeout) * 8000))
+        t_out = INF if timeout is None else t + seconds_to_ticks(float(timeout))
         job = self.job
         if job is None or not job.may_run(t, tol=0):
             causes = {"NONE"} if job is None else job.causes_by(t)
@@ -734,8 +734,8 @@ RESAMPLED_SNR = 18.0  # a different (valid) resampler differs from scipy's near 
 LOST_DBM0 = -27.0
 #: Alignment is searched with at most this much of the file (its loudest stretch), then the
 #: whole file is compared at the alignment found.
-_ALIGN_TICKS = 2 * 8000
-_LOST_E = 160 * (16141.17 ** 2) * 10 ** (LOST_DBM0 / 10)
+_ALIGN_TICKS = 2 * TICKS_PER_SECOND
+_LOST_E = FRAME * DBM0_RMS**2 * 10 ** (LOST_DBM0 / 10)
 
 
 def _ratio(rate: int) -> tuple[int, int]:

@@ -36,8 +36,6 @@ __all__ = ["Reading", "OURS", "JobOutcome", "StepOutcome", "ScriptOutcome", "pre
            "frame_classes", "certain_classes", "LOUD", "QUIET", "UNSURE", "CERT_SILENCE", "UNCERTAIN",
            "CERT_AUDIO", "script_of", "sample_limit", "out_samples", "World", "FRAME", "ours_readings"]
 
-REF_RMS = DBM0_RMS  # 0 dBm0 in 16-bit linear, the contract's level reference
-THRESHOLD_DBM0 = SILENCE_THRESHOLD_DBM0
 MARGIN_DB = 3.0
 QUIET, UNSURE, LOUD = 0, 1, 2
 #: The certain classes: levels away from any sane threshold (the text fixes none).
@@ -51,8 +49,8 @@ DEFAULTS: dict[str, Any] = {
     "cipher": None,
 }
 
-_LOUD_E = REF_RMS**2 * FRAME * 10 ** ((THRESHOLD_DBM0 + MARGIN_DB) / 10)
-_QUIET_E = REF_RMS**2 * FRAME * 10 ** ((THRESHOLD_DBM0 - MARGIN_DB) / 10)
+_LOUD_E = DBM0_RMS**2 * FRAME * 10 ** ((SILENCE_THRESHOLD_DBM0 + MARGIN_DB) / 10)
+_QUIET_E = DBM0_RMS**2 * FRAME * 10 ** ((SILENCE_THRESHOLD_DBM0 - MARGIN_DB) / 10)
 _CERT_AUDIO_E = dbm0_to_energy(CERTAIN_AUDIO_DBM0, FRAME)
 _CERT_SIL_HALF_E = dbm0_to_energy(CERTAIN_SILENCE_DBM0, FRAME // 2)
 
