@@ -5,7 +5,7 @@ grades everything observable against two oracles:
 
 * the allowed engine (``conformance.allowed``): what any reading of the vendor's text permits.
   An observation outside it is **FAIL**, on a ``SPEC-*`` clause whose quoted sentence it
-  contradicts (``evidence["quote"]``); FAIL findings can only be made through ``_fail``, which
+  contradicts (``Finding.quote``); FAIL findings can only be made through ``_fail``, which
   refuses a clause without a quote;
 * the ours engine (``conformance.model.predict``): what our decisions predict (with the two
   measurement uncertainties either way). An observation the text allows but our decisions do
@@ -94,9 +94,8 @@ def _fail(clauses: tuple[str, ...] | list[str] | set[str], message: str, **evide
         raise ValueError(f"a FAIL must name a SPEC clause with a quote, got {ordered}")
     ordered = spec + [c for c in ordered if c not in spec]
     ev = {k: v for k, v in evidence.items() if v is not None}
-    ev["quote"] = CLAUSES[spec[0]].quote
-    if len(spec) > 1:
-        ev["quotes"] = {c: CLAUSES[c].quote for c in spec}
+    if len(spec) > 1:  # the first sentence is the finding's own (``Finding.quote``)
+        ev["quotes"] = {c: CLAUSES[c].quote for c in spec[1:]}
     return Finding(Grade.FAIL, tuple(ordered), message, ev)
 
 

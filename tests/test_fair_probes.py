@@ -41,7 +41,7 @@ def test_a_fail_needs_a_quoted_sentence():
     with pytest.raises(ValueError):
         _fail(("SD-SILENCE",), "a decision is not a sentence of the text")
     f = _fail(("SD-SILENCE", "SPEC-SILENCE"), "late")
-    assert f.clauses[0] == "SPEC-SILENCE" and f.evidence["quote"] == CLAUSES["SPEC-SILENCE"].quote
+    assert f.clauses[0] == "SPEC-SILENCE" and f.quote == CLAUSES["SPEC-SILENCE"].quote
 
 
 @pytest.mark.parametrize("cls", [faulty.SilenceReportedAsTimeout, faulty.StopLeavesCauseNone,
@@ -58,7 +58,7 @@ def test_fail_findings_quote_and_compare(cls):
     assert fails, cls.__name__
     for f in fails:
         assert CLAUSES[f.clauses[0]].fixed
-        assert f.evidence["quote"] == CLAUSES[f.clauses[0]].quote
+        assert f.quote == CLAUSES[f.clauses[0]].quote
         assert "observed" in f.evidence
 
 
