@@ -14,6 +14,12 @@ Sampling: the mutants are grouped by site (module and position), ``--sample`` si
 ``random.Random(--seed)`` and one operator is drawn at each site, so the eleven operator swaps of
 one ``*`` count once, not eleven times. Every mutant outside the sample is marked skipped.
 
+Verdicts: each mutant's test command is this script's ``--judge`` mode, which runs the suite and
+adds a line naming the clauses of its NON-STRICT and INFO findings, so a flagged mutant is known
+as a changed *decision* (NON-STRICT only: counted apart from the FAIL target) or a *quality*
+finding (INFO). ``--report`` reads ``mutation/triage.toml`` (each survivor's verdict: equivalent
+or gap, with the reason) and prints the two target figures over the non-equivalent mutants.
+
 Resuming: run the same command again; finished mutants are kept (the sample, the seed, the shard
 count and the commit of the tree are recorded in ``meta.json``; a different request needs
 ``--fresh``). ``--report`` only prints the figures of what has run.
@@ -41,13 +47,51 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIG = ROOT / "mutation" / "cosmic-ray.toml"
-TEST_COMMAND = ("{python} -m pytest --pyargs conformance -x -q -p no:cacheprovider -o addopts= "
-                "--no-header -W ignore::DeprecationWarning --callsim-report {report}")
+SUITE_COMMAND = ("{python} -m pytest --pyargs conformance -x -q -p no:cacheprovider -o addopts= "
+                 "--no-header -W ignore::DeprecationWarning --callsim-report {report}")
+#: what cosmic-ray runs on each mutant: the suite (SUITE_COMMAND) through ``--judge``, which adds
+#: one line naming the clauses of its findings (the count line alone cannot tell a changed decision
+#: from a quality finding)
+TEST_COMMAND = "{python} mutation/run.py --judge {report}"
+#: the line ``--judge`` adds: "findings: NON-STRICT SD-HOLD 52, SD-SIZE 3; INFO SD-CODEC-OKI 3"
+FINDINGS = re.compile(r"(?m)^findings: (.*)$")
+#: the triage of survivors and flagged mutants (equivalent, gap, ...), read by --report
+TRIAGE = ROOT / "mutation" / "triage.toml"
 #: cosmic-ray from the running interpreter (the tox env's, not whichever is first on PATH)
 COSMIC_RAY = (sys.executable, "-m", "cosmic_ray.cli")
 #: the suite's count line, "FAIL 1, INFO 0, NON-STRICT 0, PASS 175, ... of 226 cases" (under a
 #: "callsim conformance" rule line; older versions printed it after "callsim conformance: ")
 SUMMARY = re.compile(r"((?:[A-Z][A-Z-]* \d+, )*[A-Z][A-Z-]* \d+) of (\d+) cases")
+
+
+def judge(report: Path, extra: list[str]) -> int:
+    """Run the suite on the tree in the working directory (the mutated one), print its output,
+    then one line naming the clauses of its NON-STRICT and INFO findings, from the report's
+    ``index.json``; the exit status is the suite's."""
+    command = SUITE_COMMAND.format(python=sys.executable, report=report).split() + extra
+    r = subprocess.run(command, capture_output=True, text=True)
+    sys.stdout.write(r.stdout)
+    sys.stderr.write(r.stderr)
+    print(findings_line(report / "index.json"))
+    return r.returncode
+
+
+def findings_line(index_json: Path) -> str:
+    """``findings: NON-STRICT SD-HOLD 52, SD-SIZE 3; INFO SD-CODEC-OKI 3`` (cases per clause, each
+    grade's findings in one part; ``findings: none`` when there are none or no report)."""
+    try:
+        cases = json.loads(index_json.read_text())["cases"]
+    except (OSError, ValueError, KeyError):
+        return "findings: none"
+    per: dict[str, Counter[str]] = {}
+    for case in cases:
+        seen = {(f["grade"], c) for f in case.get("findings", ()) if f.get("grade") in ("NON-STRICT", "INFO")
+                for c in f.get("clauses", ())}
+        for grade, clause in seen:
+            per.setdefault(grade, Counter())[clause] += 1
+    parts = [f"{grade} " + ", ".join(f"{c} {n}" for c, n in sorted(per[grade].items()))
+             for grade in ("NON-STRICT", "INFO") if grade in per]
+    return "findings: " + ("; ".join(parts) or "none")
 
 
 def _tracked_files() -> list[str]:
@@ -175,6 +219,7 @@ class Mutant:
     outcome: str  # killed-fail, killed-other, timeout, flagged, survived, incompetent
     summary: str
     diff: str
+    findings: str = ""  # the --judge line's clauses, "NON-STRICT SD-HOLD 52; INFO ..."
 
 
 def _classify(result) -> tuple[str, str]:
@@ -193,6 +238,18 @@ def _classify(result) -> tuple[str, str]:
     return "survived", summary
 
 
+def _findings_of(output: str) -> str:
+    m = FINDINGS.search(output or "")
+    return m.group(1) if m and m.group(1) != "none" else ""
+
+
+def flag_kind(m: Mutant) -> str:
+    """A flagged mutant's kind: ``decision`` when its findings are NON-STRICT only (a decision the
+    text leaves open changed: counted apart from the FAIL target), ``quality`` when one is INFO."""
+    summary = {k: int(n) for k, n in re.findall(r"([A-Z][A-Z-]*) (\d+)", m.summary)}
+    return "quality" if summary.get("INFO", 0) else "decision"
+
+
 def collect(workdir: Path) -> list[Mutant]:
     """Every finished, sampled mutant of the run in ``workdir``."""
     from cosmic_ray.work_db import WorkDB, use_db
@@ -207,7 +264,7 @@ def collect(workdir: Path) -> list[Mutant]:
                 m = items[job_id].mutations[0]
                 outcome, summary = _classify(result)
                 out.append(Mutant(job_id, str(m.module_path), m.start_pos[0], m.operator_name.split("/")[-1],
-                                  outcome, summary, result.diff or ""))
+                                  outcome, summary, result.diff or "", _findings_of(result.output)))
     return sorted(out, key=lambda m: (m.module, m.line, m.operator))
 
 
@@ -218,18 +275,77 @@ def report(workdir: Path, json_path: Path | None) -> dict:
     rechecked_path = workdir / "recheck.json"
     if rechecked_path.exists():
         redone = json.loads(rechecked_path.read_text())
-        mutants = [replace(m, outcome=redone[m.job_id]["outcome"], summary=redone[m.job_id]["summary"])
+        mutants = [replace(m, outcome=redone[m.job_id]["outcome"], summary=redone[m.job_id]["summary"],
+                           findings=redone[m.job_id].get("findings", ""))
                    if m.job_id in redone else m for m in mutants]
         figures = {"first_run": figures, "after_recheck": _figures(meta, mutants), "rechecked": len(redone)}
     print(json.dumps(figures, indent=1))
+    triage = load_triage()
     for m in mutants:
         if m.outcome in ("survived", "flagged"):
-            print(f"\n## {m.outcome} {m.module}:{m.line} {m.operator} [{m.job_id}] {m.summary}")
+            entry = triage.get((m.module, *change_of(m)))
+            verdict = f" triaged {entry['verdict']}" if entry else (" UNTRIAGED" if m.outcome == "survived" else "")
+            kind = f" ({flag_kind(m)}: {m.findings})" if m.outcome == "flagged" else ""
+            print(f"\n## {m.outcome}{kind}{verdict} {m.module}:{m.line} {m.operator} [{m.job_id}] {m.summary}")
             print("\n".join(line for line in m.diff.splitlines() if line.startswith(("+", "-"))
                             and not line.startswith(("+++", "---"))))
     if json_path:
         json_path.write_text(json.dumps({"figures": figures, "mutants": [asdict(m) for m in mutants]}, indent=1))
     return figures
+
+
+def change_of(m: Mutant) -> tuple[str, str]:
+    """The mutated line before and after (stripped): with the module, what a triage entry names
+    (line numbers and cosmic-ray's job ids change from run to run; the code does not)."""
+    body = [ln for ln in m.diff.splitlines() if not ln.startswith(("+++", "---"))]
+    before = " ".join(ln[1:].strip() for ln in body if ln.startswith("-"))
+    after = " ".join(ln[1:].strip() for ln in body if ln.startswith("+"))
+    return before, after
+
+
+def load_triage(path: Path = TRIAGE) -> dict[tuple[str, str, str], dict]:
+    """``mutation/triage.toml``: one ``[[mutant]]`` table per triaged change (``module``, ``before``,
+    ``after``, ``verdict``: ``equivalent`` (``shown`` names the test that shows it, else argued)
+    or ``gap``, and ``reason``)."""
+    import tomllib
+
+    if not path.exists():
+        return {}
+    out = {}
+    for entry in tomllib.loads(path.read_text()).get("mutant", []):
+        if entry["verdict"] not in ("equivalent", "gap"):
+            raise ValueError(f"{path}: verdict {entry['verdict']!r} is neither 'equivalent' nor 'gap'")
+        out[(entry["module"], entry["before"], entry["after"])] = entry
+    return out
+
+
+def targets(mutants: list[Mutant], triage: dict[tuple[str, str, str], dict]) -> dict:
+    """The issue's two figures over the non-equivalent mutants: *detected* (killed, or flagged by
+    a NON-STRICT or INFO finding) and *killed by a FAIL*, the latter over the mutants that did not
+    only change a decision (flagged NON-STRICT only: the text allows their behaviour, so no FAIL
+    may be given; counted apart). A survivor nobody triaged counts as a gap until it is."""
+    equivalent = untriaged = 0
+    for m in mutants:
+        if m.outcome == "survived":
+            entry = triage.get((m.module, *change_of(m)))
+            if entry is None:
+                untriaged += 1
+            elif entry["verdict"] == "equivalent":
+                equivalent += 1
+    graded = [m for m in mutants if m.outcome != "incompetent"]
+    non_equivalent = len(graded) - equivalent
+    detected = sum(1 for m in graded if m.outcome != "survived")
+    decisions = sum(1 for m in graded if m.outcome == "flagged" and flag_kind(m) == "decision")
+    fails = sum(1 for m in graded if m.outcome == "killed-fail")
+    base = non_equivalent - decisions
+    return {
+        "equivalent": equivalent, "untriaged_survivors": untriaged, "non_equivalent": non_equivalent,
+        "detected": detected, "detected_pct": round(100 * detected / non_equivalent, 1) if non_equivalent else None,
+        "flagged_decision": decisions, "flagged_quality": sum(1 for m in graded if m.outcome == "flagged") - decisions,
+        "killed_by_fail": fails, "fail_base": base,
+        "killed_by_fail_pct": round(100 * fails / base, 1) if base else None,
+        "killed_by_fail_pct_of_all_non_equivalent": round(100 * fails / non_equivalent, 1) if non_equivalent else None,
+    }
 
 
 def _figures(meta: dict, mutants: list[Mutant]) -> dict:
@@ -242,6 +358,7 @@ def _figures(meta: dict, mutants: list[Mutant]) -> dict:
         "killed_pct": round(100 * killed / graded, 1) if graded else None,
         "killed_by_fail_pct": round(100 * counts["killed-fail"] / graded, 1) if graded else None,
         "detected_pct": round(100 * (killed + counts["flagged"]) / graded, 1) if graded else None,
+        "targets": targets(mutants, load_triage()),
     }
     return figures
 
@@ -264,6 +381,7 @@ def recheck(args: argparse.Namespace, workdir: Path) -> dict:
     env = dict(os.environ, PYTHONPATH=str(tree), PYTHONHASHSEED="0", OPENBLAS_NUM_THREADS="1",
                OMP_NUM_THREADS="1", PYTHONDONTWRITEBYTECODE="1")
     command = TEST_COMMAND.format(python=sys.executable, report=workdir / "recheck-report").split()
+    command[1] = str(tree / "mutation" / "run.py")
     if args.keyword:
         command += ["-k", args.keyword]
     from cosmic_ray.work_item import WorkResult
@@ -288,13 +406,16 @@ def recheck(args: argparse.Namespace, workdir: Path) -> dict:
             finally:
                 target.write_bytes(original)
             outcome, summary = _classify(result)
-            done[m.job_id] = {"outcome": outcome, "summary": summary}
+            done[m.job_id] = {"outcome": outcome, "summary": summary, "findings": _findings_of(result.output)}
         out_path.write_text(json.dumps(done, indent=1))
         print(f"recheck {m.module}:{m.line} {m.operator}: {m.outcome} -> {done[m.job_id]['outcome']}", flush=True)
     return done
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["--judge"] and len(argv) >= 2:  # internal: the test command of each mutant
+        return judge(Path(argv[1]), argv[2:])
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--sample", type=int, default=150, help="mutation sites to sample (default 150)")
     ap.add_argument("--seed", type=int, default=14, help="seed of the sample (default 14)")

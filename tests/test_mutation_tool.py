@@ -5,6 +5,7 @@ conformance suite's summary line. The runs themselves take an hour (docs/conform
 from __future__ import annotations
 
 import importlib.util
+import json
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -69,3 +70,63 @@ def test_outcomes_are_read_from_the_suite_summary(outcome: str, output: str, wan
     run = _tool()
     got, _ = run._classify(WorkResult(worker_outcome="normal", output=output, test_outcome=outcome))
     assert got == want
+
+
+def test_the_judge_line_names_each_grades_clauses(tmp_path: Path) -> None:
+    run = _tool()
+    index = tmp_path / "index.json"
+    assert run.findings_line(index) == "findings: none"  # no report (the suite could not start)
+    finding = {"grade": "NON-STRICT", "clauses": ["SD-HOLD"]}
+    index.write_text(json.dumps({"cases": [
+        {"id": "a", "findings": [finding, finding]},  # one case, counted once per clause
+        {"id": "b", "findings": [{"grade": "NON-STRICT", "clauses": ["SD-HOLD", "SD-TIES"]},
+                                 {"grade": "INFO", "clauses": ["SD-CODEC-OKI"]}]},
+        {"id": "c", "findings": [{"grade": "FAIL", "clauses": ["SPEC-RECORD"]}]},
+        {"id": "d", "findings": []}]}))
+    line = run.findings_line(index)
+    assert line == "findings: NON-STRICT SD-HOLD 2, SD-TIES 1; INFO SD-CODEC-OKI 1"
+    assert run._findings_of("...\n" + line + "\n") == "NON-STRICT SD-HOLD 2, SD-TIES 1; INFO SD-CODEC-OKI 1"
+    assert run._findings_of("FAIL 0 ...\nfindings: none\n") == ""
+
+
+def _mutant(run, outcome: str, summary: str = "", before: str = "x = 1", after: str = "x = 2",
+            module: str = "recorder/a.py"):
+    diff = f"--- mutation diff ---\n--- a{module}\n+++ b{module}\n@@ -1 +1 @@\n-    {before}\n+    {after}\n"
+    return run.Mutant("j", module, 1, "Op", outcome, summary, diff)
+
+
+def test_the_targets_count_decisions_apart_and_untriaged_survivors_as_gaps(tmp_path: Path) -> None:
+    run = _tool()
+    mutants = [_mutant(run, "killed-fail", "FAIL 1, INFO 0, NON-STRICT 0") for _ in range(6)]
+    mutants += [_mutant(run, "killed-other"),
+                _mutant(run, "flagged", "FAIL 0, INFO 0, NON-STRICT 4"),  # a decision changed
+                _mutant(run, "flagged", "FAIL 0, INFO 2, NON-STRICT 1"),  # a quality finding
+                _mutant(run, "survived", before="y = 1", after="y = 0"),  # triaged equivalent
+                _mutant(run, "survived", before="z = 1", after="z = 0"),  # triaged gap
+                _mutant(run, "survived", before="w = 1", after="w = 0"),  # untriaged
+                _mutant(run, "incompetent")]
+    assert run.change_of(mutants[-2]) == ("w = 1", "w = 0")
+    triage = tmp_path / "triage.toml"
+    triage.write_text('[[mutant]]\nmodule = "recorder/a.py"\nbefore = "y = 1"\nafter = "y = 0"\n'
+                      'verdict = "equivalent"\nreason = "r"\n\n'
+                      '[[mutant]]\nmodule = "recorder/a.py"\nbefore = "z = 1"\nafter = "z = 0"\n'
+                      'verdict = "gap"\nreason = "r"\n')
+    got = run.targets(mutants, run.load_triage(triage))
+    assert got["equivalent"] == 1 and got["untriaged_survivors"] == 1
+    assert got["non_equivalent"] == 11  # 12 graded, 1 equivalent
+    assert got["detected"] == 9 and got["detected_pct"] == round(100 * 9 / 11, 1)
+    assert got["flagged_decision"] == 1 and got["flagged_quality"] == 1
+    assert got["killed_by_fail"] == 6 and got["fail_base"] == 10 and got["killed_by_fail_pct"] == 60.0
+    triage.write_text(triage.read_text().replace('"gap"', '"maybe"'))
+    with pytest.raises(ValueError, match="maybe"):
+        run.load_triage(triage)
+
+
+def test_the_projects_triage_reads_and_its_shown_equivalents_name_real_tests() -> None:
+    run = _tool()
+    for (module, before, after), entry in run.load_triage().items():
+        assert (ROOT / module).is_file(), module
+        assert before != after and entry["reason"].strip()
+        if "shown" in entry:
+            path, _, name = entry["shown"].partition("::")
+            assert name in (ROOT / path).read_text(), entry["shown"]
