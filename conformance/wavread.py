@@ -29,7 +29,7 @@ Tolerance rules (the decisions, each recorded as a warning in `WavInfo.warnings`
   ``fmt ``.
 * Format tags, channel counts and bit depths are not judged by `parse_wav` (it is a structural
   parser); `check_wav` reports them as problems and the decoders refuse what they cannot decode.
-* `check_wav` reports every tolerated warning as an SD-WAV-LAYOUT alternative (the suite grades
+* `check_wav` reports every tolerated warning and note as an SD-WAV-LAYOUT alternative (the suite grades
   it INFO): the strict RIFF layout, not a defect standard tools notice.
 """
 
@@ -501,6 +501,10 @@ def check_info(
                 f"'fact' says {fact} samples, which need {(fact + 1) // 2} data bytes, "
                 f"but the data has {n_bytes}"
             )
+    # the header points the reader tolerates beyond the RIFF rules above (no 'fact' in a G.711
+    # file, a missing or odd cbSize, a reserved byte set): reported the same way
+    alternatives += [("SD-WAV-LAYOUT", f"WAVE header: {n} (tolerated: readers accept it)")
+                     for n in notes[len(info.warnings):]]
     return WavCheck(info=info, problems=tuple(problems), notes=tuple(notes), alternatives=tuple(alternatives))
 
 

@@ -378,3 +378,18 @@ def test_public_names() -> None:
     )  # fmt: skip
     for name in wavread.__all__:
         assert hasattr(wavread, name)
+
+
+def test_every_tolerated_header_note_is_a_layout_alternative() -> None:
+    """A G.711 file without its 'fact' chunk (RIFF wants one in every non-PCM file; readers do
+    not need it) is valid and reported as an SD-WAV-LAYOUT alternative (INFO), as every other
+    note the checker tolerates; the reference's own layout has none."""
+    for fmt in ("alaw", "ulaw"):
+        good = _valid_file(fmt, 8000)
+        assert check_wav(good, fmt, 8000).alternatives == ()
+        no_fact = _mutate(good, b"fact", b"xact")  # an unknown chunk in its place: skipped
+        check = check_wav(no_fact, fmt, 8000)
+        assert check.problems == ()
+        assert check.alternatives == (
+            ("SD-WAV-LAYOUT", "WAVE header: no 'fact' chunk (RIFF wants one for non-PCM formats) "
+                              "(tolerated: readers accept it)"),)
