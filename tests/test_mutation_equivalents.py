@@ -19,7 +19,8 @@ def test_size_frame_never_steps_back(rate: int) -> None:
     """``_Job._frames_for_samples`` is the smallest frame count whose output reaches the limit,
     and its second loop (stepping back) never runs: the first estimate is at or below the answer
     and the first loop stops at it. So the mutants of that loop's condition
-    (``filerecorder.py:216``: ``&`` for ``*``, the unary minus deleted) change nothing."""
+    (``filerecorder.py:216``: ``&`` for ``*``, the unary minus deleted or made a plus) change
+    nothing."""
     up, down = _ratio(rate)
     job = SimpleNamespace(resampler=SimpleNamespace(up=up, down=down))
     limits = list(range(0, 5000)) + [2**31 - 1 - k for k in range(0, 5000, 7)] + [10**6 + k for k in range(0, 5000, 3)]
@@ -33,6 +34,8 @@ def test_size_frame_never_steps_back(rate: int) -> None:
         # unary minus deleted (fresh sample)
         assert not (f > 0 and -(-((f - 1) & FRAME * up) // down) >= limit), limit
         assert not (f > 0 and -(((f - 1) * FRAME * up) // down) >= limit), limit
+        # the inner minus made a plus (seed 1202): floor instead of ceiling, negative, never >= limit
+        assert not (f > 0 and -(+((f - 1) * FRAME * up) // down) >= limit), limit
 
 
 def test_ended_jobs_callbacks_are_inert() -> None:
