@@ -6,12 +6,22 @@ code changes.
 
 from __future__ import annotations
 
-from types import SimpleNamespace
+import sys
+from functools import cache
+from pathlib import Path
+from types import ModuleType, SimpleNamespace
 
+import numpy as np
 import pytest
+import soundfile as sf
+
+from callsim.contract.units import dbm0_to_rms
+from simulator.audio import dtmf_freqs
 
 from recorder.filerecorder import FRAME, _Job
 from recorder.resample import _ratio
+
+AUDIO = Path(__file__).resolve().parents[1] / "fixtures" / "audio"
 
 
 @pytest.mark.parametrize("rate", [8000, 6000, 11000, 11025])
@@ -66,3 +76,130 @@ def test_ended_jobs_callbacks_are_inert() -> None:
     assert [st.returned for st in ours.steps] == ["SIZE", "BARGEIN", "BARGEIN", True, "BARGEIN", "HANGUP"]
     assert [(st.returned, st.raised) for st in mutant.steps] == [(st.returned, st.raised) for st in ours.steps]
     assert mutant.contents == ours.contents and mutant.final == ours.final
+
+
+# -- mutants run on a corpus --------------------------------------------------------------------
+# A mutant triaged equivalent because it changes speed or bookkeeping only is applied here to a
+# copy of its module and run beside the original on a corpus chosen to reach the code it
+# changes: identical outputs show the triage (for this corpus; the reason in
+# mutation/triage.toml says why it holds in general).
+
+
+def _mutated(module: ModuleType, before: str, after: str) -> ModuleType:
+    """A fresh copy of ``module`` with the one line holding ``before`` changed to ``after``."""
+    source = Path(module.__file__).read_text()
+    lines = [i for i, line in enumerate(source.splitlines()) if line.strip() == before]
+    assert len(lines) == 1, f"{before!r} is on {len(lines)} lines of {module.__name__}"
+    text = source.splitlines()
+    text[lines[0]] = text[lines[0]].replace(before, after)
+    copy = ModuleType(module.__name__ + "_mutant")
+    copy.__dict__.update(__file__=module.__file__, __package__=module.__package__)
+    sys.modules[copy.__name__] = copy  # dataclasses look their module up
+    try:
+        exec(compile("\n".join(text) + "\n", module.__file__, "exec"), copy.__dict__)
+    finally:
+        del sys.modules[copy.__name__]
+    return copy
+
+
+def _tones(f_lo: float, f_hi: float, ms: float, dbm0: float, twist_db: float = 0.0) -> np.ndarray:
+    n = np.arange(int(ms * 8))
+    a_lo = np.sqrt(2.0) * dbm0_to_rms(dbm0)
+    a_hi = np.sqrt(2.0) * dbm0_to_rms(dbm0 + twist_db)
+    return a_lo * np.sin(2 * np.pi * f_lo * n / 8000) + a_hi * np.sin(2 * np.pi * f_hi * n / 8000)
+
+
+@cache
+def _corpus() -> np.ndarray:
+    """Speech in five languages (speech over digits too), every digit, and ITU-T Q.24's edges:
+    frequency offsets, short tones, low levels, twist, 10 ms interruptions, 40 ms pauses, noise."""
+    rng = np.random.default_rng(1202)
+    speech = [sf.read(p, dtype="float64")[0] * 32767 for p in sorted(AUDIO.glob("speech_*.wav"))]
+    parts: list[np.ndarray] = [np.concatenate(speech)]
+    gap = np.zeros(400)
+    for k, d in enumerate("123A456B789C*0#D"):
+        lo, hi = dtmf_freqs(d)
+        parts += [_tones(lo, hi, 45, -10.0), gap]
+        for off in (-3.5, -2.5, -1.5, 1.5, 2.5, 3.5):
+            parts += [_tones(lo * (1 + off / 100), hi * (1 + off / 100), 45, -20.0), gap]
+        for ms, level, twist in ((20, -10, 0), (23, -10, 0), (30, -10, 0), (40, -25, 0), (45, -35, 0),
+                                 (45, -45, 0), (45, -55, 0), (45, -25, 4), (45, -10, -8), (45, -10, 6),
+                                 (45, -10, -10), (60, -10, 8)):
+            parts += [_tones(lo, hi, ms, level, twist), gap]
+        tone = _tones(lo, hi, 100, -15.0)
+        parts += [tone[:400], np.zeros(80), tone[480:], gap]  # a 10 ms interruption
+        parts += [tone[:400], np.zeros(320), tone[400:], gap]  # a 40 ms pause
+        words = speech[k % len(speech)][:4000]
+        parts += [words + np.concatenate([np.zeros(1000), _tones(lo, hi, 80, -20.0), np.zeros(2360)]), gap]
+    parts.append(rng.normal(0.0, dbm0_to_rms(-30.0), 16000))
+    x = np.concatenate(parts)
+    x = np.concatenate([x, np.zeros(-x.size % 160)])
+    return np.clip(np.round(x), -32768, 32767).astype(np.int16)
+
+
+def _digits(detect: ModuleType, chunk_frames: int) -> list[tuple[int, str, int]]:
+    frames = _corpus().reshape(-1, 160)
+    det = detect.DtmfDetector()
+    state = det.initial_state()
+    out = []
+    for c0 in range(0, frames.shape[0], chunk_frames):
+        events, state = det.scan(frames[c0 : c0 + chunk_frames], state)
+        out += [(c0 + e.frame, e.digit, c0 * 160 + e.onset_sample) for e in events]
+    return out
+
+
+@pytest.mark.parametrize("before, after", [
+    # the float32 pre-filter loosened or its margin changed: it keeps a superset of the windows
+    # for the exact tests, which decide alone
+    ("pc_hi = (np.sqrt(pc.astype(np.float64)) * (1.0 + 1e-6) + delta) ** 2",
+     "pc_hi = (np.sqrt(pc.astype(np.float64)) * ( 2.0 + 1e-6) + delta) ** 2"),
+    ("pc_hi = (np.sqrt(pc.astype(np.float64)) * (1.0 + 1e-6) + delta) ** 2",
+     "pc_hi = (np.sqrt(pc.astype(np.float64)) * (1.0 ** 1e-6) + delta) ** 2"),
+    ("ok = gate & (pr_hi >= _MIN_TONE_BIN) & (pc_hi >= _MIN_TONE_BIN)",
+     "ok = gate & (pr_hi >= _MIN_TONE_BIN) & (pc_hi is not _MIN_TONE_BIN)"),
+    ("ok &= pr_hi + pc_hi >= _PRE_FRAC_K * (ew * (1.0 - 1e-4))",
+     "ok &= pr_hi + pc_hi >= _PRE_FRAC_K * (ew * (1.0 - 1.0001))"),
+    ("ok &= pr_hi + pc_hi >= _PRE_FRAC_K * (ew * (1.0 - 1e-4))",
+     "ok &= pr_hi + pc_hi >= _PRE_FRAC_K * (ew + (1.0 - 1e-4))"),
+    # bookkeeping: a run's remaining iterations take the same branch; a size is never negative;
+    # the first block's absolute index only shifts every index and the base alike
+    ("break", "continue"),
+    ("if wi.size == 0:", "if wi.size <= 0:"),
+    ("blocks_done: int = 0", "blocks_done: int = 1"),
+    ("& (pc <= _TWIST_HI * pr)", "& (pc < _TWIST_HI * pr)"),
+    ("_NO_SPAN = -(10**18)", "_NO_SPAN = -( 9**18)"),
+])  # fmt: skip
+def test_detector_mutants_give_the_same_digits(before: str, after: str) -> None:
+    import recorder.detect as detect
+
+    want = _digits(detect, 7)
+    assert len(want) >= 16 * 8  # the corpus reaches the detector's decisions
+    mutant = _mutated(detect, before, after)
+    assert _digits(mutant, 7) == want
+    assert _digits(mutant, 1) == want
+
+
+@pytest.mark.parametrize("before, after", [
+    # the polyphase super-row size, the near-half tolerance, the window's retained input
+    ("self.R = max(1, -(-256 // down))  # super-row: S >= 256 inputs keeps products long",
+     "self.R = max(1, +(-256 // down))  # super-row: S >= 256 inputs keeps products long"),
+    ("self.tol = 64.0 * (width + self.J) * 2.0**-53 * 32768.0 * phase_sum",
+     "self.tol = 64.0 * (width + self.J) * 2.0**-53 * 32769.0 * phase_sum"),
+    ("m_min = max(0, math.ceil((self._next * self.down - (self._h.size - 1)) / self.up))",
+     "m_min = max(0, math.ceil((self._next * self.down - (self._h.size - 0)) / self.up))"),
+])  # fmt: skip
+@pytest.mark.parametrize("rate", [6000, 11000, 11025])
+def test_resampler_mutants_give_the_same_samples(before: str, after: str, rate: int) -> None:
+    import recorder.resample as resample
+
+    x = _corpus()[: 8000 * 30]
+    loud = np.clip(np.round(1.5 * 32767 * np.sin(2 * np.pi * 997 * np.arange(8000) / 8000)), -32768, 32767)
+    x = np.concatenate([x, loud.astype(np.int16)])
+
+    def run(mod: ModuleType) -> np.ndarray:
+        r = mod.StreamResampler(rate)
+        return np.concatenate([r.process(x[i : i + 160]) for i in range(0, x.size, 160)] + [r.flush()])
+
+    want = run(resample)
+    assert want.size == resample.output_length(rate, x.size)
+    np.testing.assert_array_equal(run(_mutated(resample, before, after)), want)
