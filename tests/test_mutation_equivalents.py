@@ -16,10 +16,9 @@ import pytest
 import soundfile as sf
 
 from callsim.contract.units import dbm0_to_rms
-from simulator.audio import dtmf_freqs
-
 from recorder.filerecorder import FRAME, _Job
 from recorder.resample import _ratio
+from simulator.audio import dtmf_freqs
 
 AUDIO = Path(__file__).resolve().parents[1] / "fixtures" / "audio"
 
