@@ -322,7 +322,7 @@ def job_limits(world: World, c: int, p: dict[str, Any], record: bool, *, index: 
             lo = max(d.on, c) + FRAME
             hi = ceil_frame(d.end) + 2 * FRAME
             add("BARGEIN", lo, hi, "an in-band digit", "SD-DTMF-FILE" if sure else
-                "SD-DTMF-BUFFER" if d.certain else "SD-DTMF-Q24", sure)
+                "SD-DTMF-BUFFER" if d.certain else d.decision, sure)
             if sure:
                 break
     if record:

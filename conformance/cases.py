@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from simulator.audio import DTMF_KEYPAD
 from simulator.scenario import Scenario, ScenarioBuilder
 
 from .capabilities import ALL_FORMATS, ALL_RATES, Capabilities
@@ -360,6 +361,62 @@ for _row, _kw in (("accept-offset+1.5", {"tone_ms": 45, "freq_offset_pct": 1.5})
     _add(Case(f"dtmf-q24/{_row}", ("SPEC-BARGEIN", "SD-DTMF-Q24"),
               _b().speech(0, 1500).dtmf(2000, "5", **{"tone_ms": 80, "gap_ms": 80, **_kw})
               .record(filename="q", barge_in=True, milliseconds_max_silence=1500).build(),
+              needs={"inband_dtmf": True}))
+# The Q.24 edges over the whole keypad and the 5 ms block grid of a block-based detector: every
+# digit once at the weakest level Q.24 accepts for its shortest time (40 ms, -25 dBm0: a clean
+# digit, the FAIL line), once 1.5 % off (the sign alternating; NON-STRICT when missed), onsets
+# stepping 1 ms so five sub-block alignments are played; and the longest tone Q.24 rejects (23 ms)
+# at each alignment
+for _i, _d in enumerate("".join(DTMF_KEYPAD)):
+    for _row, _kw in ((f"keypad-{_d}-40ms-25dbm0", {"level_dbm0": -25.0}),
+                      (f"keypad-{_d}-40ms-offset{'+' if _i % 2 else '-'}1.5",
+                       {"freq_offset_pct": 1.5 if _i % 2 else -1.5})):
+        _add(Case(f"dtmf-q24/{_row}", ("SPEC-BARGEIN", "SD-DTMF-Q24"),
+                  _b().dtmf(500 + _i % 5, _d, tone_ms=40, gap_ms=40, **_kw)
+                  .record(filename="q", barge_in=True, milliseconds_max_silence=600).build(),
+                  needs={"inband_dtmf": True}))
+for _k in range(5):
+    _add(Case(f"dtmf-q24/reject-23ms-at+{_k}ms", ("SPEC-BARGEIN", "SD-DTMF-Q24"),
+              _b().dtmf(500 + _k, "5", tone_ms=23, gap_ms=40)
+              .record(filename="q", barge_in=True, milliseconds_max_silence=600).build(),
+              needs={"inband_dtmf": True}))
+# Q.24's interruptions, observed through SD-DTMF-BUFFER: a digit sounding when the job starts
+# (200 ms) is old; the same tone resumed after a 10 ms drop is still that digit (no barge-in),
+# resumed after a 40 ms pause it is a new digit (a clean one: it must barge in). The break falls
+# inside the job, or straddles its start (a detector primed before the job must carry the pause
+# it has begun to count into the job)
+for _row, _at, _tone, _gap in (("interrupt-10ms-bridged", 100, 150, 10), ("interrupt-40ms-new-digit", 100, 150, 40),
+                               ("interrupt-10ms-across-start", 115, 80, 10),
+                               ("interrupt-40ms-across-start", 100, 80, 40)):
+    _add(Case(f"dtmf-q24/{_row}", ("SPEC-BARGEIN", "SD-DTMF-BUFFER", "SD-DTMF-Q24"),
+              _b().dtmf(_at, "55", tone_ms=_tone, gap_ms=_gap).sleep(200)
+              .record(filename="q", barge_in=True, milliseconds_max_silence=600).build(),
+              needs={"inband_dtmf": True}))
+_add(Case("dtmf-q24/noise-snr15-25dbm0", ("SPEC-BARGEIN", "SD-DTMF-TALKOFF"),
+          # a -25 dBm0 digit in white noise 15 dB below the tones' power: it barges in
+          _b().noise(300, 500, -37.0).dtmf(500, "5", tone_ms=60, level_dbm0=-25.0)
+          .record(filename="q", barge_in=True, milliseconds_max_silence=600).build(),
+          needs={"inband_dtmf": True}))
+# Talk-off (SD-DTMF-TALKOFF): tones at two DTMF frequencies that a clean two-tone sender cannot
+# make must not barge in: strong second harmonics (a voice or an instrument), strong third-order
+# products (two harmonics of one voice, a non-linear path), other sound holding a third of the
+# power or more. Each is a 100 ms "digit" a Q.24 detector would otherwise take.
+for _row, _d, _kw in (("harmonics-both-6db", "5", {"low_harmonic_db": -6.0, "high_harmonic_db": -6.0}),
+                      ("harmonic-low-6db", "8", {"low_harmonic_db": -6.0}),
+                      ("harmonic-high-6db", "2", {"high_harmonic_db": -6.0}),
+                      ("harmonic-high-6db-9", "9", {"high_harmonic_db": -6.0}),
+                      ("im3-below-8db", "1", {"im3_below_db": -8.0}),
+                      ("im3-above-8db", "5", {"im3_above_db": -8.0})):
+    _add(Case(f"talkoff/{_row}", ("SPEC-BARGEIN", "SD-DTMF-TALKOFF"),
+              _b().dtmf(500, _d, tone_ms=100, gap_ms=40, **_kw)
+              .record(filename="t", barge_in=True, milliseconds_max_silence=600).build(),
+              needs={"inband_dtmf": True}))
+for _row, _other in (("third-tone-400hz", lambda b: b.tone(400, 300, [400.0], -10.0)),
+                     ("third-tone-2500hz", lambda b: b.tone(400, 300, [2500.0], -10.0)),
+                     ("white-noise-snr2", lambda b: b.noise(400, 300, -9.0))):
+    _add(Case(f"talkoff/{_row}", ("SPEC-BARGEIN", "SD-DTMF-TALKOFF"),
+              _other(_b()).dtmf(500, "5", tone_ms=100, gap_ms=40)
+              .record(filename="t", barge_in=True, milliseconds_max_silence=600).build(),
               needs={"inband_dtmf": True}))
 _add(Case("limits/bargein-off", ("SPEC-BARGEIN",),
           _b().dtmf(500, "5", tone_ms=80, gap_ms=80).record(filename="b", milliseconds_max_silence=1000).build()))

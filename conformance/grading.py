@@ -199,9 +199,10 @@ class _Walk:
                 decisions = (["SD-TIES"] if tie else []) + [
                     CAUSE_DECISION[v] for v, _ in ours.values if isinstance(v, str) and v in CAUSE_DECISION
                     and CAUSE_DECISION[v] not in decisions] + decisions
-                if "BARGEIN" in {v for v, _ in ours.values} | {observed[0]} and \
-                        any(not d.certain for d in self.world.inband_digits):
-                    decisions = ["SD-DTMF-Q24"] + decisions  # a digit only Q.24's range decides
+                if "BARGEIN" in {v for v, _ in ours.values} | {observed[0]}:
+                    # a digit only Q.24's range (or the talk-off decision) decides
+                    decisions = list(dict.fromkeys(d.decision for d in self.world.inband_digits
+                                                   if not d.certain)) + decisions
             self.findings.append(_soft(decisions, f"step {i} {call}() {_show(observed)} at {_ms(t_end)}; "
                                        f"our decisions give {' or '.join(ours.show())}", **ev))
             self.oracle.step_decisions[i] = self.findings[-1].clauses

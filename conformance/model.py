@@ -22,13 +22,14 @@ Its outcomes are the NON-STRICT baseline: the reference recorder must match them
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
 
 from callsim.contract import DBM0_RMS, FRAME, SILENCE_THRESHOLD_DBM0, dbm0_to_energy
-from simulator.audio import Dtmf
+from simulator.audio import Dtmf, Noise, Silence, Tone
 from simulator.build import build_audio
 from simulator.scenario import Scenario
 
@@ -162,6 +163,7 @@ class InbandDigit:
     end: int
     certain: bool  # a clean standard digit: every detector must hear it (the FAIL line)
     reject: bool = False  # outside what ITU-T Q.24 lets a detector accept: ours does not barge in
+    decision: str = "SD-DTMF-Q24"  # the decision that grades a detector departing from ours
 
 
 class World:
@@ -178,7 +180,7 @@ class World:
         self.oob = sorted(on for on, _e, _d, oob in ev if oob)
         grade = _inband_certainty(self.timeline)
         self.inband = sorted((on, end) for on, end, _d, oob in ev if not oob)
-        self.inband_digits = sorted(InbandDigit(on, end, grade.get(on) == CLEAN, grade.get(on) == REJECT)
+        self.inband_digits = sorted(InbandDigit(on, end, grade[on][0] == CLEAN, grade[on][0] == REJECT, grade[on][1])
                                     for on, end, _d, oob in ev if not oob)
         self.audio_end = ceil_frame(self.timeline.end)
         # rendered and classified lazily, in growing chunks, only as far as someone asks
@@ -273,14 +275,58 @@ class World:
 #: it is a FAIL; ACCEPT, within Q.24's acceptance range but not clean (offsets up to 1.5 %, twist
 #: -8..+4 dB): ours hears it, a detector that does not is graded NON-STRICT (a DSP-quality
 #: finding); REJECT, a digit Q.24 says a detector must not hear (an offset of 3.5 % or more, a
-#: tone of 23 ms or less, a tone at -55 dBm0 or below): ours does not barge in, one that does is
-#: graded NON-STRICT; GRAY, between the two: either way, no finding.
+#: tone of 23 ms or less, a tone at -55 dBm0 or below, the resumed tone after an interruption of
+#: 10 ms or less): ours does not barge in, one that does is graded NON-STRICT; GRAY, between the
+#: two: either way, no finding.
 CLEAN, ACCEPT, GRAY, REJECT = "clean", "accept", "gray", "reject"
+#: SD-DTMF-TALKOFF: digit-like material a clean two-tone sender cannot make (docs/spec-decisions.md).
+#: An impurity (second harmonic of a tone, relative to it; third-order product, relative to the
+#: weaker tone) at or above TALKOFF_IMPURITY_DB makes the tones talk-off material (REJECT); one
+#: above CLEAN_IMPURITY_DB (Q.23 senders keep them 20 dB down) leaves the digit GRAY.
+TALKOFF_IMPURITY_DB, CLEAN_IMPURITY_DB = -10.0, -20.0
+#: Other far-end sound under a digit, as the tones' power over that sound's (dB): at or above
+#: NEGLIGIBLE_SNR_DB nothing changes; down to ACCEPT_SNR_DB a clean digit is only ACCEPT (a noise
+#: margin is DSP quality, Q.24 names none); below it GRAY. A tone pair holding at most
+#: TALKOFF_FRACTION of the power under sound covering it is talk-off material (REJECT).
+NEGLIGIBLE_SNR_DB, ACCEPT_SNR_DB, TALKOFF_FRACTION = 30.0, 15.0, 2.0 / 3.0
+#: Q.24: an interruption of at most this long (ticks) is bridged (the tone is one digit).
+BRIDGED_TICKS = 10 * 8
 
 
-def _inband_certainty(timeline: Any) -> dict[int, str]:
-    """Digit onset -> CLEAN, ACCEPT, GRAY or REJECT (see above)."""
-    out: dict[int, str] = {}
+def _power(level_dbm0: float) -> float:
+    return float(10.0 ** (level_dbm0 / 10.0))
+
+
+def _other_sound(timeline: Any, seg: Any, on: int, end: int) -> tuple[float, float, bool]:
+    """(power of other sound overlapping [on, end), of the part covering all of it, whether any
+    of it has no stationary level) in dBm0 power units."""
+    any_p = cover_p = 0.0
+    unknown = False
+    for other in timeline.segments:
+        if other is seg or isinstance(other, Silence) or other.start >= end or other.end <= on:
+            continue
+        if isinstance(other, Dtmf) and other.out_of_band:
+            continue
+        if isinstance(other, Tone):
+            p = len(other.freqs) * _power(other.level_dbm0)
+        elif isinstance(other, Noise):
+            p = _power(other.level_dbm0)
+        else:  # speech, a file, another digit: no level a detector sees over 15 ms
+            unknown = True
+            continue
+        any_p += p
+        if other.start <= on and other.end >= end:
+            cover_p += p
+    return any_p, cover_p, unknown
+
+
+def _snr_db(signal: float, other: float) -> float:
+    return float("inf") if other <= 0.0 else 10.0 * float(np.log10(signal / other))
+
+
+def _inband_certainty(timeline: Any) -> dict[int, tuple[str, str]]:
+    """Digit onset -> (CLEAN, ACCEPT, GRAY or REJECT (see above), the decision that grades it)."""
+    out: dict[int, tuple[str, str]] = {}
     for seg in timeline.segments:
         if not isinstance(seg, Dtmf) or seg.out_of_band:
             continue
@@ -298,8 +344,27 @@ def _inband_certainty(timeline: Any) -> dict[int, str]:
             grade = REJECT
         else:
             grade = GRAY
-        for on, _end, _d in seg.dtmf_schedule():
-            out[on] = grade
+        signal = _power(low) + _power(high)
+        prev = ""
+        for on, end, d in seg.dtmf_schedule():
+            g, decision = grade, "SD-DTMF-Q24"
+            impurity = max((rel for _f, _lvl, rel in seg.impurities(d)), default=-math.inf)
+            any_p, cover_p, unknown = _other_sound(timeline, seg, on, end)
+            if d == prev and seg.gap_ticks <= BRIDGED_TICKS:
+                g = REJECT  # Q.24: the same tone resumed after a bridged interruption is no new digit
+            elif g != REJECT and (impurity >= TALKOFF_IMPURITY_DB
+                                      or signal <= TALKOFF_FRACTION * (signal + cover_p) * (1.0 + 1e-9)):
+                g, decision = REJECT, "SD-DTMF-TALKOFF"
+            elif g != REJECT:
+                snr = _snr_db(signal, any_p)
+                if unknown or impurity > CLEAN_IMPURITY_DB or snr < ACCEPT_SNR_DB:
+                    g = GRAY
+                elif snr < NEGLIGIBLE_SNR_DB and g == CLEAN:
+                    g = ACCEPT
+                if g != grade:
+                    decision = "SD-DTMF-TALKOFF"
+            out[on] = (g, decision)
+            prev = d
     return out
 
 

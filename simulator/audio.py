@@ -491,6 +491,13 @@ class Dtmf(Segment):
     ``freq_offset_pct`` shifts both tones; ``low_offset_pct``/``high_offset_pct`` override it
     per group. Each burst starts at sine phase zero. With ``out_of_band`` the segment renders no
     audio and exists only through :meth:`dtmf_schedule` (RFC 4733-style events).
+
+    Impurities a clean two-tone sender lacks (talk-off material for detector tests; ``None`` =
+    absent): ``low_harmonic_db``/``high_harmonic_db`` add the second harmonic of the low/high
+    tone at that level relative to its tone (a voice or an instrument has such partials);
+    ``im3_below_db``/``im3_above_db`` add the third-order intermodulation product
+    ``|2 f_low - f_high|`` / ``2 f_high - f_low`` at that level relative to the weaker tone (what
+    a non-linear path or two harmonics of one voice give). Each starts at sine phase zero.
     """
 
     digits: str
@@ -502,6 +509,10 @@ class Dtmf(Segment):
     low_offset_pct: float | None = None
     high_offset_pct: float | None = None
     out_of_band: bool = False
+    low_harmonic_db: float | None = None
+    high_harmonic_db: float | None = None
+    im3_below_db: float | None = None
+    im3_above_db: float | None = None
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -509,6 +520,9 @@ class Dtmf(Segment):
             raise ValueError("Dtmf needs at least one digit")
         for d in self.digits:
             dtmf_freqs(d)
+            for f, _lvl, _rel in self.impurities(d):
+                if not 0.0 < f < SAMPLE_RATE / 2:
+                    raise ValueError(f"impurity at {f} Hz of digit {d!r} outside (0, {SAMPLE_RATE // 2})")
         if _ms_to_ticks(self.tone_ms, "tone_ms") == 0:
             raise ValueError("tone_ms must be > 0")
         _ms_to_ticks(self.gap_ms, "gap_ms")
@@ -535,6 +549,20 @@ class Dtmf(Segment):
         lo_pct = self.freq_offset_pct if self.low_offset_pct is None else self.low_offset_pct
         hi_pct = self.freq_offset_pct if self.high_offset_pct is None else self.high_offset_pct
         return low * (1.0 + lo_pct / 100.0), high * (1.0 + hi_pct / 100.0)
+
+    def impurities(self, digit: str) -> list[tuple[float, float, float]]:
+        """(frequency, level in dBm0, level relative to its reference tone in dB) of every
+        impurity added to ``digit``'s tones, in order."""
+        f_lo, f_hi = self.tone_freqs(digit)
+        l_lo, l_hi = self.level_dbm0, self.level_dbm0 + self.twist_db
+        weaker = min(l_lo, l_hi)
+        out = []
+        for f, base, rel in ((2.0 * f_lo, l_lo, self.low_harmonic_db), (2.0 * f_hi, l_hi, self.high_harmonic_db),
+                             (abs(2.0 * f_lo - f_hi), weaker, self.im3_below_db),
+                             (2.0 * f_hi - f_lo, weaker, self.im3_above_db)):
+            if rel is not None:
+                out.append((f, base + float(rel), float(rel)))
+        return out
 
     def dtmf_schedule(self) -> list[tuple[int, int, str]]:
         """Ground truth ``(onset_tick, end_tick, digit)`` of every digit, in order."""
@@ -564,6 +592,8 @@ class Dtmf(Segment):
             # m < period, so the phase needs no reduction.
             _add_sine(dst, m, f_lo, amp_lo, reduce=False)
             _add_sine(dst, m, f_hi, amp_hi, reduce=False)
+            for f, level, _rel in self.impurities(self.digits[i]):
+                _add_sine(dst, m, f, math.sqrt(2.0) * dbm0_to_rms(level), reduce=False)
 
     def active_spans(self, seed: int, index: int, a: int, b: int) -> list[tuple[int, int]]:
         if self.out_of_band:

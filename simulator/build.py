@@ -9,7 +9,7 @@ from typing import Any
 
 from .audio import Dtmf, Noise, Segment, Silence, Speech, Timeline, Tone, WavFile
 from .clock import ms_to_ticks
-from .scenario import AudioSpec, Scenario
+from .scenario import DTMF_IMPURITY_KEYS, AudioSpec, Scenario
 
 __all__ = ["build_audio", "segment_of"]
 
@@ -33,7 +33,7 @@ def segment_of(spec: AudioSpec) -> Segment:
         )
     if kind == "dtmf":
         kwargs: dict[str, Any] = {k: p[k] for k in ("tone_ms", "gap_ms", "level_dbm0", "twist_db", "freq_offset_pct",
-                                     "low_offset_pct", "high_offset_pct", "out_of_band") if k in p}
+                                     "low_offset_pct", "high_offset_pct", "out_of_band", *DTMF_IMPURITY_KEYS) if k in p}
         return Dtmf(start=start, digits=p["digits"], **kwargs)
     if kind == "speech":
         kwargs = {"clips": tuple(p["clips"])} if "clips" in p else {}  # type: ignore[assignment]

@@ -33,6 +33,7 @@ __all__ = [
     "CallSpec",
     "ChangeSpec",
     "AudioSpec",
+    "DTMF_IMPURITY_KEYS",
     "ActionSpec",
     "StoreSpec",
     "ScenarioError",
@@ -55,6 +56,10 @@ ACTION_CALLS = (*API_METHODS, *SCENARIO_ACTIONS)
 #: The keys of a ``cipher`` table in ``args`` (the runner builds a ``callsim.contract.Cipher``).
 CIPHER_KEYS = ("key", "iv")
 AUDIO_KINDS = ("silence", "noise", "tone", "dtmf", "speech", "file")
+#: A dtmf item's impurities (dB relative to its tones; simulator.audio.Dtmf.impurities).
+DTMF_IMPURITY_KEYS = ("low_harmonic_db", "high_harmonic_db", "im3_below_db", "im3_above_db")
+#: Their range (dB): an impurity is never louder than its tone.
+IMPURITY_DB_RANGE = (-80.0, 0.0)
 _CALL_STATES = tuple(s.value for s in CallState)
 
 # Keys each [[audio]] kind accepts beyond at_ms/kind (and their types).
@@ -66,6 +71,7 @@ _AUDIO_KEYS: dict[str, dict[str, tuple[type, ...]]] = {
         "digits": (str,), "tone_ms": (int,), "gap_ms": (int,), "level_dbm0": (int, float),
         "twist_db": (int, float), "freq_offset_pct": (int, float), "low_offset_pct": (int, float),
         "high_offset_pct": (int, float), "out_of_band": (bool,),
+        **{k: (int, float) for k in DTMF_IMPURITY_KEYS},
     },
     "speech": {"duration_ms": (int,), "level_dbm0": (int, float), "clips": (list,)},
     "file": {"path": (str,), "duration_ms": (int,), "level_db": (int, float)},
@@ -503,6 +509,16 @@ def _dtmf(source: str, key: str, params: dict[str, Any]) -> int:
             if not 0.0 < actual < 4000.0:
                 raise ScenarioError(source, f"{key}.{k}", f"shifts the {f:g} Hz tone to {actual:g} Hz, outside "
                                                           "(0, 4000) Hz")
+    for k in DTMF_IMPURITY_KEYS:
+        if k in params and not IMPURITY_DB_RANGE[0] <= _num(source, f"{key}.{k}", params[k]) <= IMPURITY_DB_RANGE[1]:
+            raise ScenarioError(source, f"{key}.{k}", f"must be from {IMPURITY_DB_RANGE[0]:g} to "
+                                                      f"{IMPURITY_DB_RANGE[1]:g} dB (relative to its tone)")
+    pct = {g: params.get(f"{g}_offset_pct", params.get("freq_offset_pct", 0.0)) for g in ("low", "high")}
+    for d in digits:
+        lo, hi = (f * (1.0 + pct[g] / 100.0) for f, g in zip(_DTMF_FREQS[d], ("low", "high"), strict=True))
+        for k, f in zip(DTMF_IMPURITY_KEYS, (2.0 * lo, 2.0 * hi, abs(2.0 * lo - hi), 2.0 * hi - lo), strict=True):
+            if k in params and not 0.0 < f < 4000.0:
+                raise ScenarioError(source, f"{key}.{k}", f"puts digit {d}'s product at {f:g} Hz, outside (0, 4000) Hz")
     gap = params.get("gap_ms", 50)
     return len(digits) * (params.get("tone_ms", 50) + gap) - gap
 

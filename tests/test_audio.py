@@ -609,3 +609,27 @@ def test_exports_exist() -> None:
     """Every name in simulator.audio.__all__ exists."""
     for name in au.__all__:
         assert hasattr(au, name), name
+
+
+def test_dtmf_impurities_at_their_frequencies_and_levels() -> None:
+    """Each impurity key adds one sine: the second harmonic of the low/high tone relative to that
+    tone, the third-order products |2 f_low - f_high| and 2 f_high - f_low relative to the weaker
+    tone; without the keys the segment is the plain two-tone digit."""
+    seg = Dtmf(start=80, digits="5", tone_ms=200, gap_ms=0, level_dbm0=-10.0, twist_db=-2.0,
+               low_harmonic_db=-6.0, high_harmonic_db=-9.0, im3_below_db=-12.0, im3_above_db=-15.0)
+    got = sorted(measure_tones(burst(Timeline((seg,))), 6))
+    want = sorted([(770.0, -10.0), (1336.0, -12.0), (1540.0, -16.0), (2672.0, -21.0),
+                   (abs(2 * 770.0 - 1336.0), -24.0), (2 * 1336.0 - 770.0, -27.0)])
+    for (f, lv), (wf, wl) in zip(got, want, strict=True):
+        assert f == pytest.approx(wf, rel=1e-3)
+        assert lv == pytest.approx(wl, abs=0.1)
+    assert [(f, rel) for f, _l, rel in seg.impurities("5")] == [
+        (1540.0, -6.0), (2672.0, -9.0), (204.0, -12.0), (1902.0, -15.0)]
+    plain = Dtmf(start=80, digits="5", tone_ms=200, gap_ms=0, level_dbm0=-10.0, twist_db=-2.0)
+    assert plain.impurities("5") == []
+
+
+def test_dtmf_impurity_outside_the_band_is_refused() -> None:
+    """A second harmonic past 4 kHz cannot be rendered at 8 kHz: the segment refuses it."""
+    with pytest.raises(ValueError, match="impurity"):
+        Dtmf(start=0, digits="D", high_offset_pct=30.0, high_harmonic_db=-6.0)

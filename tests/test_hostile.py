@@ -620,7 +620,8 @@ _SCALAR = st.one_of(_INTS, _FLOATS, _TEXT, st.booleans())
 _VALUE = st.one_of(_SCALAR, st.lists(_SCALAR, max_size=3), st.dictionaries(_TEXT, _SCALAR, max_size=2),
                    st.lists(st.lists(_SCALAR, max_size=2), max_size=2))
 _AUDIO_KEYS = ("duration_ms", "level_dbm0", "color", "freqs", "digits", "tone_ms", "gap_ms", "twist_db",
-               "freq_offset_pct", "low_offset_pct", "high_offset_pct", "out_of_band", "clips", "path", "level_db")
+               "freq_offset_pct", "low_offset_pct", "high_offset_pct", "out_of_band", "clips", "path", "level_db",
+               "low_harmonic_db", "high_harmonic_db", "im3_below_db", "im3_above_db")
 _PATHS = st.sampled_from(["tone.wav", "notes.txt", "dir", "missing.wav", "fifo", "speech_en.wav", "/dev/zero"])
 _PARAMS = sorted({p.name for ps in API_METHODS.values() for p in ps})
 

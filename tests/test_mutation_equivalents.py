@@ -6,6 +6,7 @@ code changes.
 
 from __future__ import annotations
 
+import math
 import sys
 from functools import cache
 from pathlib import Path
@@ -202,3 +203,22 @@ def test_resampler_mutants_give_the_same_samples(before: str, after: str, rate: 
     want = run(resample)
     assert want.size == resample.output_length(rate, x.size)
     np.testing.assert_array_equal(run(_mutated(resample, before, after)), want)
+
+
+def test_dtmf_pre_gate_never_decides_a_q24_edge() -> None:
+    """The detector's window pre-gate (``_GATE_ENERGY``) cannot move a digit across an edge the
+    suite grades (docs/dsp.md, "Talk-off"): the weakest pair Q.24 accepts (-25 dBm0 with 8 dB of
+    twist, the weaker tone at -33) has window energy above the gate raised as the mutant
+    ``MIN_TONE_DBM0 / 11.0`` raises it, and what Q.24 rejects on level (-55 dBm0) is rejected by
+    the per-tone bin test (``_MIN_TONE_BIN``, -36 dBm0) whatever the gate (the mutant
+    ``10.0 * (...)`` removes it). Only tones in Q.24's gray zone (below -32.7 dBm0 in total)
+    could tell the gates apart."""
+    from recorder import detect
+
+    weakest = detect.WIN * detect.DBM0_RMS**2 * (10 ** (-25 / 10) + 10 ** (-33 / 10))
+    mutant_gate = 0.5 * 2.0 * detect.WIN * detect.DBM0_RMS**2 * 10.0 ** (detect.MIN_TONE_DBM0 / 11.0)
+    assert weakest > mutant_gate > detect._GATE_ENERGY
+    # a -55 dBm0 tone's bin power: P * BIN_PER_POWER with P its mean square
+    rejected = detect.DBM0_RMS**2 * 10 ** (-55 / 10) * detect._BIN_PER_POWER
+    assert rejected < detect._MIN_TONE_BIN
+    assert 10 * math.log10(weakest / mutant_gate) > 0.0

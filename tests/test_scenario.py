@@ -177,3 +177,26 @@ def test_determinism_across_processes(example: Path, tmp_path: Path):
 def test_from_dict_rejects_non_table_sections():
     with pytest.raises(ScenarioError, match="must be a table"):
         from_dict({"call": 5})
+
+
+def test_dtmf_impurity_keys_round_trip_and_are_checked() -> None:
+    """The dtmf impurity keys are scenario keys: built, written to TOML and read back the same;
+    a product outside (0, 4000) Hz is a ScenarioError naming the key."""
+    from simulator.build import build_audio
+    from simulator.scenario import (
+        DTMF_IMPURITY_KEYS,
+        ScenarioBuilder,
+        ScenarioError,
+        loads_scenario,
+    )
+
+    kw = dict(zip(DTMF_IMPURITY_KEYS, (-6.0, -9.0, -12.0, -15.0), strict=True))
+    sc = ScenarioBuilder(seed=3).dtmf(100, "5", tone_ms=80, **kw).record(filename="x").build()
+    again = loads_scenario(sc.to_toml())
+    assert again.to_toml() == sc.to_toml()
+    seg = build_audio(again).segments[0]
+    assert [getattr(seg, k) for k in DTMF_IMPURITY_KEYS] == [-6.0, -9.0, -12.0, -15.0]
+    with pytest.raises(ScenarioError, match="high_harmonic_db"):
+        ScenarioBuilder().dtmf(0, "D", high_offset_pct=30, high_harmonic_db=-6).build()
+    with pytest.raises(ScenarioError, match="im3_below_db"):
+        ScenarioBuilder().dtmf(0, "5", im3_below_db=3.0).build()
