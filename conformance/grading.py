@@ -813,7 +813,7 @@ def _resampled_findings(name: str, fmt: str, rate: int, pcm: np.ndarray, render:
     gross = gross_errors(d, refs)
     if gross.count:
         out.append(_fail(("SPEC-WAV", "SPEC-FORMATS"),
-                         f"{name!r}: resampled samples lie a full scale or more from the caller's audio band-limited "
+                         f"{name!r}: resampled samples lie more than a full scale from the caller's audio band-limited "
                          f"to {rate} Hz: {gross.words()} (a wrapped sample: the caller's audio has the other sign "
                          "there)", observed={"samples_off_by_full_scale": gross.count},
                          allowed={"samples_off_by_full_scale": 0}, **ev))

@@ -15,18 +15,18 @@ and then cut (the call's audio continuing past both edges: ``cont``). Each sampl
 segment is judged against the nearer of the two.
 
 * **gross** (``gross_errors``): samples further than full scale (32768) from both references:
-  a sample on the other side of zero from a loud input, which no resampler produces (measured:
-  sox's ``rate -q``, a cubic interpolator, errs by at most 14 039 on the suite's clipped speech,
-  sox's default, ffmpeg's swr and scipy with other windows and lengths by 540 to 3 400); the
-  caller's audio is not in such a sample (FAIL on SPEC-WAV and SPEC-FORMATS). Judged for PCM
+  a sample on the other side of zero from a loud input, which no resampler produces (measured on
+  the format cases' audio, clipped speech included: sox's ``rate -q``, a cubic interpolator,
+  errs by at most 14 039; sox's default, ffmpeg's swr and scipy with other windows and lengths
+  by 73 to 3 394); the caller's audio is not in such a sample (FAIL on SPEC-WAV and SPEC-FORMATS). Judged for PCM
   and G.711 files, whose codec error is a small fraction of it; an ADPCM encoder smears a click
   over many samples (and may itself lag a loud step by more), so those are left out.
 * **in-band** (``inband_worst``): the error low-passed to ``PASS_FRACTION`` of the lower
   Nyquist (8000 Hz's or the file's), per ``SEGMENT_MS`` segment of the file (the last segment
   ends at the file's last sample), against the reference's level in that segment, for segments
   at or above ``LOUD_DBM0``. A resampler of sox's or scipy's default quality keeps it at least
-  ``INBAND_DB`` below the audio (measured on the suite's formats audio: 38.6 dB or more); a
-  filter too short for the band (half the default length, sox's ``-l`` and ``-q``) shows 23 dB
+  ``INBAND_DB`` below the audio (measured on the format cases' audio: 38.6 dB or more); a
+  filter too short for the band (half the default length, sox's ``-l`` and ``-q``) shows 25.1 dB
   or less. Quality, not a sentence of the text: INFO on SD-RESAMPLE, PCM files only (a codec's
   own noise is larger).
 """
