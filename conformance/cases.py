@@ -468,7 +468,8 @@ for _method in ("record", "start", "stop", "wait_until_finished"):
 for _fmt in ALL_FORMATS:
     for _rate in ALL_RATES:
         _add(Case(f"formats/{_fmt}/{_rate}", ("SPEC-FORMATS", "SPEC-RATES", "SPEC-WAV",
-                                               {"ima": "SD-CODEC-IMA", "oki": "SD-CODEC-OKI"}.get(_fmt, "SD-WAV-LAYOUT")),
+                                               {"ima": "SD-CODEC-IMA", "oki": "SD-CODEC-OKI"}.get(_fmt, "SD-WAV-LAYOUT"))
+                  + (("SD-RESAMPLE",) if _rate != 8000 else ()),
                   # speech, a quiet tone, then loud audio: a +3 dBm0 sine (peaks near 32,250, every
                   # codec segment on the way) and speech at 0 dBm0 (peaks clipped at full scale)
                   _b().speech(0, 3000, -20).tone(3500, 500, [700], -25).tone(4000, 400, [997], 3)

@@ -127,6 +127,7 @@ _DECISIONS = [
     ("SD-CIPHER", "cipher", "plaintext never reaches the store; key and IV never appear in output"),
     ("SD-CODEC-IMA", "formats", "IMA ADPCM: 256-byte blocks of 505 samples, fact = the true sample count"),
     ("SD-CODEC-OKI", "formats", "OKI ADPCM: WAV tag 0x0017, fact = the sample count, data a raw .vox stream"),
+    ("SD-RESAMPLE", "formats", "6000/11000/11025 Hz: scipy's resample_poly filter, zero phase; a resampler whose in-band error is not 32 dB under loud audio is reported as INFO"),
     ("SD-WAV-LAYOUT", "formats", "the WAV container: a WAVEFORMATEX fmt chunk; any layout standard tools decode identically (WAVE_FORMAT_EXTENSIBLE) is reported as INFO"),
 ]
 

@@ -23,12 +23,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import lru_cache
-from math import gcd
 from typing import Any
 
 import numpy as np
-from scipy.signal import correlate, firwin, resample_poly
+from scipy.signal import correlate
 
 from callsim.contract import DBM0_RMS, TICKS_PER_SECOND, Cipher, seconds_to_ticks
 from simulator.runner import RunResult, run_scenario
@@ -52,6 +50,7 @@ from .decoders import decode_wav
 from .grades import Finding, Grade
 from .model import DEFAULTS, FRAME, ScriptOutcome, World, predict, script_of
 from .quantisation import adpcm_check, adpcm_states, g711_outside
+from .resampled import INBAND_DB, gross_errors, inband_worst, ratio, references, resample
 from .wavread import WavFormatError, check_wav
 
 __all__ = ["grade_scenario", "PlaintextSpy", "CAUSE_CLAUSE", "Oracle", "oracle_view"]
@@ -738,26 +737,10 @@ _ALIGN_TICKS = 2 * TICKS_PER_SECOND
 _LOST_E = FRAME * DBM0_RMS**2 * 10 ** (LOST_DBM0 / 10)
 
 
-def _ratio(rate: int) -> tuple[int, int]:
-    g = gcd(rate, 8000)
-    return rate // g, 8000 // g
-
-
-@lru_cache(maxsize=16)
-def _lowpass(up: int, down: int) -> np.ndarray:
-    """The filter ``resample_poly`` designs by default for ``up/down`` (designed once here)."""
-    m = max(up, down)
-    return np.asarray(firwin(2 * 10 * m + 1, 1.0 / m, window=("kaiser", 5.0)))
-
-
 def _dot(a: np.ndarray, b: np.ndarray) -> float:
     """sum(a * b) without BLAS: a threaded BLAS dot spins its helper threads (and steals a core
     from a parallel run) for vectors this long."""
     return float(np.einsum("i,i->", a, b))
-
-
-def _resample(x: np.ndarray, up: int, down: int) -> np.ndarray:
-    return np.asarray(resample_poly(x, up, down, window=_lowpass(up, down)))
 
 
 def _loud_ms(x: np.ndarray) -> float:
@@ -808,6 +791,43 @@ def _codec_findings(name: str, fmt: str, raw: bytes, info: Any, body: np.ndarray
                            f"{name!r}: {codec} quality: {loose.words()} are not one of the two values the decoder "
                            "offered around the input (a greedy encoder's choice; within one step, so allowed)",
                            {"observed": {"samples_not_bracketing": loose.count}, **ev}))
+    return out
+
+
+#: resampled formats judged sample by sample (``conformance.resampled``): PCM and G.711, whose
+#: codec error is a small fraction of a full scale (an ADPCM encoder smears a click, and may lag
+#: a loud step by more); the in-band quality only for 16-bit PCM (a codec's noise is larger).
+_RESAMPLED_JUDGED = ("s16bit", "u8bit", "alaw", "ulaw")
+
+
+def _resampled_findings(name: str, fmt: str, rate: int, pcm: np.ndarray, render: Callable[[int, int], np.ndarray],
+                        fs: int, ev: dict[str, Any]) -> list[Finding]:
+    """A resampled file's samples against the caller's audio band-limited to its rate
+    (``conformance.resampled``), the file's first sample at call tick ``fs`` (give or take a tick:
+    the alignment was found at 8000 Hz): FAIL where a sample is a full scale or more from it (a
+    wrapped sample), INFO (SD-RESAMPLE) where a 16-bit file's in-band error is not far enough
+    under the audio."""
+    d = pcm.astype(np.float64)
+    refs = min((references(render, fs + k, d.size, rate) for k in (0, -1, 1)),
+               key=lambda rs: _dot(d - rs[0], d - rs[0]))
+    out: list[Finding] = []
+    gross = gross_errors(d, refs)
+    if gross.count:
+        out.append(_fail(("SPEC-WAV", "SPEC-FORMATS"),
+                         f"{name!r}: resampled samples lie more than a full scale from the caller's audio band-limited "
+                         f"to {rate} Hz: {gross.words()} (a wrapped sample: the caller's audio has the other sign "
+                         "there)", observed={"samples_off_by_full_scale": gross.count},
+                         allowed={"samples_off_by_full_scale": 0}, **ev))
+        return out
+    if fmt == "s16bit":
+        band = inband_worst(d, refs, rate)
+        if band.short:
+            out.append(Finding(Grade.INFO, ("SD-RESAMPLE",),
+                               f"{name!r}: resampler quality: {band.words(rate)} (a resampler of sox's or scipy's "
+                               "default quality stays 6 dB or more inside the bound)",
+                               {"observed": {"inband_error_db_worst": round(band.worst_db, 1),
+                                             "segments_short": band.short},
+                                "allowed": {"inband_error_db_at_least": INBAND_DB}, **ev}))
     return out
 
 
@@ -943,7 +963,7 @@ class _Files:
         out: list[Finding] = []
         notes: list[tuple[str, str]] = []  # (decision, words) departures from ours the text allows
         n = len(pcm)
-        up, down = _ratio(rate)
+        up, down = ratio(rate)
         n8 = int(round(n * 8000 / rate))
         pad8 = int(np.ceil((504 if fmt == "ima" else 1 if fmt == "oki" else 0) * 8000 / rate))
         b, c = job.b, job.c
@@ -953,7 +973,7 @@ class _Files:
         aligned = False  # whether the file's place in the call was found (too short a file is not placed)
         ev: dict[str, Any] = {}
         if n8 >= 3 * FRAME:
-            x8 = pcm.astype(np.float64) if rate == 8000 else _resample(pcm.astype(np.float64), down, up)
+            x8 = pcm.astype(np.float64) if rate == 8000 else resample(pcm.astype(np.float64), down, up)
             x8 = x8[:n8] if len(x8) >= n8 else np.concatenate([x8, np.zeros(n8 - len(x8))])
             e0 = 0 if rate == 8000 else FRAME
             e1 = (0 if rate == 8000 else FRAME) + pad8
@@ -965,7 +985,7 @@ class _Files:
             a0 = min(a0, lo_fs - FRAME)
             ref8 = world.render(a0, hi_fs + n8 + 2 * FRAME).astype(np.float64)
             if rate != 8000:
-                ref8 = _resample(_resample(ref8, up, down), down, up)[: len(ref8)]
+                ref8 = resample(resample(ref8, up, down), down, up)[: len(ref8)]
             if m >= FRAME:
                 j_lo = lo_fs - a0 + e0
                 j_hi = hi_fs - a0 + e0
@@ -1018,6 +1038,10 @@ class _Files:
                     codec = _codec_findings(name, fmt, raw, info, body, ref_at, ev)
                     out.extend(codec)
                     snr_ok = not any(f.grade is Grade.FAIL for f in codec)
+                elif rate != 8000 and fmt in _RESAMPLED_JUDGED:
+                    found = _resampled_findings(name, fmt, rate, pcm, self.world.render, fs, ev)
+                    out.extend(found)
+                    snr_ok = not any(f.grade is Grade.FAIL for f in found)
         if not snr_ok:
             return out
         unplaced = not aligned and n8 > 0

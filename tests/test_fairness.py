@@ -78,6 +78,7 @@ SELECT: dict[str, str] = {
     fr.HOLD_ENDS_JOB: "limits/hold-keeps-recording|exceptions/stop/ON_HOLD/recording",
     fr.WAV_EXTENSIBLE: "formats/s16bit/8000|formats/alaw/8000|formats/ulaw/11025|formats/u8bit/6000",
     fr.CODEC_NEAREST: "formats/alaw/8000|formats/ulaw/8000|formats/oki/8000",
+    fr.RESAMPLER_LONG: "formats/s16bit/6000|formats/s16bit/11000|formats/s16bit/11025|formats/ulaw/11025|formats/u8bit/6000",
 }
 
 
@@ -146,6 +147,7 @@ EXPECTED_DECISION: dict[str, str | None] = {
     fr.HOLD_ENDS_JOB: "SD-HOLD",
     fr.WAV_EXTENSIBLE: None,
     fr.CODEC_NEAREST: None,
+    fr.RESAMPLER_LONG: None,
 }
 
 _FILE_CONTENT = (fr.LEADING_SILENCE_TRIMMED, fr.TRAILING_SILENCE_TRIMMED, fr.IMA_FACT_COUNTS_PADDING,

@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 import soundfile as sf
-from scipy.signal import resample_poly
+from scipy.signal import firwin, resample_poly
 
 from callsim.contract import DBM0_RMS, FRAME, TICKS_PER_SECOND, dbm0_to_energy
 
@@ -365,12 +365,16 @@ def ratio(rate: int) -> tuple[int, int]:
     return r.numerator, r.denominator
 
 
-def resample(pcm: np.ndarray, rate: int) -> np.ndarray:
-    """8 kHz int16 to ``rate`` with scipy's polyphase filter, rounded and clipped to int16."""
+def resample(pcm: np.ndarray, rate: int, *, long_filter: bool = False) -> np.ndarray:
+    """8 kHz int16 to ``rate`` with scipy's polyphase filter, rounded and clipped to int16.
+    ``long_filter``: another valid design instead of scipy's default, twice as long with a
+    steeper Kaiser window (beta 8.6: about 86 dB stop band, a sharper band edge)."""
     if rate == TICKS_PER_SECOND or len(pcm) == 0:
         return np.asarray(pcm, dtype=np.int16)
     up, down = ratio(rate)
-    y = resample_poly(np.asarray(pcm, dtype=np.float64), up, down)
+    m = max(up, down)
+    window: Any = firwin(2 * 20 * m + 1, 1.0 / m, window=("kaiser", 8.6)) if long_filter else ("kaiser", 5.0)
+    y = resample_poly(np.asarray(pcm, dtype=np.float64), up, down, window=window)
     return np.clip(np.round(y), -32768, 32767).astype(np.int16)
 
 

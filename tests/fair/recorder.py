@@ -97,6 +97,7 @@ TIMEOUT_ZERO_NO_TIMER = "timeout-zero-no-timer"
 HOLD_ENDS_JOB = "hold-ends-job"
 WAV_EXTENSIBLE = "wav-extensible"
 CODEC_NEAREST = "codec-nearest"
+RESAMPLER_LONG = "resampler-long"
 
 #: One line per reading: what it does, and the open question (vendor-facts §3) it answers.
 READING_DOCS: dict[str, str] = {
@@ -125,6 +126,7 @@ READING_DOCS: dict[str, str] = {
     HOLD_ENDS_JOB: "a hold or transfer (call state leaves ANSWERED for anything but IDLE) ends the job with HANGUP (§3.11)",
     WAV_EXTENSIBLE: "PCM and G.711 files are written as WAVE_FORMAT_EXTENSIBLE with the subformat GUID (§2 media files: mono WAV; standard tools decode it alike)",
     CODEC_NEAREST: "G.711 codes pick the nearest codec level and OKI codes the nearest step change (rounding, not truncation): other valid encoders (§2 media files: the codec, not an encoder)",
+    RESAMPLER_LONG: "6000/11000/11025 Hz files resampled with a filter twice scipy's default length and a steeper Kaiser window (beta 8.6): another valid resampler (§2 media files: a rate, not a filter)",
 }
 
 READINGS: tuple[str, ...] = tuple(READING_DOCS)
@@ -458,7 +460,7 @@ class _Job:
 
     def wav(self) -> bytes:
         rs, p = self.rs, self.p
-        y = resample(self.audio(), p.rate)
+        y = resample(self.audio(), p.rate, long_filter=RESAMPLER_LONG in rs)
         if self.limit is not None:
             y = y[: self.limit]
         return encode_wav(y, p.fmt, p.rate, oki_tag=0x0010 if OKI_TAG_0X0010 in rs else 0x0017,
