@@ -268,7 +268,7 @@ def collect(workdir: Path) -> list[Mutant]:
     return sorted(out, key=lambda m: (m.module, m.line, m.operator))
 
 
-def report(workdir: Path, json_path: Path | None) -> dict:
+def report(workdir: Path, json_path: Path | None, markdown_path: Path | None = None) -> dict:
     mutants = collect(workdir)
     meta = json.loads((workdir / "meta.json").read_text())
     figures = _figures(meta, mutants)
@@ -291,7 +291,31 @@ def report(workdir: Path, json_path: Path | None) -> dict:
                             and not line.startswith(("+++", "---"))))
     if json_path:
         json_path.write_text(json.dumps({"figures": figures, "mutants": [asdict(m) for m in mutants]}, indent=1))
+    if markdown_path:
+        markdown_path.write_text(triage_table(mutants, triage))
     return figures
+
+
+def triage_table(mutants: list[Mutant], triage: dict[tuple[str, str, str], dict]) -> str:
+    """The docs' triage table: every survivor and flagged mutant, its verdict and the reason."""
+    rows = ["| where | change | verdict | reason |", "| --- | --- | --- | --- |"]
+    for m in mutants:
+        if m.outcome not in ("survived", "flagged"):
+            continue
+        before, after = change_of(m)
+        entry = triage.get((m.module, before, after))
+        if m.outcome == "flagged":
+            verdict = f"flagged ({flag_kind(m)})"
+            reason = m.findings or m.summary
+        elif entry is None:
+            verdict, reason = "gap (untriaged)", ""
+        else:
+            verdict = entry["verdict"] + ("" if entry["verdict"] == "gap" else
+                                          f" (shown: `{entry['shown'].split('::')[-1]}`)" if "shown" in entry else " (argued)")
+            reason = entry["reason"]
+        change = f"`{before[:90]}` -> `{after[:90]}`".replace("|", "\\|")
+        rows.append(f"| `{m.module.removeprefix('recorder/')}:{m.line}` | {change} | {verdict} | {reason.replace('|', '/')} |")
+    return "\n".join(rows) + "\n"
 
 
 def change_of(m: Mutant) -> tuple[str, str]:
@@ -425,6 +449,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--fresh", action="store_true", help="discard a previous run in --workdir")
     ap.add_argument("--report", action="store_true", help="only print the figures of what has run")
     ap.add_argument("--json", type=Path, help="also write the figures and every mutant as JSON")
+    ap.add_argument("--markdown", type=Path, help="also write the triage table of survivors and flagged mutants "
+                    "(docs/conformance.md's form, verdicts from mutation/triage.toml)")
     ap.add_argument("--recheck", action="store_true",
                     help="run the run's survivors again against the current tree (after closing gaps)")
     ap.add_argument("--modules", help="--recheck only mutants of these modules (comma-separated, e.g. g711.py,oki.py)")
@@ -438,14 +464,14 @@ def main(argv: list[str] | None = None) -> int:
         if not (workdir / "meta.json").exists():
             ap.error(f"no run in {workdir}")
         recheck(args, workdir)
-        report(workdir, args.json)
+        report(workdir, args.json, args.markdown)
         return 0
     if not args.report:
         _prepare(args, workdir)
         _execute(args, workdir)
     if not (workdir / "meta.json").exists():
         ap.error(f"no run in {workdir}")
-    report(workdir, args.json)
+    report(workdir, args.json, args.markdown)
     return 0
 
 

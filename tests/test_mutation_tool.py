@@ -130,3 +130,18 @@ def test_the_projects_triage_reads_and_its_shown_equivalents_name_real_tests() -
         if "shown" in entry:
             path, _, name = entry["shown"].partition("::")
             assert name in (ROOT / path).read_text(), entry["shown"]
+
+
+def test_the_triage_table_gives_each_survivor_and_flag_its_verdict() -> None:
+    run = _tool()
+    mutants = [_mutant(run, "killed-fail", "FAIL 1"),
+               _mutant(run, "flagged", "FAIL 0, INFO 0, NON-STRICT 4"),
+               _mutant(run, "survived", before="y = 1", after="y = 0"),
+               _mutant(run, "survived", before="a | b", after="a & b")]
+    mutants[1].findings = "NON-STRICT SD-ARGS 4"
+    triage = {("recorder/a.py", "y = 1", "y = 0"): {"verdict": "equivalent", "reason": "same", "shown": "t.py::test_x"}}
+    rows = run.triage_table(mutants, triage).splitlines()
+    assert len(rows) == 2 + 3  # the header, then the flag and the two survivors
+    assert rows[2].endswith("| flagged (decision) | NON-STRICT SD-ARGS 4 |")
+    assert "| equivalent (shown: `test_x`) | same |" in rows[3]
+    assert "gap (untriaged)" in rows[4] and "`a \\| b`" in rows[4]  # a table cell's pipe escaped
