@@ -47,8 +47,13 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIG = ROOT / "mutation" / "cosmic-ray.toml"
+#: ``--callsim-case-timeout``: a mutant that makes the recorder loop is FAILed by the suite's
+#: own guard ("the recorder did not return within 60 s") well inside cosmic-ray's timeout per
+#: mutant, instead of being cut off as a bare timeout (the reference's slowest case takes seconds)
+CASE_TIMEOUT = 60
 SUITE_COMMAND = ("{python} -m pytest --pyargs conformance -x -q -p no:cacheprovider -o addopts= "
-                 "--no-header -W ignore::DeprecationWarning --callsim-report {report}")
+                 "--no-header -W ignore::DeprecationWarning --callsim-report {report} "
+                 f"--callsim-case-timeout {CASE_TIMEOUT}")
 #: what cosmic-ray runs on each mutant: the suite (SUITE_COMMAND) through ``--judge``, which adds
 #: one line naming the clauses of its findings (the count line alone cannot tell a changed decision
 #: from a quality finding)
@@ -388,12 +393,12 @@ def _figures(meta: dict, mutants: list[Mutant]) -> dict:
 
 
 def recheck(args: argparse.Namespace, workdir: Path) -> dict:
-    """Run the survivors (and flagged mutants) of the run in ``workdir`` again, against the
+    """Run the survivors (and flagged and timed-out mutants) of the run in ``workdir`` again, against the
     current tree: each mutant's diff is applied to a fresh copy, the test command run, the file
     restored. Results go to ``workdir/recheck.json`` (resumable: done mutants are kept), and the
     figures are printed with the rechecked outcomes in place of the first ones."""
     mutants = collect(workdir)
-    todo = [m for m in mutants if m.outcome in ("survived", "flagged")
+    todo = [m for m in mutants if m.outcome in ("survived", "flagged", "timeout")
             and (not args.modules or any(m.module.endswith(x) for x in args.modules.split(",")))]
     out_path = workdir / "recheck.json"
     done: dict[str, dict] = json.loads(out_path.read_text()) if out_path.exists() else {}

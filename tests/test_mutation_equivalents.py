@@ -172,6 +172,16 @@ def _digits(detect: ModuleType, chunk_frames: int) -> list[tuple[int, str, int]]
     # advance between a window and itself is not a tone's, so no code is kept
     ("s = np.flatnonzero((full[:-1] >= 0) & (full[:-1] == full[1:]))",
      "s = np.flatnonzero((full[:-1] >= -1) & (full[:-1] == full[1:]))"),
+    # seed 31: the pre-filter's energy margin and fraction threshold loosened, the window gate
+    # raised 1.8 dB (still under the weakest pair Q.24 accepts), the early return skipped
+    ("ew_hi = ew * (1.0 + 1e-4)", "ew_hi = ew * (1.0 + 1.0001)"),
+    ("ok &= pr_hi + pc_hi >= _PRE_FRAC_K * (ew * (1.0 - 1e-4))",
+     "ok &= pr_hi + pc_hi >= _PRE_FRAC_K * (ew * ( 0.0 - 1e-4))"),
+    ("ok &= pr_hi + pc_hi >= _PRE_FRAC_K * (ew * (1.0 - 1e-4))",
+     "ok &= pr_hi + pc_hi >= _PRE_FRAC_K * (ew ** (1.0 - 1e-4))"),
+    ("_GATE_ENERGY = 0.5 * 2.0 * WIN * DBM0_RMS**2 * 10.0 ** (MIN_TONE_DBM0 / 10.0)",
+     "_GATE_ENERGY = 0.5 * 3.0 * WIN * DBM0_RMS**2 * 10.0 ** (MIN_TONE_DBM0 / 10.0)"),
+    ("if s.size == 0:", "if s.size == -1:"),
 ])  # fmt: skip
 def test_detector_mutants_give_the_same_digits(before: str, after: str) -> None:
     import recorder.detect as detect
@@ -198,6 +208,16 @@ def test_detector_mutants_give_the_same_digits(before: str, after: str) -> None:
     ("return self._emit(-(-self._total * self.up // self.down))",
      "return self._emit(-(not self._total * self.up // self.down))"),
     ("need_total = ((end - 1) * self.down) // self.up + 1", "need_total = ((end - 1) * self.down) // self.up | 1"),
+    # seed 31: the tolerance's width and scale (which near-half outputs are recomputed exactly),
+    # a right padding that may be -1 (max(-1, ...) where it is never negative), the clip applied
+    # to every block (clipping in range changes nothing)
+    ("width = max(width, hi - lo + 1)", "width = max(width, hi - lo & 1)"),
+    ("self.tol = 64.0 * (width + self.J) * 2.0**-53 * 32768.0 * phase_sum",
+     "self.tol = 64.0 * (width + self.J) * 2.0**-53 * 32768.0 + phase_sum"),
+    ("right = max(0, (t1 + 1) * self.S + pad - (pad + x.size))",
+     "right = max( -1, (t1 + 1) * self.S + pad - (pad + x.size))"),
+    ("if r.size and (r.min() < -32768.0 or r.max() > 32767.0):",
+     "if r.size and (r.min() < -32768.0 or r.max() < 32767.0):"),
 ])  # fmt: skip
 @pytest.mark.parametrize("rate", [6000, 11000, 11025])
 def test_resampler_mutants_give_the_same_samples(before: str, after: str, rate: int) -> None:
@@ -233,3 +253,16 @@ def test_dtmf_pre_gate_never_decides_a_q24_edge() -> None:
     rejected = detect.DBM0_RMS**2 * 10 ** (-55 / 10) * detect._BIN_PER_POWER
     assert rejected < detect._MIN_TONE_BIN
     assert 10 * math.log10(weakest / mutant_gate) > 0.0
+
+
+def test_codec_table_mutants_give_the_same_tables() -> None:
+    """A-law's shift capped at 8 instead of 7 (seed 31): only segment 8 could use it, and that
+    segment's code is replaced by 0x7F on the next line; OKI's top step index written
+    ``len ^ 1`` (seed 31): 49 ^ 1 is 48, ``len - 1``."""
+    import recorder.g711 as g711
+    import recorder.oki as oki
+
+    mutant = _mutated(g711, "code = (np.minimum(seg, 7) << 4) | ((mag >> np.minimum(shift, 7)) & 0x0F)",
+                      "code = (np.minimum(seg, 7) << 4) | ((mag >> np.minimum(shift, 8)) & 0x0F)")
+    np.testing.assert_array_equal(mutant.alaw_table(), g711.alaw_table())
+    assert len(oki.OKI_STEPS) ^ 1 == len(oki.OKI_STEPS) - 1 == oki._TOP
