@@ -477,6 +477,14 @@ for _fmt in ALL_FORMATS:
                   .record(filename="f.wav", file_format=_fmt, rate=_rate, milliseconds_max_silence=1500).build(),
                   needs={"fmt": _fmt, "rate": _rate}))
 
+# Audio clipped on one rail only (a 200 Hz sine plus its octave a quarter cycle later, loud
+# enough that only the negative peaks reach full scale): a resampler that clips a block only
+# when it overshoots both rails wraps the other rail's overshoot to the opposite sign
+for _rate in (r for r in ALL_RATES if r != 8000):
+    _add(Case(f"formats/one-rail/{_rate}", ("SPEC-FORMATS", "SPEC-RATES", "SPEC-WAV", "SD-RESAMPLE"),
+              _b().tone(0, 2000, [200, 400], 1.2, phases_deg=[0, 90])
+              .record(filename="f.wav", file_format="s16bit", rate=_rate, milliseconds_max_silence=500).build(),
+              needs={"fmt": "s16bit", "rate": _rate}))
 _add(Case("formats/oki/long", ("SPEC-FORMATS", "SPEC-WAV", "SD-CODEC-OKI"),
           # longer than two minutes: where an OKI encoder may switch to a compiled loop
           _b().speech(0, 125_000, -20).tone(123_000, 1000, [997], 3)

@@ -437,14 +437,17 @@ class Noise(Segment):
                 dst[j_mid - j0 :] += g * table[offset + j_mid : offset + j1]
 
 
-def _add_sine(dst: FloatArray, n: FloatArray, freq: float, amp: float, reduce: bool) -> None:
-    """``dst += amp * sin(2 pi freq n / fs)``, in place (no temporaries beyond one array).
+def _add_sine(dst: FloatArray, n: FloatArray, freq: float, amp: float, reduce: bool, phase: float = 0.0) -> None:
+    """``dst += amp * sin(2 pi (freq n / fs + phase))``, in place (no temporaries beyond one
+    array); ``phase`` in cycles.
 
     With ``reduce`` the phase is first reduced to [0, 1) cycle (``x - floor(x)``, much faster
     than ``np.mod``) so that precision does not decay over a 24-hour call. Every sample is an
     elementwise function of its own ``n``, which is what makes chunked rendering exact.
     """
     x = n * (freq / SAMPLE_RATE)
+    if phase:
+        x += phase
     if reduce:
         x -= np.floor(x)
     x *= 2.0 * np.pi
@@ -455,19 +458,28 @@ def _add_sine(dst: FloatArray, n: FloatArray, freq: float, amp: float, reduce: b
 
 @dataclass(frozen=True, kw_only=True)
 class Tone(Segment):
-    """Continuous sum of sines, each at ``level_dbm0``, phase zero at ``start``."""
+    """Continuous sum of sines, each at ``level_dbm0``; sine ``i`` starts at ``start`` with phase
+    ``phases_deg[i]`` (default zero). Sines all at phase zero sum to a waveform as loud below zero
+    as above it; other phases make one that is not (one rail clipped, the other not)."""
 
     duration: int
     freqs: tuple[float, ...]
     level_dbm0: float = -10.0
+    phases_deg: tuple[float, ...] = ()
 
     def __post_init__(self) -> None:
         super().__post_init__()
         _ticks(self.duration, "duration")
         object.__setattr__(self, "freqs", tuple(float(f) for f in self.freqs))
+        object.__setattr__(self, "phases_deg", tuple(float(d) for d in self.phases_deg))
         for f in self.freqs:
             if not 0.0 < f < SAMPLE_RATE / 2:
                 raise ValueError(f"tone frequency {f} Hz outside (0, {SAMPLE_RATE // 2})")
+        if self.phases_deg and len(self.phases_deg) != len(self.freqs):
+            raise ValueError(f"{len(self.phases_deg)} phases for {len(self.freqs)} frequencies")
+        for d in self.phases_deg:
+            if not 0.0 <= d < 360.0:
+                raise ValueError(f"tone phase {d} degrees outside [0, 360)")
 
     @property
     def end(self) -> int:
@@ -477,8 +489,8 @@ class Tone(Segment):
         n = np.arange(lo - self.start, hi - self.start, dtype=np.float64)
         amp = math.sqrt(2.0) * dbm0_to_rms(self.level_dbm0)
         dst = out[lo - a : hi - a]
-        for f in self.freqs:
-            _add_sine(dst, n, f, amp, reduce=True)
+        for i, f in enumerate(self.freqs):
+            _add_sine(dst, n, f, amp, reduce=True, phase=self.phases_deg[i] / 360.0 if self.phases_deg else 0.0)
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -29,7 +29,7 @@ def segment_of(spec: AudioSpec) -> Segment:
     if kind == "tone":
         return Tone(
             start=start, duration=ms_to_ticks(p["duration_ms"]), freqs=tuple(float(f) for f in p["freqs"]),
-            level_dbm0=float(p["level_dbm0"]),
+            level_dbm0=float(p["level_dbm0"]), phases_deg=tuple(float(d) for d in p.get("phases_deg", ())),
         )
     if kind == "dtmf":
         kwargs: dict[str, Any] = {k: p[k] for k in ("tone_ms", "gap_ms", "level_dbm0", "twist_db", "freq_offset_pct",

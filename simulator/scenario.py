@@ -66,7 +66,7 @@ _CALL_STATES = tuple(s.value for s in CallState)
 _AUDIO_KEYS: dict[str, dict[str, tuple[type, ...]]] = {
     "silence": {"duration_ms": (int,)},
     "noise": {"duration_ms": (int,), "level_dbm0": (int, float), "color": (str,)},
-    "tone": {"duration_ms": (int,), "level_dbm0": (int, float), "freqs": (list,)},
+    "tone": {"duration_ms": (int,), "level_dbm0": (int, float), "freqs": (list,), "phases_deg": (list,)},
     "dtmf": {
         "digits": (str,), "tone_ms": (int,), "gap_ms": (int,), "level_dbm0": (int, float),
         "twist_db": (int, float), "freq_offset_pct": (int, float), "low_offset_pct": (int, float),
@@ -471,6 +471,13 @@ def _audio(source: str, i: int, a: Any, base_dir: str) -> AudioSpec:
         for j, f in enumerate(params["freqs"]):
             if not 0 < _num(source, f"{key}.freqs[{j}]", f) < 4000:
                 raise ScenarioError(source, f"{key}.freqs[{j}]", f"must be in (0, 4000) Hz, got {f!r}")
+        if "phases_deg" in params:
+            if len(params["phases_deg"]) != len(params["freqs"]):
+                raise ScenarioError(source, key + ".phases_deg", f"has {len(params['phases_deg'])} phases for "
+                                    f"{len(params['freqs'])} frequencies; give one per frequency")
+            for j, d in enumerate(params["phases_deg"]):
+                if not 0 <= _num(source, f"{key}.phases_deg[{j}]", d) < 360:
+                    raise ScenarioError(source, f"{key}.phases_deg[{j}]", f"must be in [0, 360) degrees, got {d!r}")
     if kind == "noise" and params.get("color", "white") not in ("white", "pink"):
         raise ScenarioError(source, key + ".color", f"must be 'white' or 'pink', got {params['color']!r}")
     if kind == "speech" and "clips" in params:
@@ -844,8 +851,10 @@ class ScenarioBuilder:
     def noise(self, at_ms: int, duration_ms: int, level_dbm0: float, color: str = "white") -> ScenarioBuilder:
         return self.audio(at_ms, "noise", duration_ms=duration_ms, level_dbm0=level_dbm0, color=color)
 
-    def tone(self, at_ms: int, duration_ms: int, freqs: list[float], level_dbm0: float) -> ScenarioBuilder:
-        return self.audio(at_ms, "tone", duration_ms=duration_ms, freqs=list(freqs), level_dbm0=level_dbm0)
+    def tone(self, at_ms: int, duration_ms: int, freqs: list[float], level_dbm0: float,
+             phases_deg: list[float] | None = None) -> ScenarioBuilder:
+        extra = {} if phases_deg is None else {"phases_deg": list(phases_deg)}
+        return self.audio(at_ms, "tone", duration_ms=duration_ms, freqs=list(freqs), level_dbm0=level_dbm0, **extra)
 
     def speech(self, at_ms: int, duration_ms: int, level_dbm0: float = -20) -> ScenarioBuilder:
         return self.audio(at_ms, "speech", duration_ms=duration_ms, level_dbm0=level_dbm0)
