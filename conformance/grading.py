@@ -335,13 +335,22 @@ class _Walk:
                observed: tuple[Any, Any]) -> set[tuple[Any, Any]]:
         return self._job_call(i, call, args, step, t, t_end, observed, record=False)
 
+    def _opening(self, i: int, call: str, args: dict[str, Any], t: int, observed: tuple[Any, Any], *,
+                 busy_check: bool) -> tuple[bool, bool, set[tuple[Any, Any]]]:
+        """What every blocking call is graded on first (``_immediate``: the state, a job already
+        running, the arguments): whether grading goes on, whether the arguments are valid, and
+        what is allowed so far; an exception raised where none of that allows it is reported
+        here."""
+        valid = args_valid(call, args)
+        go_on, allowed = self._immediate(i, call, t, observed, busy_check=busy_check, valid=valid)
+        if not go_on and observed[1] is not None and observed not in allowed:
+            self._bad_raise(i, call, observed, t, allowed)
+        return go_on, valid, allowed
+
     def _job_call(self, i: int, call: str, args: dict[str, Any], step: Any, t: int, t_end: int,
                   observed: tuple[Any, Any], *, record: bool) -> set[tuple[Any, Any]]:
-        valid = args_valid(call, args)
-        go_on, allowed = self._immediate(i, call, t, observed, busy_check=True, valid=valid)
+        go_on, valid, allowed = self._opening(i, call, args, t, observed, busy_check=True)
         if not go_on:
-            if observed[1] is not None and observed not in allowed:
-                self._bad_raise(i, call, observed, t, allowed)
             return allowed
         p = {**DEFAULTS, **args}
         if not valid:
@@ -485,11 +494,8 @@ class _Walk:
 
     def _wait_until_finished(self, i: int, call: str, args: dict[str, Any], step: Any, t: int, t_end: int,
                              observed: tuple[Any, Any]) -> set[tuple[Any, Any]]:
-        valid = args_valid(call, args)
-        go_on, allowed = self._immediate(i, call, t, observed, busy_check=False, valid=valid)
+        go_on, _, allowed = self._opening(i, call, args, t, observed, busy_check=False)
         if not go_on:
-            if observed[1] is not None and observed not in allowed:
-                self._bad_raise(i, call, observed, t, allowed)
             return allowed
         timeout = args.get("seconds_timeout", 120)
         t_out = INF if timeout is None else t + seconds_to_ticks(float(timeout))
