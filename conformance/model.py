@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from callsim.contract import DBM0_RMS, FRAME, SILENCE_THRESHOLD_DBM0, dbm0_to_energy
+from callsim.contract import DBM0_RMS, FRAME, SILENCE_THRESHOLD_DBM0, dbm0_to_energy, ms_to_ticks
 from simulator.audio import Dtmf, Noise, Silence, Tone
 from simulator.build import build_audio
 from simulator.scenario import Scenario
@@ -290,7 +290,7 @@ TALKOFF_IMPURITY_DB, CLEAN_IMPURITY_DB = -10.0, -20.0
 #: TALKOFF_FRACTION of the power under sound covering it is talk-off material (REJECT).
 NEGLIGIBLE_SNR_DB, ACCEPT_SNR_DB, TALKOFF_FRACTION = 30.0, 15.0, 2.0 / 3.0
 #: Q.24: an interruption of at most this long (ticks) is bridged (the tone is one digit).
-BRIDGED_TICKS = 10 * 8
+BRIDGED_TICKS = ms_to_ticks(10)
 
 
 def _power(level_dbm0: float) -> float:

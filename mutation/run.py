@@ -227,11 +227,16 @@ class Mutant:
     findings: str = ""  # the --judge line's clauses, "NON-STRICT SD-HOLD 52; INFO ..."
 
 
+def _counts(summary: str) -> dict[str, int]:
+    """The grades of a count line, ``{"FAIL": 0, "INFO": 2, ...}``."""
+    return {name: int(n) for name, n in re.findall(r"([A-Z][A-Z-]*) (\d+)", summary)}
+
+
 def _classify(result) -> tuple[str, str]:
     out = result.output or ""
     m = SUMMARY.search(out)
     summary = m.group(1) if m else ""
-    counts = {name: int(n) for name, n in re.findall(r"([A-Z][A-Z-]*) (\d+)", summary)}
+    counts = _counts(summary)
     if result.test_outcome == "incompetent":
         return "incompetent", out[-300:]
     if result.test_outcome == "killed":
@@ -251,8 +256,7 @@ def _findings_of(output: str) -> str:
 def flag_kind(m: Mutant) -> str:
     """A flagged mutant's kind: ``decision`` when its findings are NON-STRICT only (a decision the
     text leaves open changed: counted apart from the FAIL target), ``quality`` when one is INFO."""
-    summary = {k: int(n) for k, n in re.findall(r"([A-Z][A-Z-]*) (\d+)", m.summary)}
-    return "quality" if summary.get("INFO", 0) else "decision"
+    return "quality" if _counts(m.summary).get("INFO", 0) else "decision"
 
 
 def collect(workdir: Path) -> list[Mutant]:

@@ -489,8 +489,8 @@ class Tone(Segment):
         n = np.arange(lo - self.start, hi - self.start, dtype=np.float64)
         amp = math.sqrt(2.0) * dbm0_to_rms(self.level_dbm0)
         dst = out[lo - a : hi - a]
-        for i, f in enumerate(self.freqs):
-            _add_sine(dst, n, f, amp, reduce=True, phase=self.phases_deg[i] / 360.0 if self.phases_deg else 0.0)
+        for f, deg in zip(self.freqs, self.phases_deg or (0.0,) * len(self.freqs), strict=True):
+            _add_sine(dst, n, f, amp, reduce=True, phase=deg / 360.0)
 
 
 @dataclass(frozen=True, kw_only=True)
