@@ -50,7 +50,7 @@ from .decoders import decode_wav
 from .grades import Finding, Grade
 from .model import DEFAULTS, FRAME, ScriptOutcome, World, predict, script_of
 from .quantisation import adpcm_check, adpcm_states, g711_outside
-from .resampled import INBAND_DB, gross_errors, inband_worst, ratio, references, resample
+from .resampled import INBAND_DB, continued, gross_errors, inband_worst, ratio, references, resample
 from .wavread import WavFormatError, check_wav
 
 __all__ = ["grade_scenario", "PlaintextSpy", "CAUSE_CLAUSE", "Oracle", "oracle_view"]
@@ -814,8 +814,11 @@ def _resampled_findings(name: str, fmt: str, rate: int, pcm: np.ndarray, render:
     wrapped sample), INFO (SD-RESAMPLE) where a 16-bit file's in-band error is not far enough
     under the audio."""
     d = pcm.astype(np.float64)
-    refs = min((references(render, fs + k, d.size, rate) for k in (0, -1, 1)),
-               key=lambda rs: _dot(d - rs[0], d - rs[0]))
+    def misfit(k: int) -> float:
+        e = d - continued(render, fs + k, d.size, rate)
+        return _dot(e, e)
+
+    refs = references(render, fs + min((0, -1, 1), key=misfit), d.size, rate)
     out: list[Finding] = []
     gross = gross_errors(d, refs)
     if gross.count:

@@ -45,7 +45,8 @@ from scipy.signal import firwin, oaconvolve, resample_poly
 
 from callsim.contract import DBM0_RMS, TICKS_PER_SECOND
 
-__all__ = ["Gross", "Inband", "gross_errors", "heard_lengths", "inband_worst", "lowpass", "ratio", "references", "resample"]
+__all__ = ["Gross", "Inband", "continued", "gross_errors", "heard_lengths", "inband_worst", "lowpass", "ratio",
+           "references", "resample"]
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -93,6 +94,17 @@ def references(render: Callable[[int, int], npt.NDArray[Any]], start: int, n: in
     tick ``start``, clipped to the 16-bit range; ``render(a, b)`` gives the call's 8000 Hz audio
     of ticks ``[a, b)``. The first is ``cont`` (the call's audio past both edges), then one
     ``zero`` reference per length of heard audio the file's length allows (``heard_lengths``)."""
+    return _references(render, start, n, rate, zero=True)
+
+
+def continued(render: Callable[[int, int], npt.NDArray[Any]], start: int, n: int, rate: int) -> FloatArray:
+    """``references``' first one alone (the call's audio past both edges): enough to choose
+    between nearby starts, at a fraction of the cost."""
+    return _references(render, start, n, rate, zero=False)[0]
+
+
+def _references(render: Callable[[int, int], npt.NDArray[Any]], start: int, n: int, rate: int, *,
+                zero: bool) -> list[FloatArray]:
     up, down = ratio(rate)
     lengths = heard_lengths(n, rate)
     n8 = max(lengths, default=-(-n * down // up))
@@ -100,7 +112,8 @@ def references(render: Callable[[int, int], npt.NDArray[Any]], start: int, n: in
     wide = np.asarray(render(start - edge, start + n8 + edge), dtype=np.float64)
     skip = edge * up // down
     out = [resample(wide, up, down)[skip: skip + n]]
-    out += [resample(wide[edge: edge + k], up, down)[:n] for k in lengths]
+    if zero:
+        out += [resample(wide[edge: edge + k], up, down)[:n] for k in lengths]
     return [np.clip(np.pad(r, (0, max(0, n - r.size))), -32768.0, 32767.0) for r in out]
 
 
