@@ -344,6 +344,21 @@ _add(Case("limits/size-and-digit-same-frame", ("SPEC-SIZE", "SPEC-BARGEIN", "SD-
           _b().speech(0, 1900).dtmf(2000, "7", tone_ms=100, gap_ms=100)
           .record(filename="b", barge_in=True, max_bytes=16320, milliseconds_max_silence=0).build(),
           needs={"inband_dtmf": True}))
+# Each termination condition alone, after start() and wait_until_finished(None), with nothing
+# scheduled (no hangup, no timer, no out-of-band digit): only the caller's audio can end the job,
+# and the wait must last until it does (SPEC-WAIT-NONE). A recorder that tells the call it cannot
+# end by itself (the media sink's can_finish_alone) makes the wait fail at once.
+_OFF = {"max_bytes": 0, "milliseconds_max_silence": 0, "milliseconds_initial_silence": 0, "barge_in": False}
+for _name, _clause, _builder, _limit, _needs in (
+        ("bargein", "SPEC-BARGEIN", _b().speech(0, 2000).dtmf(2500, "5", tone_ms=80, gap_ms=80),
+         {"barge_in": True}, {"inband_dtmf": True}),
+        ("silence", "SPEC-SILENCE", _b().tone(0, 1000, [600], -20), {"milliseconds_max_silence": 1000}, {}),
+        ("initial-silence", "SPEC-INITIAL-SILENCE", _b().tone(5000, 1000, [600], -20),
+         {"milliseconds_initial_silence": 3000}, {}),
+        ("size", "SPEC-SIZE", _b().tone(0, 20_000, [600], -20), {"max_bytes": 3000}, {})):
+    _add(Case(f"limits/alone-{_name}", ("SPEC-WAIT-NONE", _clause),
+              _builder.start(filename="a", **{**_OFF, **_limit}).wait_until_finished(seconds_timeout=None)
+              .action("state").action("cause").build(), needs=_needs))
 # ITU-T Q.24 (AT&T column) rows, one digit each during a barge_in job (SD-DTMF-Q24): the edges
 # of the acceptance range must barge in, what Q.24 rejects must not; either departure is a
 # DSP-quality finding (NON-STRICT), never a FAIL
@@ -375,6 +390,19 @@ for _i, _d in enumerate("".join(DTMF_KEYPAD)):
                   _b().dtmf(500 + _i % 5, _d, tone_ms=40, gap_ms=40, **_kw)
                   .record(filename="q", barge_in=True, milliseconds_max_silence=600).build(),
                   needs={"inband_dtmf": True}))
+# The corners of Q.24's acceptance box, which a digit meets on every axis at once: each group 1.5 %
+# off in either direction, twist +4 dB (the low tone at -25 dBm0) or -8 dB (the high tone at
+# -25 dBm0), 40 ms. One case per digit, one job per corner (its onset stepping 1 ms over the 5 ms
+# block grid); a missed corner is NON-STRICT (SD-DTMF-Q24), like the single-axis edges above
+_CORNERS = [(lo, hi, tw) for lo in (-1.5, 1.5) for hi in (-1.5, 1.5) for tw in (4.0, -8.0)]
+for _d in "".join(DTMF_KEYPAD):
+    _bc = _b()
+    for _j, (_lo, _hi, _tw) in enumerate(_CORNERS):
+        _bc.dtmf(500 + 1000 * _j + _j % 5, _d, tone_ms=40, gap_ms=40, low_offset_pct=_lo, high_offset_pct=_hi,
+                 twist_db=_tw, level_dbm0=-25.0 if _tw > 0 else -17.0)
+    for _j in range(len(_CORNERS)):
+        _bc.record(filename="q", barge_in=True, milliseconds_max_silence=1500)
+    _add(Case(f"dtmf-q24/corners-{_d}", ("SPEC-BARGEIN", "SD-DTMF-Q24"), _bc.build(), needs={"inband_dtmf": True}))
 for _k in range(5):
     _add(Case(f"dtmf-q24/reject-23ms-at+{_k}ms", ("SPEC-BARGEIN", "SD-DTMF-Q24"),
               _b().dtmf(500 + _k, "5", tone_ms=23, gap_ms=40)
@@ -544,7 +572,9 @@ def _fault_check(where: str, kind: str) -> Callable[[Any, Capabilities], list[Fi
     def check(factory: Any, caps: Capabilities) -> list[Finding]:
         from simulator.runner import run_scenario
 
-        base = _b().speech(0, 4000).record(filename="f.wav", milliseconds_max_silence=1000)
+        # 25 s of sound: the simulator hands a recorder at most 10 s of audio at a time, so the
+        # job writes several times and the middle fault lands while it still records
+        base = _b().tone(0, 25_000, [600], -20).record(filename="f.wav", milliseconds_max_silence=1000)
         writes, size = count_writes(base.build(), factory)
         if writes == 0:
             return [nothing_written()]
@@ -554,7 +584,7 @@ def _fault_check(where: str, kind: str) -> Callable[[Any, Capabilities], list[Fi
         else:
             n = {"first": 0, "middle": size // 2, "last": size - 1}[where]
             store = {"capacity_bytes": n}
-        b = _b().speech(0, 4000).store(**store)
+        b = _b().tone(0, 25_000, [600], -20).store(**store)
         b.record(filename="f.wav", milliseconds_max_silence=1000).action("state").action("cause")
         b.record(filename="g.wav", seconds_timeout=1).action("state")
         scenario = b.build()

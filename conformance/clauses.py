@@ -116,7 +116,7 @@ _DECISIONS = [
     ("SD-DTMF-TALKOFF", "limits", "digit-like tones a clean two-tone sender cannot make do not barge in: a tone pair with strong harmonics or intermodulation products, or holding 2/3 of the power or less; a digit under other sound is judged by its signal-to-noise ratio (DSP quality: NON-STRICT)"),
     ("SD-SIZE", "limits", "max_bytes counts data bytes; the data never exceeds it; SIZE at the frame reaching it"),
     ("SD-FILES-LEFT", "files", "every cause but ERROR publishes a valid WAV; ERROR publishes nothing"),
-    ("SD-ERROR", "state", "a store failure ends the job with ERROR/ERROR; ERROR stays until the next job"),
+    ("SD-ERROR", "state", "a store failure ends the job at once with ERROR/ERROR; ERROR stays until the next job"),
     ("SD-ARGS", "arguments", "bad arguments raise ArgumentError (Error and ValueError) naming the parameter; nothing changes"),
     ("SD-HOLD", "limits", "hold and transfer do not stop a job"),
     ("SD-NAME", "files", "the store's naming rules; no extension added; overwrite replaces atomically"),

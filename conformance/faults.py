@@ -9,7 +9,8 @@ This module owns the two halves of every store-fault check, shared by the catalo
   where there is none);
 * ``fault_findings``: the grading of a run with that fault. The job must end with ERROR (state
   ERROR, cause ERROR), publish nothing (SD-FILES-LEFT) and leave no writer open; a write fault
-  does not persist, so a clean job after it works (SPEC-STATE-ERROR, SD-ERROR).
+  does not persist, so a clean job after it works (SPEC-STATE-ERROR, SD-ERROR). The job ends
+  when the store fails: one that records on after the failure is NON-STRICT (SD-ERROR).
 
 A ``callsim run --check`` of such a scenario grades it with the oracle, as if there were no fault.
 """
@@ -23,7 +24,12 @@ from simulator.scenario import Scenario
 
 from .grades import Finding, Grade
 
-__all__ = ["count_writes", "nothing_written", "fault_findings"]
+__all__ = ["count_writes", "nothing_written", "fault_findings", "LATE_MS"]
+
+#: How long after a store failure a job may still run (SD-ERROR: the failure ends it at once):
+#: one frame, so a recorder that learns of the failure at the end of the frame it was writing
+#: is on time.
+LATE_MS = 20
 
 
 def count_writes(scenario: Scenario, factory: Any) -> tuple[int, int]:
@@ -70,6 +76,12 @@ def fault_findings(scenario: Scenario, result: RunResult, ev: dict[str, Any]) ->
         return [Finding(Grade.FAIL, ("SPEC-STATE-ERROR",), f"{job.call}() raised {job.raised} on a store fault "
                         "instead of ending the job with ERROR", ev)]
     out: list[Finding] = []
+    fault_ms = next((e["ms"] for e in result.log if e.get("kind") == "store" and e.get("op") == "fault"), None)
+    if fault_ms is not None and job.end_ms > max(fault_ms, job.at_ms) + LATE_MS:
+        out.append(Finding(Grade.NON_STRICT, ("SD-ERROR",),
+                           f"the job went on for {job.end_ms - max(fault_ms, job.at_ms):g} ms after the store failed "
+                           f"at {fault_ms:g} ms ({job.call}() returned {job.returned} at {job.end_ms:g} ms): a store "
+                           "failure ends the job at once", ev))
     if job.returned != "ERROR":
         out.append(Finding(Grade.FAIL, ("SPEC-STATE-ERROR", "SD-ERROR"),
                            f"{job.call}() returned {job.returned} after a store fault, expected ERROR", ev))

@@ -409,9 +409,18 @@ class _Walk:
                 allowed.add((cause, None))
                 if cause == "HANGUP":
                     allowed.add((None, "Hangup"))  # SD-HANGUP: another reading raises
+        ret, raised = observed
+        if raised == "Deadlock" and job.deadline >= INF:
+            # The recorder told the call it could not end by itself, so the run stopped there: the
+            # limits past that instant were not worked out (nothing observes them), but they say
+            # whether the job ends by itself. (A SimulationLimit stops the run only after the
+            # clock's limit, so any end before it was already worked out.)
+            full = job_limits(self.world, job.c, job.params, job.call == "record", index=job.index, call=job.call)
+            if full.deadline < INF:
+                job.cands, job.deadline = full.cands, full.deadline
+                windows = {cause: job.windows(cause) for cause in sorted({c.cause for c in job.cands})}
         if job.deadline >= INF:
             allowed |= {(None, "Deadlock"), (None, "SimulationLimit")}
-        ret, raised = observed
         cause = "HANGUP" if raised == "Hangup" else ret
         shown = {c: _ms_windows(ws) for c, ws in windows.items()}
         ev = {"step": i, "call": call, "observed": {"value": _show(observed), "end_ms": t_end / 8},
@@ -431,6 +440,8 @@ class _Walk:
                 cl.append(CAUSE_CLAUSE[cause])
             if raised is not None:
                 cl.append("SPEC-EXC-HANGUP" if raised == "Hangup" else "SPEC-RECORD")
+            if raised in ("Deadlock", "SimulationLimit") and call == "wait_until_finished" and timeout_at >= INF:
+                cl.insert(0, "SPEC-WAIT-NONE")  # the wait gave up with no timeout
             if at_t:
                 msg = f"at that instant the job may end only with {' or '.join(at_t)}"
                 if cause in windows:

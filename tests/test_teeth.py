@@ -270,6 +270,13 @@ def p_store_fault(f: Factory) -> Any:
     return _name(cause), _name(r.state()), _name(r.cause()), ch.store.exists("e")
 
 
+def p_store_fault_mid_job(f: Factory) -> Any:
+    ch = make_call(tone(0, 25_000), factory=f)
+    ch.store.faults = FaultPlan(fail_write_n=2)  # the header is the first write; the first 10 s of audio the second
+    cause = ch.FileRecorder.record(filename="e", milliseconds_max_silence=1000)
+    return _name(cause), ch.clock.now
+
+
 def p_cipher(f: Factory) -> Any:
     ch = make_call(tone(0, 1000), factory=f)
     c = Cipher(KEY, IV)
@@ -342,6 +349,8 @@ PROBES: dict[str, tuple[Callable[[Factory], Any], Any]] = {
     "DefaultMaxSilence3000": (p_defaults, ("SILENCE", 10_100 * S)),
     "StoreFaultSwallowed": (p_store_fault, ("ERROR", "ERROR", "ERROR", False)),
     "ErrorStateIdle": (p_store_fault, ("ERROR", "ERROR", "ERROR", False)),
+    "StoreFaultNoticedAtEnd": (p_store_fault_mid_job, ("ERROR", 10_000 * S)),
+    "ClaimsItCannotEndAlone": (p_wait_none, ("SILENCE", 2000 * S)),
     "CipherIgnored": (p_cipher, (False, True)),
     "HeaderNotEncrypted": (p_cipher, (False, True)),
     "SilenceOneFrameLate": (p_cause_silence, ("SILENCE", 1500 * S)),

@@ -53,6 +53,7 @@ from .headers import (
 from .limits import (
     BargeInAlways,
     BargeInIgnored,
+    ClaimsItCannotEndAlone,
     DigitBeforeJobBargesIn,
     HangupDeletesFile,
     HangupIgnored,
@@ -66,7 +67,14 @@ from .limits import (
     SizeOneFrameOver,
     TimeoutIgnored,
 )
-from .store import CipherIgnored, ErrorStateIdle, HeaderNotEncrypted, KeyInRepr, StoreFaultSwallowed
+from .store import (
+    CipherIgnored,
+    ErrorStateIdle,
+    HeaderNotEncrypted,
+    KeyInRepr,
+    StoreFaultNoticedAtEnd,
+    StoreFaultSwallowed,
+)
 
 __all__ = ["FaultyRecorder", "ALL", "SPEC_BUGS", "DECISION_BUGS"]
 
@@ -76,7 +84,7 @@ ALL: tuple[type[FaultyRecorder], ...] = (
     SilenceReportedAsTimeout, HangupReportedAsAborted, StopLeavesCauseNone, StaleCauseDuringJob,
     # limits
     SilenceOneFrameEarly, SizeOneFrameOver, MaxBytesZeroIsZero, InitialSilenceIgnored,
-    BargeInIgnored, BargeInAlways, TimeoutIgnored, HangupIgnored,
+    BargeInIgnored, BargeInAlways, TimeoutIgnored, HangupIgnored, ClaimsItCannotEndAlone,
     # formats and rates
     RateIgnored, RateHeaderLies, UlawWrittenAsAlaw, U8NotOffset, S16BigEndian, ImaNibblesSwapped,
     # headers
@@ -94,7 +102,7 @@ ALL: tuple[type[FaultyRecorder], ...] = (
     # decisions only (NON-STRICT)
     SilenceOneFrameLate, MaxBytesCountsHeader, MaxSilenceDuringInitialSilence,
     DigitBeforeJobBargesIn, HangupDeletesFile, HoldStopsJob, WaitTimeoutEndsJob,
-    AddsWavExtension, ArgsRaisePlainValueError, KeyInRepr,
+    AddsWavExtension, ArgsRaisePlainValueError, KeyInRepr, StoreFaultNoticedAtEnd,
 )
 
 SPEC_BUGS = tuple(c for c in ALL if c.BREAKS.startswith("SPEC-"))

@@ -14,6 +14,7 @@ from simulator import CallState
 from ._base import FaultyRecorder
 
 __all__ = [
+    "ClaimsItCannotEndAlone",
     "SilenceOneFrameEarly", "SilenceOneFrameLate", "SizeOneFrameOver", "MaxBytesZeroIsZero",
     "MaxBytesCountsHeader", "InitialSilenceIgnored", "MaxSilenceDuringInitialSilence",
     "BargeInIgnored", "BargeInAlways", "DigitBeforeJobBargesIn", "TimeoutIgnored",
@@ -291,3 +292,21 @@ class HoldStopsJob(FaultyRecorder):
     def _on_call_state(self, job: _Job, new: CallState) -> None:
         if new is not CallState.ANSWERED and not job.ended:
             self._end_job(job, Cause.HANGUP)
+
+
+class _NeverAloneJob(_Job):
+    def can_finish_alone(self) -> bool:
+        return False  # the bug: a job that only the caller's audio can end says it cannot end
+
+
+class ClaimsItCannotEndAlone(FaultyRecorder):
+    """Bug: the job tells the call that audio alone can never end it, so a
+    ``wait_until_finished(None)`` with nothing else scheduled gives up at once (the simulator's
+    ``Deadlock``) instead of waiting for the silence, size or digit that ends the job.
+
+    Breaks SPEC-WAIT-NONE (None enables an infinite wait).
+    """
+
+    BREAKS = "SPEC-WAIT-NONE"
+    job_class = _NeverAloneJob
+

@@ -12,8 +12,8 @@ from recorder.filerecorder import Cause, JobParams, State, _Job
 
 from ._base import FaultyRecorder
 
-__all__ = ["StoreFaultSwallowed", "ErrorStateIdle", "CipherIgnored", "HeaderNotEncrypted",
-           "KeyInRepr"]
+__all__ = ["StoreFaultSwallowed", "StoreFaultNoticedAtEnd", "ErrorStateIdle", "CipherIgnored",
+           "HeaderNotEncrypted", "KeyInRepr"]
 
 
 class _SwallowJob(_Job):
@@ -39,6 +39,26 @@ class StoreFaultSwallowed(FaultyRecorder):
 
     BREAKS = "SPEC-STATE-ERROR"
     job_class = _SwallowJob
+
+
+class _WriteOnJob(_Job):
+    def _write_audio(self, pcm: np.ndarray) -> None:
+        try:
+            self._emit(self.resampler.process(pcm))
+        except Exception:  # noqa: S110 - the bug: a failed write is noticed only when publishing
+            pass
+
+
+class StoreFaultNoticedAtEnd(FaultyRecorder):
+    """Bug: a failed write during the job is ignored; the job records on until its own end
+    (silence, size, ...), where publishing the aborted file fails and it ends with ERROR.
+
+    Breaks SD-ERROR (a store failure ends the job at once).
+    """
+
+    BREAKS = "SD-ERROR"
+    GRADE = "NON-STRICT"
+    job_class = _WriteOnJob
 
 
 class ErrorStateIdle(FaultyRecorder):
