@@ -85,12 +85,17 @@ def test_ended_jobs_callbacks_are_inert() -> None:
 # mutation/triage.toml says why it holds in general).
 
 
-def _mutated(module: ModuleType, before: str, after: str) -> ModuleType:
-    """A fresh copy of ``module`` with the one line holding ``before`` changed to ``after``."""
+def _mutated(module: ModuleType, before: str, after: str, *, within: str | None = None) -> ModuleType:
+    """A fresh copy of ``module`` with the one line holding ``before`` changed to ``after``
+    (the one inside the top-level function ``within`` when the line is written more than once)."""
     source = Path(module.__file__).read_text()
-    lines = [i for i, line in enumerate(source.splitlines()) if line.strip() == before]
-    assert len(lines) == 1, f"{before!r} is on {len(lines)} lines of {module.__name__}"
     text = source.splitlines()
+    start, stop = 0, len(text)
+    if within is not None:
+        start = next(i for i, line in enumerate(text) if line.startswith(f"def {within}("))
+        stop = next((i for i in range(start + 1, len(text)) if text[i][:1] not in ("", " ", "\t", ")")), len(text))
+    lines = [i for i in range(start, stop) if text[i].strip() == before]
+    assert len(lines) == 1, f"{before!r} is on {len(lines)} lines of {module.__name__}"
     text[lines[0]] = text[lines[0]].replace(before, after)
     copy = ModuleType(module.__name__ + "_mutant")
     copy.__dict__.update(__file__=module.__file__, __package__=module.__package__)
@@ -182,6 +187,13 @@ def _digits(detect: ModuleType, chunk_frames: int) -> list[tuple[int, str, int]]
     ("_GATE_ENERGY = 0.5 * 2.0 * WIN * DBM0_RMS**2 * 10.0 ** (MIN_TONE_DBM0 / 10.0)",
      "_GATE_ENERGY = 0.5 * 3.0 * WIN * DBM0_RMS**2 * 10.0 ** (MIN_TONE_DBM0 / 10.0)"),
     ("if s.size == 0:", "if s.size == -1:"),
+    # seed 1203: the third block's rows sliced one past the end (y has exactly nw + 2 rows, so
+    # the slice is the same); the window-position sentinel (read only where it was overwritten);
+    # the chunk loop over a.shape[-1] (160) instead of the frame count (one chunk of up to 2048
+    # frames either way: the recorder scans at most 500 frames at a time)
+    ("z += y[2 : nw + 2, 2 * nf2 :]", "z += y[2 : nw + 3, 2 * nf2 :]"),
+    ("pos = np.full(nw, -1, dtype=np.int64)", "pos = np.full(nw, not 1, dtype=np.int64)"),
+    ("for c0 in range(0, a.shape[0], _CHUNK_FRAMES):", "for c0 in range(0, a.shape[ -1], _CHUNK_FRAMES):"),
 ])  # fmt: skip
 def test_detector_mutants_give_the_same_digits(before: str, after: str) -> None:
     import recorder.detect as detect
@@ -218,6 +230,13 @@ def test_detector_mutants_give_the_same_digits(before: str, after: str) -> None:
      "right = max( -1, (t1 + 1) * self.S + pad - (pad + x.size))"),
     ("if r.size and (r.min() < -32768.0 or r.max() > 32767.0):",
      "if r.size and (r.min() < -32768.0 or r.max() < 32767.0):"),
+    # seed 1203: an empty group of outputs stops the table's construction (no rate has one); a
+    # BLAS row count of 0 (no table is big enough to give 0); the flush's zero padding shorter, or
+    # one sample longer (upfirdn and _Polyphase read zeros past the input anyway)
+    ("continue", "break"),
+    ("rows = max(1, _BLAS_SERIAL_MNK // mat.size)", "rows = max( 0, _BLAS_SERIAL_MNK // mat.size)"),
+    ("need_total = ((end - 1) * self.down) // self.up + 1", "need_total = ((end - 1) // self.down) // self.up + 1"),
+    ("pad = max(0, need_total - (self._base + self._buf.size))", "pad = max( 1, need_total - (self._base + self._buf.size))"),
 ])  # fmt: skip
 @pytest.mark.parametrize("rate", [6000, 11000, 11025])
 def test_resampler_mutants_give_the_same_samples(before: str, after: str, rate: int) -> None:
@@ -257,7 +276,8 @@ def test_dtmf_pre_gate_never_decides_a_q24_edge() -> None:
 
 def test_codec_table_mutants_give_the_same_tables() -> None:
     """A-law's shift capped at 8 instead of 7 (seed 31): only segment 8 could use it, and that
-    segment's code is replaced by 0x7F on the next line; OKI's top step index written
+    segment's code is replaced by 0x7F on the next line (seed 1203: no value reaches segment 8
+    at all); OKI's top step index written
     ``len ^ 1`` (seed 31): 49 ^ 1 is 48, ``len - 1``."""
     import recorder.g711 as g711
     import recorder.oki as oki
@@ -265,4 +285,13 @@ def test_codec_table_mutants_give_the_same_tables() -> None:
     mutant = _mutated(g711, "code = (np.minimum(seg, 7) << 4) | ((mag >> np.minimum(shift, 7)) & 0x0F)",
                       "code = (np.minimum(seg, 7) << 4) | ((mag >> np.minimum(shift, 8)) & 0x0F)")
     np.testing.assert_array_equal(mutant.alaw_table(), g711.alaw_table())
+    # seed 1203: A-law's magnitude ends at 0xFFF, the last segment's end, so no value reaches
+    # segment 8 (the segment cap 7 -> 8 and that segment's code 0x7F -> 126 never apply), and
+    # segment 1 shifts by 1 whether "seg < 2" or "seg < 1" picks it
+    for before, after in (("code = np.where(seg >= 8, 0x7F, code)", "code = np.where(seg >= 8, 126, code)"),
+                          ("code = (np.minimum(seg, 7) << 4) | ((mag >> np.minimum(shift, 7)) & 0x0F)",
+                           "code = (np.minimum(seg, 8) << 4) | ((mag >> np.minimum(shift, 7)) & 0x0F)"),
+                          ("shift = np.where(seg < 2, 1, seg)", "shift = np.where(seg < 1, 1, seg)")):
+        mutant = _mutated(g711, before, after, within="alaw_table")
+        np.testing.assert_array_equal(mutant.alaw_table(), g711.alaw_table())
     assert len(oki.OKI_STEPS) ^ 1 == len(oki.OKI_STEPS) - 1 == oki._TOP
