@@ -593,6 +593,8 @@ def _run_script(world: World, script: list[tuple[str, dict[str, Any]]], r: Readi
                 res = None if job is None else end_by(horizon if timeout is None else now + int(round(timeout * 8000)))
                 if job is None:
                     returned = last_cause
+                elif timeout is None and res is not None and res[0] == "NONE" and _stuck(world, job["params"], now):
+                    raised = "Deadlock"  # the simulated call: nothing scheduled can end the wait
                 elif res is not None:
                     now = max(now, res[1])
                     settle(now)
@@ -614,6 +616,16 @@ def _run_script(world: World, script: list[tuple[str, dict[str, Any]]], r: Readi
     out.audio = None if job is not None else last_audio
     out.end = now
     return out
+
+
+def _stuck(world: World, p: dict[str, Any], now: int) -> bool:
+    """A job that no audio can end (no size, silence or barge-in limit) with nothing scheduled
+    after ``now`` (hangup, call-state change, out-of-band digit): an endless wait, which the
+    simulator reports at once as ``Deadlock``."""
+    if p["max_bytes"] or p["milliseconds_max_silence"] or p["milliseconds_initial_silence"] or p["barge_in"]:
+        return False
+    return not ((world.hangup is not None and world.hangup >= now) or any(t >= now for t, _s in world.changes)
+                or any(o >= now for o in world.oob))
 
 
 def script_of(scenario: Scenario) -> list[tuple[str, dict[str, Any]]]:
