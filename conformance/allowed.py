@@ -44,7 +44,14 @@ from typing import Any
 
 import numpy as np
 
-from callsim.contract import FORMATS, RATES, dbm0_to_energy, is_valid_name
+from callsim.contract import (
+    FORMATS,
+    RATES,
+    TICKS_PER_MS,
+    dbm0_to_energy,
+    is_valid_name,
+    ticks_to_ms,
+)
 
 from .model import (
     CERT_AUDIO,
@@ -90,13 +97,13 @@ class Cand:
 
 
 def _ms(t: int) -> str:
-    return "never" if t >= INF else f"{t / 8:g} ms"
+    return "never" if t >= INF else f"{ticks_to_ms(t):g} ms"
 
 
 def _ms_range(lo: int, hi: int) -> str:
     if hi >= INF:
         return f"{_ms(lo)} or later"
-    return _ms(lo) if lo == hi else f"{lo / 8:g}..{hi / 8:g} ms"
+    return _ms(lo) if lo == hi else f"{ticks_to_ms(lo):g}..{ticks_to_ms(hi):g} ms"
 
 
 @dataclass
@@ -370,7 +377,7 @@ def _silence_limits(world: World, c: int, b: int, p: dict[str, Any], until: int,
     n = max(1, -(-(horizon - g0) // FRAME) + 1)
     cls = world.cert(g0, n)
     if ms_init:
-        it = ms_init * 8
+        it = ms_init * TICKS_PER_MS
         lo = c + it
         hi = b + k_init * FRAME
         # no certainly-audio frame lies wholly inside [c, c + it)
@@ -384,7 +391,7 @@ def _silence_limits(world: World, c: int, b: int, p: dict[str, Any], until: int,
             add("TIMEOUT", lo, hi, "milliseconds_initial_silence elapsed (reported as TIMEOUT, another reading)",
                 "SD-INITIAL-SILENCE", False)
     if ms_sil:
-        ms_t = ms_sil * 8
+        ms_t = ms_sil * TICKS_PER_MS
         not_audio = cls != CERT_AUDIO
         for r0, r1 in _runs(not_audio):
             t0 = max(c, g0 + r0 * FRAME)

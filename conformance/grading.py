@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 from scipy.signal import correlate
 
-from callsim.contract import DBM0_RMS, TICKS_PER_SECOND, Cipher, seconds_to_ticks
+from callsim.contract import DBM0_RMS, TICKS_PER_SECOND, Cipher, seconds_to_ticks, ticks_to_ms
 from simulator.runner import RunResult, run_scenario
 from simulator.scenario import Scenario
 from simulator.store import StoreWrite
@@ -188,7 +188,7 @@ class _Walk:
         ours = self.ours(i)
         if not ours.values:
             return
-        ev = {"step": i, "call": call, "observed": {"value": _show(observed), "end_ms": t_end / 8},
+        ev = {"step": i, "call": call, "observed": {"value": _show(observed), "end_ms": ticks_to_ms(t_end)},
               "allowed": allowed, "ours": ours.show()}
         if observed not in ours.values:
             if call in ("record", "wait_until_finished", "cause") and observed[1] is None:
@@ -389,8 +389,8 @@ class _Walk:
         if not t - 0 <= t_end <= job.b + TOL:
             self.fail([STEP_CLAUSE[call]], f"step {i} start() returned at {_ms(t_end)}; it blocks only until "
                       f"recording has started (called at {_ms(t)}, first frame at {_ms(job.b)})",
-                      step=i, call=call, observed={"value": _show(observed), "end_ms": t_end / 8},
-                      allowed={"value": self._list_allowed(allowed), "end_ms": [t / 8, job.b / 8]},
+                      step=i, call=call, observed={"value": _show(observed), "end_ms": ticks_to_ms(t_end)},
+                      allowed={"value": self._list_allowed(allowed), "end_ms": [ticks_to_ms(t), ticks_to_ms(job.b)]},
                       ours=self.ours(i).show())
             return allowed
         if ret is False:
@@ -423,7 +423,7 @@ class _Walk:
             allowed |= {(None, "Deadlock"), (None, "SimulationLimit")}
         cause = "HANGUP" if raised == "Hangup" else ret
         shown = {c: _ms_windows(ws) for c, ws in windows.items()}
-        ev = {"step": i, "call": call, "observed": {"value": _show(observed), "end_ms": t_end / 8},
+        ev = {"step": i, "call": call, "observed": {"value": _show(observed), "end_ms": ticks_to_ms(t_end)},
               "allowed": shown, "ours": self.ours(i).show()}
         if raised in ("Deadlock", "SimulationLimit") and observed in allowed:
             self.vs_ours(i, call, observed, t_end, ["SD-TIES"], allowed=shown)
@@ -459,7 +459,7 @@ class _Walk:
             # the right outcome at the wrong instant
             self.fail([STEP_CLAUSE[call], CAUSE_CLAUSE.get(cause, "SPEC-RECORD")],
                       f"step {i} {call}() {_show(observed)} at {_ms(t_end)}; a {cause} end is allowed at "
-                      f"{_ms_windows(ws)} (+{TOL // 8} ms), and nothing ends the job at {_ms(t_end)}", **ev)
+                      f"{_ms_windows(ws)} (+{ticks_to_ms(TOL):g} ms), and nothing ends the job at {_ms(t_end)}", **ev)
             job.seen_end_at(t_end, cause)
             return allowed
         match = [c for c in job.cands if c.cause == cause and (c.lo <= t_end <= c.hi + TOL or (at_once and c.lo <= t_end))]
@@ -486,8 +486,8 @@ class _Walk:
         allowed.add((True, None))
         job = self.job
         running = job is not None and job.may_run(t)
-        ev = {"step": i, "call": call, "observed": {"value": _show(observed), "end_ms": t_end / 8},
-              "allowed": {"value": ["returned True"], "end_ms": [t / 8, (t + TOL) / 8]}, "ours": self.ours(i).show()}
+        ev = {"step": i, "call": call, "observed": {"value": _show(observed), "end_ms": ticks_to_ms(t_end)},
+              "allowed": {"value": ["returned True"], "end_ms": [ticks_to_ms(t), ticks_to_ms(t + TOL)]}, "ours": self.ours(i).show()}
         if observed != (True, None):
             cl = [STEP_CLAUSE[call]]
             if observed[1] is not None:
@@ -518,7 +518,7 @@ class _Walk:
                 cl = [STEP_CLAUSE[call], "SPEC-CAUSE-END"] + [CAUSE_CLAUSE[c] for c in causes if c in CAUSE_CLAUSE]
                 self.fail(cl, f"step {i} wait_until_finished() {_show(observed)} at {_ms(t_end)}; with no job "
                           f"running it returns the last cause ({' or '.join(sorted(causes))}) at once",
-                          step=i, call=call, observed={"value": _show(observed), "end_ms": t_end / 8},
+                          step=i, call=call, observed={"value": _show(observed), "end_ms": ticks_to_ms(t_end)},
                           allowed=self._list_allowed(allowed), ours=self.ours(i).show())
                 if job is not None and isinstance(observed[0], str):
                     job.seen_ended(t, {observed[0]})
@@ -552,8 +552,8 @@ class _Walk:
         if t_end > t_out + TOL:
             self.fail(["SPEC-WAIT-TIMEOUT", "SPEC-WAIT"], f"step {i} wait_until_finished({timeout}) returned at "
                       f"{_ms(t_end)}, after its own timeout expired at {_ms(t_out)}",
-                      step=i, call=call, observed={"value": _show(observed), "end_ms": t_end / 8},
-                      allowed={"end_ms_at_most": t_out / 8}, ours=self.ours(i).show())
+                      step=i, call=call, observed={"value": _show(observed), "end_ms": ticks_to_ms(t_end)},
+                      allowed={"end_ms_at_most": ticks_to_ms(t_out)}, ours=self.ours(i).show())
             if isinstance(ret, str):
                 job.seen_end_at(t_end, ret)
             return allowed
@@ -561,8 +561,8 @@ class _Walk:
             # TIMEOUT is the wait's own result, returned at the wrong instant
             self.fail(["SPEC-WAIT-TIMEOUT", "SPEC-WAIT"], f"step {i} wait_until_finished({timeout}) returned "
                       f"TIMEOUT at {_ms(t_end)}; its timeout expires at {_ms(t_out)}",
-                      step=i, call=call, observed={"value": _show(observed), "end_ms": t_end / 8},
-                      allowed={"TIMEOUT_at_ms": t_out / 8}, ours=self.ours(i).show())
+                      step=i, call=call, observed={"value": _show(observed), "end_ms": ticks_to_ms(t_end)},
+                      allowed={"TIMEOUT_at_ms": ticks_to_ms(t_out)}, ours=self.ours(i).show())
             job.seen_running(min(t_end, t_out))
             return allowed
         if timeout is not None and ret in ("NONE", None) and raised is None and abs(t_end - t_out) <= TOL \
@@ -773,7 +773,7 @@ def _loud_ms(x: np.ndarray) -> float:
     idx = np.flatnonzero(hot)
     np.add.at(cover, idx, 1)
     np.add.at(cover, idx + FRAME, -1)
-    return float((np.cumsum(cover)[:-1] > 0).sum()) / 8
+    return ticks_to_ms(int((np.cumsum(cover)[:-1] > 0).sum()))
 
 
 _CODEC_NAMES = {"alaw": "A-law", "ulaw": "mu-law", "ima": "IMA ADPCM", "oki": "OKI ADPCM"}
@@ -972,9 +972,9 @@ class _Files:
         loud = _loud_ms(self.world.render(job.b, max(job.b, span.must_end - FRAME)))
         if loud * 8 <= n8 + 2 * FRAME:
             return []
-        return [_fail(("SPEC-WAV",), f"{name!r} holds {n8 / 8:g} ms of audio, but the job held {loud:g} ms of the "
+        return [_fail(("SPEC-WAV",), f"{name!r} holds {ticks_to_ms(n8):g} ms of audio, but the job held {loud:g} ms of the "
                       f"caller's audio at or above {LOST_DBM0:g} dBm0 before {_ms(span.must_end)}",
-                      observed={"file_ms": n8 / 8}, allowed={"file_ms_at_least": loud - 2 * FRAME / 8}, **ev)]
+                      observed={"file_ms": ticks_to_ms(n8)}, allowed={"file_ms_at_least": loud - 2 * ticks_to_ms(FRAME)}, **ev)]
 
     def check_content(self, name: str, job: JobModel, fmt: str, rate: int, pcm: np.ndarray, info: Any,
                       raw: bytes | None = None) -> list[Finding]:
@@ -1042,7 +1042,7 @@ class _Files:
                 floor = ERR_FLOOR[fmt] * (1 if rate == 8000 else 4)
                 ev = {"snr_db": round(float(snr), 2), "error_rms": round(err_rms, 2), "signal_rms": round(sig_rms, 2),
                       "error_max": round(float(np.abs(diff).max()), 1),
-                      "file_start_ms": fs / 8, "job_first_frame_ms": b / 8, "called_at_ms": c / 8}
+                      "file_start_ms": ticks_to_ms(fs), "job_first_frame_ms": ticks_to_ms(b), "called_at_ms": ticks_to_ms(c)}
                 if snr < need and err_rms > floor:
                     snr_ok = False
                     out.append(_fail(("SPEC-WAV", "SPEC-FORMATS"),
@@ -1076,25 +1076,25 @@ class _Files:
         # starts before the job was started
         if fs < c - TOL:
             out.append(_fail(("SPEC-WAV", "SPEC-RECORD"),
-                             f"{name!r} starts {(c - fs) / 8:g} ms before record()/start() was called "
-                             f"(at {_ms(c)}): audio from before the job was added", observed={"file_start_ms": fs / 8},
-                             allowed={"file_start_ms": [c / 8, span.start_hi / 8]}, **ev))
+                             f"{name!r} starts {ticks_to_ms(c - fs):g} ms before record()/start() was called "
+                             f"(at {_ms(c)}): audio from before the job was added", observed={"file_start_ms": ticks_to_ms(fs)},
+                             allowed={"file_start_ms": [ticks_to_ms(c), ticks_to_ms(span.start_hi)]}, **ev))
             return out
         if fs < b - 2:
-            notes.append(("SD-START", f"the file starts at {_ms(fs)}, {(b - fs) / 8:g} ms before the job's first frame "
+            notes.append(("SD-START", f"the file starts at {_ms(fs)}, {ticks_to_ms(b - fs):g} ms before the job's first frame "
                           f"at {_ms(b)} (recording from the call instant: allowed)"))
         elif fs > b + 2:
             lost = _loud_ms(world.render(b, min(fs, max(b, span.must_end))))
             if lost:
-                out.append(_fail(("SPEC-WAV",), f"{name!r} lacks the first {(fs - b) / 8:g} ms of the job "
+                out.append(_fail(("SPEC-WAV",), f"{name!r} lacks the first {ticks_to_ms(fs - b):g} ms of the job "
                                  f"({lost:g} ms of it the caller's audio at or above {LOST_DBM0:g} dBm0): the file "
                                  f"starts at {_ms(fs)}, the job's first frame at {_ms(b)}",
-                                 observed={"file_start_ms": fs / 8},
-                                 allowed={"file_start_ms": [c / 8, span.start_hi / 8],
-                                          "leading_silence_may_be_left_out": True}, ours={"file_start_ms": b / 8},
+                                 observed={"file_start_ms": ticks_to_ms(fs)},
+                                 allowed={"file_start_ms": [ticks_to_ms(c), ticks_to_ms(span.start_hi)],
+                                          "leading_silence_may_be_left_out": True}, ours={"file_start_ms": ticks_to_ms(b)},
                                  **ev))
                 return out
-            notes.append(("SD-INITIAL-SILENCE", f"the file starts at {_ms(fs)}, {(fs - b) / 8:g} ms after the job's "
+            notes.append(("SD-INITIAL-SILENCE", f"the file starts at {_ms(fs)}, {ticks_to_ms(fs - b):g} ms after the job's "
                           "first frame (leading silence not recorded: allowed)"))
         # the end
         if audio_end < span.must_end:
@@ -1105,28 +1105,28 @@ class _Files:
             if lost:
                 out.append(_fail(("SPEC-WAV",) + ((CAUSE_CLAUSE[next(iter(span.causes))],) if len(span.causes) == 1
                                                   and next(iter(span.causes)) in CAUSE_CLAUSE else ()),
-                                 f"{name!r} lacks the last {(span.must_end - audio_end) / 8:g} ms of the caller's "
+                                 f"{name!r} lacks the last {ticks_to_ms(span.must_end - audio_end):g} ms of the caller's "
                                  f"audio before {ends} ({lost:g} ms of it at or above {LOST_DBM0:g} dBm0): the file "
                                  f"ends at {_ms(audio_end)}, the job at {_ms_range(span.end_lo, span.end_hi)}",
-                                 observed={"file_end_ms": audio_end / 8},
-                                 allowed={"file_end_ms_at_least": span.must_end / 8,
+                                 observed={"file_end_ms": ticks_to_ms(audio_end)},
+                                 allowed={"file_end_ms_at_least": ticks_to_ms(span.must_end),
                                           "only_silence_may_be_left_out": True}, **ev))
                 return out
             if n8 < 3 * FRAME and span.end_lo - b > 3 * FRAME:
                 notes.append(("SD-FILES-LEFT", f"the file holds {n} samples: the job's "
-                              f"{(span.end_lo - b) / 8:g} ms held no audio a reading must keep (allowed)"))
+                              f"{ticks_to_ms(span.end_lo - b):g} ms held no audio a reading must keep (allowed)"))
             elif span.end_lo - audio_end > FRAME:
                 what = ("the barge-in digit cut" if span.cut_from is not None and audio_end <= span.cut_from + FRAME
                         else "trailing silence not recorded")
                 notes.append(("SD-DTMF-FILE" if "cut" in what else "SD-SILENCE",
-                              f"the file ends at {_ms(audio_end)}, {(span.end_lo - audio_end) / 8:g} ms before {ends} "
+                              f"the file ends at {_ms(audio_end)}, {ticks_to_ms(span.end_lo - audio_end):g} ms before {ends} "
                               f"({what}: allowed)"))
         elif span.cut_from is not None and audio_end < span.end_lo - FRAME:
             notes.append(("SD-DTMF-FILE", f"the file ends at {_ms(audio_end)}, inside the barge-in digit (cut: allowed)"))
         if span.end_hi < INF and audio_end > span.end_hi + TOL and not job.lost:
-            out.append(_fail(("SPEC-WAV",), f"{name!r} holds {(audio_end - span.end_hi) / 8:g} ms more than the job "
+            out.append(_fail(("SPEC-WAV",), f"{name!r} holds {ticks_to_ms(audio_end - span.end_hi):g} ms more than the job "
                              f"lasted: it ends at {_ms(audio_end)}, the job ended by {_ms(span.end_hi)}",
-                             observed={"file_end_ms": audio_end / 8}, allowed={"file_end_ms_at_most": span.end_hi / 8},
+                             observed={"file_end_ms": ticks_to_ms(audio_end)}, allowed={"file_end_ms_at_most": ticks_to_ms(span.end_hi)},
                              **ev))
             return out
         if fe > audio_end:
