@@ -517,11 +517,18 @@ def test_the_users_ctrl_c_still_stops_the_run(tmp_path: Path):
     import signal
     import time
 
-    p = subprocess.Popen([sys.executable, "-m", "callsim", "conformance", "--recorder-factory",
+    # -X faulthandler: should the run ever hang after the SIGINT, SIGABRT makes it print every
+    # thread's stack, and the failure shows where it waited
+    p = subprocess.Popen([sys.executable, "-X", "faulthandler", "-m", "callsim", "conformance", "--recorder-factory",
                           "tests.faulty.harness:StopSleepsForever", "--report", str(tmp_path / "r"), "-q",
                           "--case-timeout", "0", "-k", "api/stop-when-idle"],
                          cwd=ROOT, env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     time.sleep(20)
     p.send_signal(signal.SIGINT)
-    out, err = p.communicate(timeout=120)
+    try:
+        out, err = p.communicate(timeout=120)
+    except subprocess.TimeoutExpired:
+        p.send_signal(signal.SIGABRT)
+        out, err = p.communicate(timeout=60)
+        pytest.fail(f"the run did not stop within 120 s of the SIGINT; its stacks:\n{err[-6000:].decode(errors='replace')}")
     assert p.returncode not in (0, 1), (out[-2000:], err[-2000:])
