@@ -138,9 +138,10 @@ BAD_ARGS: list[tuple[str, dict[str, Any]]] = [
     ("milliseconds_max_silence", {"milliseconds_max_silence": -1}),
     ("milliseconds_initial_silence", {"milliseconds_initial_silence": "x"}),
     ("barge_in", {"barge_in": "yes"}), ("cipher", {"cipher": "secret"}),
-    # one step beyond each limit (the values exactly at it are args/at-limits)
+    # one step beyond each limit, above and below (the values exactly at it are args/at-limits)
     ("seconds_timeout", {"seconds_timeout": 0}), ("seconds_timeout", {"seconds_timeout": _ARG_MAX_S + 1}),
-    ("max_bytes", {"max_bytes": _ARG_MAX_BYTES + 1}),
+    ("max_bytes", {"max_bytes": _ARG_MAX_BYTES + 1}), ("max_bytes", {"max_bytes": -1}),
+    ("milliseconds_initial_silence", {"milliseconds_initial_silence": -1}),
     ("milliseconds_max_silence", {"milliseconds_max_silence": _ARG_MAX_S * 1000 + 1}),
     ("milliseconds_initial_silence", {"milliseconds_initial_silence": _ARG_MAX_S * 1000 + 1}),
 ]
