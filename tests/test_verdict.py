@@ -530,5 +530,7 @@ def test_the_users_ctrl_c_still_stops_the_run(tmp_path: Path):
     except subprocess.TimeoutExpired:
         p.send_signal(signal.SIGABRT)
         out, err = p.communicate(timeout=60)
-        pytest.fail(f"the run did not stop within 120 s of the SIGINT; its stacks:\n{err[-6000:].decode(errors='replace')}")
+        pytest.fail(f"the run did not stop within 120 s of the SIGINT (this process: SIGINT handler "
+                    f"{signal.getsignal(signal.SIGINT)!r}, blocked {signal.pthread_sigmask(signal.SIG_BLOCK, [])}); "
+                    f"its stacks:\n{err[:6000].decode(errors='replace')}")
     assert p.returncode not in (0, 1), (out[-2000:], err[-2000:])
