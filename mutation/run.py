@@ -319,8 +319,9 @@ def triage_table(mutants: list[Mutant], triage: dict[tuple[str, str, str], dict]
         elif entry is None:
             verdict, reason = "gap (untriaged)", ""
         else:
-            verdict = entry["verdict"] + ("" if entry["verdict"] == "gap" else
-                                          f" (shown: `{entry['shown'].split('::')[-1]}`)" if "shown" in entry else " (argued)")
+            shown = f"shown: `{entry['shown'].split('::')[-1]}`" if "shown" in entry else "argued"
+            verdict = (f"gap, undecided ({shown})" if entry.get("undecided") else
+                       "gap" if entry["verdict"] == "gap" else f"{entry['verdict']} ({shown})")
             reason = entry["reason"]
         change = f"`{before[:90]}` -> `{after[:90]}`".replace("|", "\\|")
         rows.append(f"| `{m.module.removeprefix('recorder/')}:{m.line}` | {change} | {verdict} | {reason.replace('|', '/')} |")
@@ -339,7 +340,9 @@ def change_of(m: Mutant) -> tuple[str, str]:
 def load_triage(path: Path = TRIAGE) -> dict[tuple[str, str, str], dict]:
     """``mutation/triage.toml``: one ``[[mutant]]`` table per triaged change (``module``, ``before``,
     ``after``, ``verdict``: ``equivalent`` (``shown`` names the test that shows it, else argued)
-    or ``gap``, and ``reason``)."""
+    or ``gap``, and ``reason``). A gap may be ``undecided = true``: a test (``shown``) shows that
+    the mutant decides every input the text or ITU-T Q.24 decides as the original does, so no
+    fair check can see it; it stays a gap in the two figures and is counted apart beside them."""
     import tomllib
 
     if not path.exists():
@@ -348,6 +351,8 @@ def load_triage(path: Path = TRIAGE) -> dict[tuple[str, str, str], dict]:
     for entry in tomllib.loads(path.read_text()).get("mutant", []):
         if entry["verdict"] not in ("equivalent", "gap"):
             raise ValueError(f"{path}: verdict {entry['verdict']!r} is neither 'equivalent' nor 'gap'")
+        if entry.get("undecided") and (entry["verdict"] != "gap" or "shown" not in entry):
+            raise ValueError(f"{path}: an undecided mutant is a gap with a test that shows it ({entry['after']!r})")
         out[(entry["module"], entry["before"], entry["after"])] = entry
     return out
 
@@ -357,7 +362,7 @@ def targets(mutants: list[Mutant], triage: dict[tuple[str, str, str], dict]) -> 
     a NON-STRICT or INFO finding) and *killed by a FAIL*, the latter over the mutants that did not
     only change a decision (flagged NON-STRICT only: the text allows their behaviour, so no FAIL
     may be given; counted apart). A survivor nobody triaged counts as a gap until it is."""
-    equivalent = untriaged = 0
+    equivalent = untriaged = undecided = 0
     for m in mutants:
         if m.outcome == "survived":
             entry = triage.get((m.module, *change_of(m)))
@@ -365,6 +370,8 @@ def targets(mutants: list[Mutant], triage: dict[tuple[str, str, str], dict]) -> 
                 untriaged += 1
             elif entry["verdict"] == "equivalent":
                 equivalent += 1
+            elif entry.get("undecided"):
+                undecided += 1
     graded = [m for m in mutants if m.outcome != "incompetent"]
     non_equivalent = len(graded) - equivalent
     detected = sum(1 for m in graded if m.outcome != "survived")
@@ -378,6 +385,11 @@ def targets(mutants: list[Mutant], triage: dict[tuple[str, str, str], dict]) -> 
         "killed_by_fail": fails, "fail_base": base,
         "killed_by_fail_pct": round(100 * fails / base, 1) if base else None,
         "killed_by_fail_pct_of_all_non_equivalent": round(100 * fails / non_equivalent, 1) if non_equivalent else None,
+        # beside the two figures: the gaps shown to change only what neither the text nor Q.24 decides
+        "undecided_gaps": undecided,
+        "detected_pct_of_decidable": (round(100 * detected / (non_equivalent - undecided), 1)
+                                      if non_equivalent > undecided else None),
+        "killed_by_fail_pct_of_decidable": round(100 * fails / (base - undecided), 1) if base > undecided else None,
     }
 
 

@@ -290,6 +290,91 @@ def test_resampler_mutants_give_the_same_samples(before: str, after: str, rate: 
     np.testing.assert_array_equal(run(_mutated(resample, before, after)), want)
 
 
+def _pair(d: str, ms: float, lo_db: float, hi_db: float, lo_off: float = 0.0, hi_off: float = 0.0,
+          lead: int = 0) -> np.ndarray:
+    lo, hi = dtmf_freqs(d)
+    n = np.arange(int(ms * 8))
+    x = (np.sqrt(2.0) * dbm0_to_rms(lo_db) * np.sin(2 * np.pi * lo * (1 + lo_off / 100) * n / 8000)
+         + np.sqrt(2.0) * dbm0_to_rms(hi_db) * np.sin(2 * np.pi * hi * (1 + hi_off / 100) * n / 8000))
+    return np.concatenate([np.zeros(lead), x])
+
+
+@cache
+def _decided() -> tuple[np.ndarray, tuple[tuple[int, int], ...], tuple[tuple[str, ...], ...]]:
+    """Digit material whose outcome the text or ITU-T Q.24 decides, each item followed by 400 ms
+    of silence: the signal, each item's span, and the digits each must give. Four digits cover
+    every row and column, at five sub-block alignments: clean digits (45 ms -10 dBm0, 40 ms
+    -25 dBm0, 100 ms -3 dBm0, twist -6 and +3 dB, 1 % off), Q.24's acceptance edges and the eight
+    corners of its box (one digit each), what it rejects (3.5 % off, 20 and 23 ms, -55 dBm0:
+    none), a 10 ms drop (bridged: one digit) and pauses of 40, 50 and 80 ms (two digits)."""
+    items: list[tuple[np.ndarray, tuple[str, ...]]] = []
+    for i, d in enumerate("159D"):
+        for a in range(0, 40, 8):
+            one = (d,)
+            items += [(_pair(d, 45, -10, -10, lead=a), one), (_pair(d, 40, -25, -25, lead=a), one),
+                      (_pair(d, 100, -3, -3, lead=a), one), (_pair(d, 45, -10, -16, lead=a), one),
+                      (_pair(d, 45, -10, -7, lead=a), one), (_pair(d, 45, -10, -10, 1.0, 1.0, lead=a), one),
+                      (_pair(d, 45, -10, -10, -1.0, -1.0, lead=a), one), (_pair(d, 45, -25, -21, lead=a), one),
+                      (_pair(d, 45, -10, -18, lead=a), one)]
+            items += [(_pair(d, 40, -25, -21, lo, hi, lead=a), one) for lo in (-1.5, 1.5) for hi in (-1.5, 1.5)]
+            items += [(_pair(d, 40, -17, -25, lo, hi, lead=a), one) for lo in (-1.5, 1.5) for hi in (-1.5, 1.5)]
+            items += [(_pair(d, 60, -10, -10, 3.5, 3.5, lead=a), ()), (_pair(d, 60, -10, -10, -3.5, -3.5, lead=a), ()),
+                      (_pair(d, 60, -10, -10, 0.0, 3.5, lead=a), ()), (_pair(d, 20, -10, -10, lead=a), ()),
+                      (_pair(d, 23, -10, -10, lead=a), ()), (_pair(d, 60, -55, -55, lead=a), ())]
+            t = _pair(d, 120, -15, -15)
+            items.append((np.concatenate([np.zeros(a + 8 * i), t[:480], np.zeros(80), t[560:]]), one))
+            items += [(np.concatenate([np.zeros(a), t[:480], np.zeros(8 * p), t[480:]]), (d, d)) for p in (40, 50, 80)]
+    parts, spans, pos = [], [], 0
+    for x, _ in items:
+        parts += [x, np.zeros(3200)]
+        spans.append((pos, pos + x.size))
+        pos += x.size + 3200
+    sig = np.concatenate(parts)
+    sig = np.concatenate([sig, np.zeros(-sig.size % 160)])
+    return (np.clip(np.round(sig), -32768, 32767).astype(np.int16), tuple(spans), tuple(e for _, e in items))
+
+
+def _decided_outcomes(detect: ModuleType, chunk_frames: int) -> list[tuple[str, ...]]:
+    sig, spans, _ = _decided()
+    frames = sig.reshape(-1, 160)
+    det = detect.DtmfDetector()
+    state = det.initial_state()
+    got: list[list[str]] = [[] for _ in spans]
+    for c0 in range(0, frames.shape[0], chunk_frames):
+        events, state = det.scan(frames[c0 : c0 + chunk_frames], state)
+        for e in events:
+            onset = c0 * 160 + e.onset_sample
+            k = max([i for i, (a, _b) in enumerate(spans) if a - 40 <= onset] or [0])  # onsets: +-3 ms
+            got[k].append(e.digit)
+    return [tuple(g) for g in got]
+
+
+def _undecided_gaps() -> list[tuple[str, str]]:
+    import tomllib
+
+    table = tomllib.loads((Path(__file__).resolve().parents[1] / "mutation" / "triage.toml").read_text())
+    return [(m["before"], m["after"]) for m in table["mutant"]
+            if m.get("undecided") and m["module"] == "recorder/detect.py"]
+
+
+@pytest.mark.parametrize("before, after", _undecided_gaps())
+def test_detector_gaps_decide_every_decided_digit_alike(before: str, after: str) -> None:
+    """The detector gaps triaged *undecided* in mutation/triage.toml change the detector only
+    where neither the text nor ITU-T Q.24 decides: on every item of the decided corpus, scanned
+    one frame at a time, in 7-frame chunks and in the recorder's largest blocks (500 frames), the
+    mutant gives the digits the original gives, which are the digits Q.24 asks for."""
+    import recorder.detect as detect
+
+    _sig, _spans, want = _decided()
+    mutant = _mutated(detect, before, after)
+    for chunk in (1, 7, 500):
+        original = _decided_outcomes(detect, chunk)
+        assert original == list(want), [(i, w, g) for i, (w, g) in enumerate(zip(want, original, strict=True)) if w != g][:5]
+        with np.errstate(all="ignore"):
+            got = _decided_outcomes(mutant, chunk)
+        assert got == original, [(i, w, g) for i, (w, g) in enumerate(zip(original, got, strict=True)) if w != g][:5]
+
+
 def test_dtmf_pre_gate_never_decides_a_q24_edge() -> None:
     """The detector's window pre-gate (``_GATE_ENERGY``) cannot move a digit across an edge the
     suite grades (docs/dsp.md, "Talk-off"): the weakest pair Q.24 accepts (-25 dBm0 with 8 dB of

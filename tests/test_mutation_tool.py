@@ -117,7 +117,20 @@ def test_the_targets_count_decisions_apart_and_untriaged_survivors_as_gaps(tmp_p
     assert got["detected"] == 9 and got["detected_pct"] == round(100 * 9 / 11, 1)
     assert got["flagged_decision"] == 1 and got["flagged_quality"] == 1
     assert got["killed_by_fail"] == 6 and got["fail_base"] == 10 and got["killed_by_fail_pct"] == 60.0
-    triage.write_text(triage.read_text().replace('"gap"', '"maybe"'))
+    assert got["undecided_gaps"] == 0 and got["detected_pct_of_decidable"] == got["detected_pct"]
+    # the triaged gap shown to change nothing the text or Q.24 decides: still a gap, counted apart
+    text = triage.read_text()
+    triage.write_text(text.replace('verdict = "gap"\n', 'verdict = "gap"\nundecided = true\nshown = "t.py::test_x"\n'))
+    got = run.targets(mutants, run.load_triage(triage))
+    assert got["detected"] == 9 and got["detected_pct"] == round(100 * 9 / 11, 1)
+    assert got["undecided_gaps"] == 1 and got["detected_pct_of_decidable"] == 90.0  # 9 of 10
+    assert got["killed_by_fail_pct_of_decidable"] == round(100 * 6 / 9, 1)
+    rows = run.triage_table(mutants, run.load_triage(triage)).splitlines()
+    assert any("| gap, undecided (shown: `test_x`) |" in r for r in rows)
+    triage.write_text(text.replace('verdict = "gap"\n', 'verdict = "gap"\nundecided = true\n'))
+    with pytest.raises(ValueError, match="undecided"):
+        run.load_triage(triage)  # undecided without the test that shows it
+    triage.write_text(text.replace('"gap"', '"maybe"'))
     with pytest.raises(ValueError, match="maybe"):
         run.load_triage(triage)
 
