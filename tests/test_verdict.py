@@ -511,6 +511,12 @@ def test_run_json_records_the_returned_type():
     assert [s.to_json()["returned_type"] for s in res.steps] == ["State", "Cause", "bool"]
 
 
+def _default_sigint() -> None:
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def test_the_users_ctrl_c_still_stops_the_run(tmp_path: Path):
     """A real SIGINT reaches the main thread, which only waits for the case's worker: the run
     stops (not graded, exit 2) although the recorder blocks and there is no case budget."""
@@ -518,11 +524,14 @@ def test_the_users_ctrl_c_still_stops_the_run(tmp_path: Path):
     import time
 
     # -X faulthandler: should the run ever hang after the SIGINT, SIGABRT makes it print every
-    # thread's stack, and the failure shows where it waited
+    # thread's stack, and the failure shows where it waited. The run starts with SIGINT's default
+    # action, as a user's terminal gives it: a test session started in the background of a
+    # non-interactive shell ignores SIGINT, and a child would inherit that and never see the signal.
     p = subprocess.Popen([sys.executable, "-X", "faulthandler", "-m", "callsim", "conformance", "--recorder-factory",
                           "tests.faulty.harness:StopSleepsForever", "--report", str(tmp_path / "r"), "-q",
                           "--case-timeout", "0", "-k", "api/stop-when-idle"],
-                         cwd=ROOT, env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                         cwd=ROOT, env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         preexec_fn=_default_sigint)  # noqa: PLW1509 - a single-threaded fork in a test
     time.sleep(20)
     p.send_signal(signal.SIGINT)
     try:
