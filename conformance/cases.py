@@ -448,6 +448,12 @@ _add(Case("dtmf-q24/stutter-10ms-bridged", ("SPEC-BARGEIN", "SD-DTMF-BUFFER", "S
           .record(filename="q", barge_in=True, milliseconds_max_silence=600).build(), needs={"inband_dtmf": True}))
 _add(Case("dtmf-polled/stutter-10ms-bridged", ("SPEC-BARGEIN", "SD-DTMF-BUFFER", "SD-DTMF-Q24"),
           _polled(_b().dtmf(150, "5" * 21, **_STUTTER), before_ms=200, polls=140), needs={"inband_dtmf": True}))
+# An old digit (begun 30 to 50 ms before the job, in the detector's pre-roll) that drops out for
+# 10 ms 60 ms into it (Q.24: bridged, no barge-in), the drop at each 1 ms step of a frame, fed one
+# frame at a time
+for _o in range(20):
+    _add(Case(f"dtmf-polled/old-digit-drop-at+{_o}ms", ("SPEC-BARGEIN", "SD-DTMF-BUFFER", "SD-DTMF-Q24"),
+              _polled(_b().dtmf(150 + _o, "55", tone_ms=60, gap_ms=10), before_ms=200), needs={"inband_dtmf": True}))
 for _i, _d in enumerate("".join(DTMF_KEYPAD)):
     _add(Case(f"dtmf-polled/keypad-{_d}-40ms-25dbm0", ("SPEC-BARGEIN", "SD-DTMF-Q24"),
               _polled(_b().dtmf(500 + _i % 5, _d, tone_ms=40, gap_ms=40, level_dbm0=-25.0)), needs={"inband_dtmf": True}))
