@@ -159,8 +159,12 @@ class _Walk:
         barge_inband = bool(world.inband) and any(a.get("barge_in") for c, a in self.script if c in ("record", "start"))
         self.dec_tol = DTMF_LATENCY_TOL if barge_inband else 0
         self.job_matches_ours: dict[int, bool] = {}
-        #: nothing after the observed run's end can be observed: limits are worked out up to here
-        self.until = int(round(result.final.get("end_ms", 0) * 8)) + FRAME if result.final else INF
+        #: nothing after the observed run's end can be observed: limits are worked out up to here;
+        #: unless the recorder stopped the run by telling the call it could not end by itself
+        #: (``Deadlock``): then the limits past that instant say whether it could have
+        deadlock = any(s.raised == "Deadlock" for s in result.steps)
+        self.until = (int(round(result.final.get("end_ms", 0) * 8)) + FRAME
+                      if result.final and not deadlock else INF)
 
     # -- helpers -------------------------------------------------------------------------------
     def ours(self, i: int) -> _Ours:
@@ -410,15 +414,6 @@ class _Walk:
                 if cause == "HANGUP":
                     allowed.add((None, "Hangup"))  # SD-HANGUP: another reading raises
         ret, raised = observed
-        if raised == "Deadlock" and job.deadline >= INF:
-            # The recorder told the call it could not end by itself, so the run stopped there: the
-            # limits past that instant were not worked out (nothing observes them), but they say
-            # whether the job ends by itself. (A SimulationLimit stops the run only after the
-            # clock's limit, so any end before it was already worked out.)
-            full = job_limits(self.world, job.c, job.params, job.call == "record", index=job.index, call=job.call)
-            if full.deadline < INF:
-                job.cands, job.deadline = full.cands, full.deadline
-                windows = {cause: job.windows(cause) for cause in sorted({c.cause for c in job.cands})}
         if job.deadline >= INF:
             allowed |= {(None, "Deadlock"), (None, "SimulationLimit")}
         cause = "HANGUP" if raised == "Hangup" else ret

@@ -293,10 +293,8 @@ def test_resampler_mutants_give_the_same_samples(before: str, after: str, rate: 
 def _pair(d: str, ms: float, lo_db: float, hi_db: float, lo_off: float = 0.0, hi_off: float = 0.0,
           lead: int = 0) -> np.ndarray:
     lo, hi = dtmf_freqs(d)
-    n = np.arange(int(ms * 8))
-    x = (np.sqrt(2.0) * dbm0_to_rms(lo_db) * np.sin(2 * np.pi * lo * (1 + lo_off / 100) * n / 8000)
-         + np.sqrt(2.0) * dbm0_to_rms(hi_db) * np.sin(2 * np.pi * hi * (1 + hi_off / 100) * n / 8000))
-    return np.concatenate([np.zeros(lead), x])
+    return np.concatenate([np.zeros(lead), _tones(lo * (1 + lo_off / 100), hi * (1 + hi_off / 100), ms, lo_db,
+                                                  hi_db - lo_db)])
 
 
 @cache
