@@ -16,13 +16,15 @@ __all__ = ["StoreFaultSwallowed", "StoreFaultNoticedAtEnd", "ErrorStateIdle", "C
            "HeaderNotEncrypted", "KeyInRepr"]
 
 
-class _SwallowJob(_Job):
+class _WriteOnJob(_Job):
     def _write_audio(self, pcm: np.ndarray) -> None:
         try:
             self._emit(self.resampler.process(pcm))
-        except Exception:  # noqa: S110 - the bug: write errors are logged nowhere and ignored
+        except Exception:  # noqa: S110 - the bug: a failed write is logged nowhere and ignored
             pass
 
+
+class _SwallowJob(_WriteOnJob):
     def finish(self) -> None:
         try:
             super().finish()
@@ -41,14 +43,6 @@ class StoreFaultSwallowed(FaultyRecorder):
     job_class = _SwallowJob
 
 
-class _WriteOnJob(_Job):
-    def _write_audio(self, pcm: np.ndarray) -> None:
-        try:
-            self._emit(self.resampler.process(pcm))
-        except Exception:  # noqa: S110 - the bug: a failed write is noticed only when publishing
-            pass
-
-
 class StoreFaultNoticedAtEnd(FaultyRecorder):
     """Bug: a failed write during the job is ignored; the job records on until its own end
     (silence, size, ...), where publishing the aborted file fails and it ends with ERROR.
@@ -58,7 +52,7 @@ class StoreFaultNoticedAtEnd(FaultyRecorder):
 
     BREAKS = "SD-ERROR"
     GRADE = "NON-STRICT"
-    job_class = _WriteOnJob
+    job_class = _WriteOnJob  # publishing still raises: the job ends with ERROR, late
 
 
 class ErrorStateIdle(FaultyRecorder):
