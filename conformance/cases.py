@@ -414,9 +414,9 @@ for _k in range(5):
 # resumed after a 40 ms pause it is a new digit (a clean one: it must barge in). The break falls
 # inside the job, or straddles its start (a detector primed before the job must carry the pause
 # it has begun to count into the job)
-for _row, _at, _tone, _gap in (("interrupt-10ms-bridged", 100, 150, 10), ("interrupt-40ms-new-digit", 100, 150, 40),
-                               ("interrupt-10ms-across-start", 115, 80, 10),
-                               ("interrupt-40ms-across-start", 100, 80, 40)):
+_INTERRUPTS = (("interrupt-10ms-bridged", 100, 150, 10), ("interrupt-40ms-new-digit", 100, 150, 40),
+               ("interrupt-10ms-across-start", 115, 80, 10), ("interrupt-40ms-across-start", 100, 80, 40))
+for _row, _at, _tone, _gap in _INTERRUPTS:
     _add(Case(f"dtmf-q24/{_row}", ("SPEC-BARGEIN", "SD-DTMF-BUFFER", "SD-DTMF-Q24"),
               _b().dtmf(_at, "55", tone_ms=_tone, gap_ms=_gap).sleep(200)
               .record(filename="q", barge_in=True, milliseconds_max_silence=600).build(),
@@ -434,9 +434,7 @@ def _polled(b: ScenarioBuilder, *, before_ms: int = 0, polls: int = 60) -> Scena
     return b.wait_until_finished().build()
 
 
-for _row, _at, _tone, _gap in (("interrupt-10ms-bridged", 100, 150, 10), ("interrupt-40ms-new-digit", 100, 150, 40),
-                               ("interrupt-10ms-across-start", 115, 80, 10),
-                               ("interrupt-40ms-across-start", 100, 80, 40)):
+for _row, _at, _tone, _gap in _INTERRUPTS:
     _add(Case(f"dtmf-polled/{_row}", ("SPEC-BARGEIN", "SD-DTMF-BUFFER", "SD-DTMF-Q24"),
               _polled(_b().dtmf(_at, "55", tone_ms=_tone, gap_ms=_gap), before_ms=200), needs={"inband_dtmf": True}))
 # A digit held from before the job that drops out for 10 ms twenty times (Q.24: bridged, still
@@ -611,7 +609,10 @@ def _fault_check(where: str, kind: str) -> Callable[[Any, Capabilities], list[Fi
 
         # 25 s of sound: the simulator hands a recorder at most 10 s of audio at a time, so the
         # job writes several times and the middle fault lands while it still records
-        base = _b().tone(0, 25_000, [600], -20).record(filename="f.wav", milliseconds_max_silence=1000)
+        def sound() -> ScenarioBuilder:
+            return _b().tone(0, 25_000, [600], -20)
+
+        base = sound().record(filename="f.wav", milliseconds_max_silence=1000)
         writes, size = count_writes(base.build(), factory)
         if writes == 0:
             return [nothing_written()]
@@ -621,7 +622,7 @@ def _fault_check(where: str, kind: str) -> Callable[[Any, Capabilities], list[Fi
         else:
             n = {"first": 0, "middle": size // 2, "last": size - 1}[where]
             store = {"capacity_bytes": n}
-        b = _b().tone(0, 25_000, [600], -20).store(**store)
+        b = sound().store(**store)
         b.record(filename="f.wav", milliseconds_max_silence=1000).action("state").action("cause")
         b.record(filename="g.wav", seconds_timeout=1).action("state")
         scenario = b.build()
