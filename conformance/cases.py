@@ -455,6 +455,56 @@ for _o in range(20):
 for _i, _d in enumerate("".join(DTMF_KEYPAD)):
     _add(Case(f"dtmf-polled/keypad-{_d}-40ms-25dbm0", ("SPEC-BARGEIN", "SD-DTMF-Q24"),
               _polled(_b().dtmf(500 + _i % 5, _d, tone_ms=40, gap_ms=40, level_dbm0=-25.0)), needs={"inband_dtmf": True}))
+# Our detector's decisions inside Q.24's gray zone (SD-DTMF-GRAY: INFO, never a FAIL), each axis
+# alone at points clear of our own edges, over the keypad (one job per digit, onsets stepping
+# 1 ms over the 5 ms block grid): twist, frequency offset (both groups, the low or the high one,
+# the sign alternating), the weaker tone's level (the high or the low one), and the tone's length;
+# each once where ours hears the digit and once where it does not. A digit ours drops leaves its
+# job running, so the next digits are played into the same job. A last job, which only silence
+# ends, keeps the file (each job writes the same one) independent of when each digit was
+# confirmed within the latency the oracle allows.
+_GRAY_ROWS: tuple[tuple[str, Callable[[int], dict[str, Any]]], ...] = (
+    ("twist+5.5-heard", lambda i: {"twist_db": 5.5, "level_dbm0": -20.0}),
+    ("twist+6.5-dropped", lambda i: {"twist_db": 6.5, "level_dbm0": -20.0}),
+    ("twist-9.5-heard", lambda i: {"twist_db": -9.5, "level_dbm0": -10.0}),
+    ("twist-10.5-dropped", lambda i: {"twist_db": -10.5, "level_dbm0": -10.0}),
+    ("offset-2.0pct-heard", lambda i: _gray_offset(i, 2.0)),
+    ("offset-3.0pct-dropped", lambda i: _gray_offset(i, 3.0)),
+    ("weak-tone-35dbm0-heard", lambda i: _gray_weak(i, -35.0)),
+    ("weak-tone-37dbm0-dropped", lambda i: _gray_weak(i, -37.0)),
+    ("tone-33ms-heard", lambda i: {"tone_ms": 33}),
+    ("tone-24ms-dropped", lambda i: {"tone_ms": 24}),
+)
+
+
+def _gray_offset(i: int, pct: float) -> dict[str, Any]:
+    """Both groups, the low one or the high one off by ``pct`` %, the sign alternating."""
+    signed = pct if i % 2 else -pct
+    return [{"freq_offset_pct": signed}, {"low_offset_pct": signed}, {"high_offset_pct": signed}][i % 3]
+
+
+def _gray_weak(i: int, level: float) -> dict[str, Any]:
+    """The high tone (twist -6 dB) or the low one (twist +3 dB) at ``level`` dBm0."""
+    return {"level_dbm0": level + 6.0, "twist_db": -6.0} if i % 2 else {"level_dbm0": level, "twist_db": 3.0}
+
+
+for _row, _params in _GRAY_ROWS:
+    _bg = _b()
+    for _i, _d in enumerate("".join(DTMF_KEYPAD)):
+        _bg.dtmf(300 + 500 * _i + _i % 5, _d, **{"tone_ms": 60, "gap_ms": 40, **_params(_i)})
+    for _ in "".join(DTMF_KEYPAD):
+        _bg.record(filename="g", barge_in=True, milliseconds_max_silence=1500)
+    _bg.record(filename="g", milliseconds_max_silence=1000)
+    _add(Case(f"dtmf-gray/{_row}", ("SPEC-BARGEIN", "SD-DTMF-GRAY"), _bg.build(), needs={"inband_dtmf": True}))
+# Interruptions Q.24 leaves open (between its 10 ms, bridged, and its 40 ms, a new digit), seen
+# through SD-DTMF-BUFFER as in the rows above: a digit sounding when the job starts drops out and
+# resumes; ours bridges 17 ms (still that old digit) and hears a new digit after 28 ms
+for _i, _d in enumerate("".join(DTMF_KEYPAD)):
+    for _row, _gap in (("bridged", 17), ("new-digit", 28)):
+        _add(Case(f"dtmf-gray/interrupt-{_gap}ms-{_row}-{_d}", ("SPEC-BARGEIN", "SD-DTMF-BUFFER", "SD-DTMF-GRAY"),
+                  _b().dtmf(100 + _i % 5, _d * 2, tone_ms=150, gap_ms=_gap).sleep(200)
+                  .record(filename="q", barge_in=True, milliseconds_max_silence=600).build(),
+                  needs={"inband_dtmf": True}))
 _add(Case("dtmf-q24/noise-snr15-25dbm0", ("SPEC-BARGEIN", "SD-DTMF-TALKOFF"),
           # a -25 dBm0 digit in white noise 15 dB below the tones' power: it barges in
           _b().noise(300, 500, -37.0).dtmf(500, "5", tone_ms=60, level_dbm0=-25.0)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 __all__ = ["Clause", "CLAUSES", "clause", "SPEC_DECISIONS_VERSION"]
 
 #: Version of docs/spec-decisions.md this registry follows (recorded in every report).
-SPEC_DECISIONS_VERSION = 1
+SPEC_DECISIONS_VERSION = 2
 
 
 @dataclass(frozen=True)
@@ -114,6 +114,7 @@ _DECISIONS = [
     ("SD-DTMF-BUFFER", "limits", "a digit that began before the job does not barge in"),
     ("SD-DTMF-Q24", "limits", "in-band digits are judged by ITU-T Q.24: clean standard digits must barge in; the rest of Q.24's acceptance range does, what Q.24 rejects does not (DSP quality: NON-STRICT)"),
     ("SD-DTMF-TALKOFF", "limits", "digit-like tones a clean two-tone sender cannot make do not barge in: a tone pair with strong harmonics or intermodulation products, or holding 2/3 of the power or less; a digit under other sound is judged by its signal-to-noise ratio (DSP quality: NON-STRICT)"),
+    ("SD-DTMF-GRAY", "limits", "inside Q.24's gray zone our detector decides (twist, offset, level, length, interruptions, each axis alone at points clear of its edges); a detector deciding otherwise there is graded INFO"),
     ("SD-SIZE", "limits", "max_bytes counts data bytes; the data never exceeds it; SIZE at the frame reaching it"),
     ("SD-FILES-LEFT", "files", "every cause but ERROR publishes a valid WAV; ERROR publishes nothing"),
     ("SD-ERROR", "state", "a store failure ends the job at once with ERROR/ERROR; ERROR stays until the next job"),

@@ -98,10 +98,17 @@ def _fail(clauses: tuple[str, ...] | list[str] | set[str], message: str, **evide
     return Finding(Grade.FAIL, tuple(ordered), message, ev)
 
 
+#: Decisions that grade a departure INFO, not NON-STRICT: where our detector's choice inside
+#: Q.24's gray zone is only for information (docs/spec-decisions.md, SD-DTMF-GRAY).
+INFO_DECISIONS = frozenset({"SD-DTMF-GRAY"})
+
+
 def _soft(clauses: tuple[str, ...] | list[str] | set[str], message: str, **evidence: Any) -> Finding:
-    """A NON-STRICT finding: our decision (an SD-* clause) not followed where the text allows it."""
+    """A NON-STRICT finding: our decision (an SD-* clause) not followed where the text allows it;
+    INFO when the decision it leads with is one of INFO_DECISIONS."""
     ordered = [c for c in dict.fromkeys(clauses) if c.startswith("SD-")] or ["SD-TIES"]
-    return Finding(Grade.NON_STRICT, tuple(ordered), message, {k: v for k, v in evidence.items() if v is not None})
+    grade = Grade.INFO if ordered[0] in INFO_DECISIONS else Grade.NON_STRICT
+    return Finding(grade, tuple(ordered), message, {k: v for k, v in evidence.items() if v is not None})
 
 
 def _show(o: tuple[Any, Any]) -> str:
@@ -205,7 +212,7 @@ class _Walk:
                 if "BARGEIN" in {v for v, _ in ours.values} | {observed[0]}:
                     # a digit only Q.24's range (or the talk-off decision) decides
                     decisions = list(dict.fromkeys(d.decision for d in self.world.inband_digits
-                                                   if not d.certain)) + decisions
+                                                   if not d.certain and d.either < 0)) + decisions
             self.findings.append(_soft(decisions, f"step {i} {call}() {_show(observed)} at {_ms(t_end)}; "
                                        f"our decisions give {' or '.join(ours.show())}", **ev))
             self.oracle.step_decisions[i] = self.findings[-1].clauses

@@ -15,7 +15,8 @@ Two classifications of the frames, both computed once per scenario with numpy:
 
 The "ours" engine (``predict``) replays the action script under our decisions only, once for each
 of the two measurement uncertainties that are not decisions (UNSURE frames as audio or as
-silence; in-band digit detection at its earliest or latest instant): at most 4 concrete runs.
+silence; in-band digit detection at its earliest or latest instant), and where in-band digits
+our decisions leave either way (GRAY) are played, with them heard or not: at most 16 concrete runs.
 Each run finds a job's end with array operations over the frame classes (no per-frame loop).
 Its outcomes are the NON-STRICT baseline: the reference recorder must match them exactly.
 """
@@ -74,6 +75,7 @@ class Reading:
     wait_timeout_ends_job: bool = False  # SD-WAIT-TIMEOUT
     onset_slack: bool = False
     calls_see_old_state: bool = False
+    gray_from: int = 0  # digits our decisions leave either way (GRAY) below this rank are not heard
 
 
 OURS = Reading()
@@ -162,8 +164,9 @@ class InbandDigit:
     on: int
     end: int
     certain: bool  # a clean standard digit: every detector must hear it (the FAIL line)
-    reject: bool = False  # outside what ITU-T Q.24 lets a detector accept: ours does not barge in
+    reject: bool = False  # ours does not barge in (Q.24 rejects it, or our gray-zone decision)
     decision: str = "SD-DTMF-Q24"  # the decision that grades a detector departing from ours
+    either: int = -1  # a GRAY digit (neither heard nor dropped by our decisions): its rank among them
 
 
 class World:
@@ -180,8 +183,11 @@ class World:
         self.oob = sorted(on for on, _e, _d, oob in ev if oob)
         grade = _inband_certainty(self.timeline)
         self.inband = sorted((on, end) for on, end, _d, oob in ev if not oob)
-        self.inband_digits = sorted(InbandDigit(on, end, grade[on][0] == CLEAN, grade[on][0] == REJECT, grade[on][1])
-                                    for on, end, _d, oob in ev if not oob)
+        digits = sorted((on, end) for on, end, _d, oob in ev if not oob)
+        gray = [on for on, _end in digits if grade[on][0] == GRAY]
+        self.inband_digits = [InbandDigit(on, end, grade[on][0] == CLEAN, grade[on][0] in (REJECT, DROPPED),
+                                          grade[on][1], gray.index(on) if on in gray else -1)
+                              for on, end in digits]
         self.audio_end = ceil_frame(self.timeline.end)
         # rendered and classified lazily, in growing chunks, only as far as someone asks
         self._done = 0
@@ -279,6 +285,21 @@ class World:
 #: 10 ms or less): ours does not barge in, one that does is graded NON-STRICT; GRAY, between the
 #: two: either way, no finding.
 CLEAN, ACCEPT, GRAY, REJECT = "clean", "accept", "gray", "reject"
+#: SD-DTMF-GRAY: inside Q.24's gray zone our detector decides too, and at points clear of its own
+#: edges the suite expects what it decides: HEARD, a digit ours hears (a detector that misses it
+#: is graded INFO); DROPPED, one ours does not (INFO when it barges in). Only a digit that departs
+#: from a clean standard digit on one axis alone is placed there; the rest of the gray zone stays
+#: GRAY, either way (docs/spec-decisions.md).
+HEARD, DROPPED = "heard", "dropped"
+#: Our detector's gray-zone decisions, each axis as (heard up to, dropped from): twist (dB, each
+#: side), frequency offset (%), the weaker tone's level (dBm0), the tone's length (ms), and the
+#: interruption of a tone resumed (ms: bridged up to, a new digit from). Between the two, either
+#: way. The edges ours shows lie between each pair (measured over the keypad and five onsets).
+GRAY_TWIST_HI_DB, GRAY_TWIST_LO_DB = (5.5, 6.5), (-9.5, -10.5)
+GRAY_OFFSET_PCT = (2.0, 3.0)
+GRAY_LEVEL_DBM0 = (-35.0, -37.0)
+GRAY_TONE_MS = (33, 24)
+GRAY_PAUSE_MS = (17, 28)
 #: SD-DTMF-TALKOFF: digit-like material a clean two-tone sender cannot make (docs/spec-decisions.md).
 #: An impurity (second harmonic of a tone, relative to it; third-order product, relative to the
 #: weaker tone) at or above TALKOFF_IMPURITY_DB makes the tones talk-off material (REJECT); one
@@ -324,8 +345,30 @@ def _snr_db(signal: float, other: float) -> float:
     return float("inf") if other <= 0.0 else 10.0 * float(np.log10(signal / other))
 
 
+def _gray_axes(low: float, high: float, twist: float, offset: float, tone_ms: float) -> list[str]:
+    """Each axis of a digit (twist, offset, levels, length) as CLEAN, HEARD or DROPPED by our
+    gray-zone decisions (SD-DTMF-GRAY), or GRAY (Q.24's acceptance range, or between the two)."""
+    def axis(clean: bool, heard: bool, dropped: bool) -> str:
+        return CLEAN if clean else HEARD if heard else DROPPED if dropped else GRAY
+    return [
+        axis(-6.0 <= twist <= 3.0, GRAY_TWIST_LO_DB[0] <= twist < -8.0 or 4.0 < twist <= GRAY_TWIST_HI_DB[0],
+             twist <= GRAY_TWIST_LO_DB[1] or twist >= GRAY_TWIST_HI_DB[1]),
+        axis(offset <= 1.0, 1.5 < offset <= GRAY_OFFSET_PCT[0], offset >= GRAY_OFFSET_PCT[1]),
+        axis(min(low, high) >= -25.0 and max(low, high) <= 0.0,
+             GRAY_LEVEL_DBM0[0] <= min(low, high) and max(low, high) <= 0.0, min(low, high) <= GRAY_LEVEL_DBM0[1]),
+        axis(tone_ms >= 40, tone_ms >= GRAY_TONE_MS[0], tone_ms <= GRAY_TONE_MS[1]),
+    ]
+
+
+def _gray_zone(axes: list[str]) -> str:
+    """HEARD or DROPPED for a digit departing from a clean one on one axis alone, else GRAY."""
+    away = [a for a in axes if a != CLEAN]
+    return away[0] if len(away) == 1 and away[0] in (HEARD, DROPPED) else GRAY
+
+
 def _inband_certainty(timeline: Any) -> dict[int, tuple[str, str]]:
-    """Digit onset -> (CLEAN, ACCEPT, GRAY or REJECT (see above), the decision that grades it)."""
+    """Digit onset -> (CLEAN, ACCEPT, HEARD, GRAY, DROPPED or REJECT (see above), the decision
+    that grades it)."""
     out: dict[int, tuple[str, str]] = {}
     for seg in timeline.segments:
         if not isinstance(seg, Dtmf) or seg.out_of_band:
@@ -333,9 +376,11 @@ def _inband_certainty(timeline: Any) -> dict[int, tuple[str, str]]:
         lo_pct = seg.freq_offset_pct if seg.low_offset_pct is None else seg.low_offset_pct
         hi_pct = seg.freq_offset_pct if seg.high_offset_pct is None else seg.high_offset_pct
         low, high, twist = seg.level_dbm0, seg.level_dbm0 + seg.twist_db, seg.twist_db
-        timing = seg.tone_ticks >= 40 * 8 and (len(seg.digits) == 1 or seg.gap_ticks >= 40 * 8)
+        paused = len(seg.digits) == 1 or seg.gap_ticks >= 40 * 8
+        timing = seg.tone_ticks >= 40 * 8 and paused
         levels = -25.0 <= low <= 0.0 and -25.0 <= high <= 0.0
         offset = max(abs(lo_pct), abs(hi_pct))
+        axes = _gray_axes(low, high, twist, offset, seg.tone_ticks / 8)
         if timing and levels and -6.0 <= twist <= 3.0 and offset <= 1.0:
             grade = CLEAN
         elif timing and levels and -8.0 <= twist <= 4.0 and offset <= 1.5:
@@ -343,7 +388,7 @@ def _inband_certainty(timeline: Any) -> dict[int, tuple[str, str]]:
         elif offset >= 3.5 or seg.tone_ticks <= 23 * 8 or min(low, high) <= -55.0:
             grade = REJECT
         else:
-            grade = GRAY
+            grade = _gray_zone(axes + [CLEAN if paused else GRAY])
         signal = _power(low) + _power(high)
         prev = ""
         for on, end, d in seg.dtmf_schedule():
@@ -352,16 +397,27 @@ def _inband_certainty(timeline: Any) -> dict[int, tuple[str, str]]:
             any_p, cover_p, unknown = _other_sound(timeline, seg, on, end)
             if d == prev and seg.gap_ticks <= BRIDGED_TICKS:
                 g = REJECT  # Q.24: the same tone resumed after a bridged interruption is no new digit
-            elif g != REJECT and (impurity >= TALKOFF_IMPURITY_DB
-                                      or signal <= TALKOFF_FRACTION * (signal + cover_p) * (1.0 + 1e-9)):
+            elif d == prev and not paused and g != REJECT:
+                # the same tone resumed after an interruption Q.24 leaves open: ours bridges a
+                # short one (no new digit) and hears a new digit after a longer one
+                pause = DROPPED if seg.gap_ticks <= ms_to_ticks(GRAY_PAUSE_MS[0]) else \
+                    HEARD if seg.gap_ticks >= ms_to_ticks(GRAY_PAUSE_MS[1]) else GRAY
+                g = _gray_zone(axes + [pause])
+            if g in (HEARD, DROPPED):
+                decision = "SD-DTMF-GRAY"
+            if g != REJECT and (impurity >= TALKOFF_IMPURITY_DB
+                                or signal <= TALKOFF_FRACTION * (signal + cover_p) * (1.0 + 1e-9)):
                 g, decision = REJECT, "SD-DTMF-TALKOFF"
             elif g != REJECT:
+                before = g
                 snr = _snr_db(signal, any_p)
                 if unknown or impurity > CLEAN_IMPURITY_DB or snr < ACCEPT_SNR_DB:
                     g = GRAY
+                elif snr < NEGLIGIBLE_SNR_DB and g in (HEARD, DROPPED):
+                    g = GRAY  # our gray-zone edges are measured on clean tones only
                 elif snr < NEGLIGIBLE_SNR_DB and g == CLEAN:
                     g = ACCEPT
-                if g != grade:
+                if g != before:
                     decision = "SD-DTMF-TALKOFF"
             out[on] = (g, decision)
             prev = d
@@ -419,7 +475,7 @@ def _natural_end(world: World, t_call: int, p: dict[str, Any], r: Reading, horiz
     if p["barge_in"]:
         for digit in world.inband_digits:
             on, end = digit.on, digit.end
-            if digit.reject or end <= t0 or (on < t0 and not r.old_digit_bargein):
+            if digit.reject or 0 <= digit.either < r.gray_from or end <= t0 or (on < t0 and not r.old_digit_bargein):
                 continue
             if r.onset_slack and not r.old_digit_bargein and on < t0 + FRAME:
                 continue
@@ -484,11 +540,17 @@ def _natural_end(world: World, t_call: int, p: dict[str, Any], r: Reading, horiz
 
 
 def ours_readings(world: World, script: list[tuple[str, dict[str, Any]]]) -> list[Reading]:
-    """Our decisions with the measurement uncertainties either way (at most 4 readings)."""
+    """Our decisions with the measurement uncertainties either way (at most 4 readings), each
+    with the GRAY digits heard from the first, second or third on, or none (at most 16)."""
     out = [OURS, replace(OURS, unsure_is_audio=False)]
     barge = any(a.get("barge_in") for c, a in script if c in ("record", "start"))
     if barge and world.inband:
         out += [replace(r, early_dtmf=False) for r in out]
+        # a GRAY digit is heard or not (no finding either way): from each of the first ones on,
+        # or none of them
+        n = 1 + max((d.either for d in world.inband_digits), default=-1)
+        if n:
+            out = [replace(r, gray_from=k) for k in sorted({*range(min(n, 3)), n}) for r in out]
     return out
 
 

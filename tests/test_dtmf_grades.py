@@ -63,3 +63,65 @@ def test_resumed_tone_after_a_bridged_interruption_is_no_new_digit() -> None:
     assert _grades(ScenarioBuilder().dtmf(100, "55", tone_ms=150, gap_ms=40)) == [CLEAN, CLEAN]
     # a different digit after a short gap is not a continuation
     assert _grades(ScenarioBuilder().dtmf(100, "57", tone_ms=150, gap_ms=10))[1][1] is False
+
+
+GRAY_HEARD = (False, False, "SD-DTMF-GRAY")
+GRAY_DROPPED = (False, True, "SD-DTMF-GRAY")
+
+
+@pytest.mark.parametrize("kw, want", [
+    ({"twist_db": 5.5, "level_dbm0": -20.0}, GRAY_HEARD),
+    ({"twist_db": 6.5, "level_dbm0": -20.0}, GRAY_DROPPED),
+    ({"twist_db": -9.5, "level_dbm0": -10.0}, GRAY_HEARD),
+    ({"twist_db": -10.5, "level_dbm0": -10.0}, GRAY_DROPPED),
+    ({"freq_offset_pct": -2.0}, GRAY_HEARD),
+    ({"high_offset_pct": 3.0}, GRAY_DROPPED),
+    ({"level_dbm0": -29.0, "twist_db": -6.0}, GRAY_HEARD),  # the high tone at -35 dBm0
+    ({"level_dbm0": -37.0, "twist_db": 3.0}, GRAY_DROPPED),  # the low tone at -37 dBm0
+    ({"tone_ms": 33}, GRAY_HEARD),
+    ({"tone_ms": 24}, GRAY_DROPPED),
+])
+def test_our_gray_zone_points_one_axis_away(kw: dict[str, Any], want: tuple[bool, bool, str]) -> None:
+    """SD-DTMF-GRAY: a digit one axis away from a clean one, at a point clear of our detector's
+    edge, is expected to do what ours does (INFO when it does not)."""
+    assert _grades(ScenarioBuilder().dtmf(500, "5", **{"tone_ms": 60, **kw})) == [want]
+
+
+@pytest.mark.parametrize("kw", [
+    {"twist_db": 6.0, "level_dbm0": -20.0},  # at our own edge
+    {"freq_offset_pct": 2.5},
+    {"tone_ms": 28},
+    {"twist_db": 5.5, "level_dbm0": -20.0, "freq_offset_pct": 2.0},  # two axes away
+    {"tone_ms": 33, "freq_offset_pct": 1.5},  # one axis gray, one in Q.24's acceptance edge
+])
+def test_rest_of_the_gray_zone_is_either_way(kw: dict[str, Any]) -> None:
+    world = World(ScenarioBuilder().dtmf(500, "5", **{"tone_ms": 60, **kw}).record(filename="x", barge_in=True).build())
+    [d] = world.inband_digits
+    assert (d.certain, d.reject, d.either) == (False, False, 0)
+
+
+def test_gray_digit_in_noise_is_either_way() -> None:
+    """Our gray-zone edges were measured on clean tones: under other sound the digit is left open."""
+    world = World(ScenarioBuilder().noise(400, 300, -38.0).dtmf(500, "5", tone_ms=60, twist_db=5.5, level_dbm0=-20.0)
+                  .record(filename="x", barge_in=True).build())
+    assert world.inband_digits[0].either == 0
+
+
+@pytest.mark.parametrize("gap, want", [(17, GRAY_DROPPED), (28, GRAY_HEARD)])
+def test_interruptions_q24_leaves_open(gap: int, want: tuple[bool, bool, str]) -> None:
+    """Ours bridges a 17 ms interruption (still the old digit) and hears a new digit after 28 ms;
+    between, either way."""
+    assert _grades(ScenarioBuilder().dtmf(100, "55", tone_ms=150, gap_ms=gap))[1] == want
+    world = World(ScenarioBuilder().dtmf(100, "55", tone_ms=150, gap_ms=22).record(filename="x", barge_in=True).build())
+    assert world.inband_digits[1].either >= 0
+
+
+def test_either_way_digits_give_the_ours_engine_both_outcomes() -> None:
+    """A digit left either way is heard in some of our runs and not in others: no finding
+    whichever a detector does."""
+    from conformance.model import predict
+
+    sc = ScenarioBuilder().dtmf(500, "5", tone_ms=60, freq_offset_pct=2.5).record(
+        filename="x", barge_in=True, milliseconds_max_silence=1000).build()
+    _, runs = predict(sc)
+    assert {r.jobs[0].cause for r in runs} == {"BARGEIN", "SILENCE"}
