@@ -13,6 +13,7 @@ import inspect
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from fractions import Fraction
 from typing import Any
 
 from simulator.audio import DTMF_KEYPAD
@@ -126,6 +127,14 @@ _add(Case("api/start-hangup-before-first-frame", ("SPEC-START", "SD-START-FALSE"
 _ARG_MAX_S = 7 * 24 * 3600
 _ARG_MAX_BYTES = 2**32 - 1
 
+class _UnreadableSeconds(Fraction):
+    """A numbers.Real (a Fraction, 5 s) whose float() fails, as a user's own number type may:
+    a number of seconds nobody can read is a bad argument like any other."""
+
+    def __float__(self) -> float:
+        raise ValueError("this number has no float value")
+
+
 BAD_ARGS: list[tuple[str, dict[str, Any]]] = [
     ("filename", {"filename": "../etc/passwd"}), ("filename", {"filename": "/abs.wav"}),
     ("filename", {"filename": "a//b.wav"}), ("filename", {"filename": "a/./b"}), ("filename", {"filename": ""}),
@@ -134,6 +143,7 @@ BAD_ARGS: list[tuple[str, dict[str, Any]]] = [
     ("rate", {"rate": 16000}), ("rate", {"rate": "8000"}), ("rate", {"rate": 8000.5}),
     ("seconds_timeout", {"seconds_timeout": -1}), ("seconds_timeout", {"seconds_timeout": float("nan")}),
     ("seconds_timeout", {"seconds_timeout": float("inf")}), ("seconds_timeout", {"seconds_timeout": "10"}),
+    ("seconds_timeout", {"seconds_timeout": _UnreadableSeconds(5)}),
     ("max_bytes", {"max_bytes": -5}), ("max_bytes", {"max_bytes": 2.5}), ("max_bytes", {"max_bytes": 2**40}),
     ("milliseconds_max_silence", {"milliseconds_max_silence": -1}),
     ("milliseconds_initial_silence", {"milliseconds_initial_silence": "x"}),
@@ -425,10 +435,10 @@ for _row, _at, _tone, _gap in _INTERRUPTS:
 # loop checking state() does the same), so the call hands the recorder one frame at a time. A
 # detector must decide alike however its audio is cut into blocks (SD-DTMF-Q24 edges, the FAIL
 # line for a clean digit missed, as in the rows above).
-def _polled(b: ScenarioBuilder, *, before_ms: int = 0, polls: int = 60) -> Scenario:
+def _polled(b: ScenarioBuilder, *, before_ms: int = 0, polls: int = 60, **params: Any) -> Scenario:
     if before_ms:
         b.sleep(before_ms)
-    b.start(filename="p", barge_in=True, milliseconds_max_silence=600)
+    b.start(**{"filename": "p", "barge_in": True, "milliseconds_max_silence": 600, **params})
     for _ in range(polls):
         b.sleep(20)
     return b.wait_until_finished().build()
@@ -588,6 +598,19 @@ for _fmt in ALL_FORMATS:
                   _b().speech(0, 3000, -20).tone(3500, 500, [700], -25).tone(4000, 400, [997], 3)
                   .speech(4400, 1200, 0)
                   .record(filename="f.wav", file_format=_fmt, rate=_rate, milliseconds_max_silence=1500).build(),
+                  needs={"fmt": _fmt, "rate": _rate}))
+
+# The same audio while the application polls (sleeps 20 ms at a time, as a loop checking state()
+# does): the recorder is handed one frame at a time, so every encoder's and resampler's state
+# crosses a block boundary each frame; the file must be as good as one written in whole blocks
+for _fmt in ALL_FORMATS:
+    for _rate in ALL_RATES:
+        _add(Case(f"formats/polled/{_fmt}/{_rate}", ("SPEC-FORMATS", "SPEC-RATES", "SPEC-WAV",
+                                                      {"ima": "SD-CODEC-IMA", "oki": "SD-CODEC-OKI"}.get(_fmt, "SD-WAV-LAYOUT"))
+                  + (("SD-RESAMPLE",) if _rate != 8000 else ()),
+                  _polled(_b().tone(0, 300, [440], -20).speech(300, 1200, -20).tone(1500, 400, [997], 3)
+                          .speech(1900, 600, 0), polls=180,
+                          filename="f.wav", file_format=_fmt, rate=_rate, barge_in=False, milliseconds_max_silence=1000),
                   needs={"fmt": _fmt, "rate": _rate}))
 
 # Audio clipped on one rail only (a 200 Hz sine plus its octave a quarter cycle later, loud
