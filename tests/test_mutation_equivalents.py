@@ -211,6 +211,13 @@ def _digits(detect: ModuleType, chunk_frames: int) -> list[tuple[int, str, int]]
      "ok &= pr_hi + pc_hi is not _PRE_FRAC_K * (ew * (1.0 - 1e-4))"),
     ("xf = xi.astype(np.float64) if wi.size * 8 > nw else None",
      "xf = xi.astype(np.float64) if wi.size * 8 == nw else None"),
+    # seed 909: the pre-cut's gate always true, its row margin doubled, its column margin
+    # multiplied (the superset argument again: the exact float64 tests decide alone)
+    ("gate = ew_hi >= _GATE_ENERGY", "gate = ew_hi != _GATE_ENERGY"),
+    ("pr_hi = (np.sqrt(pr.astype(np.float64)) * (1.0 + 1e-6) + delta) ** 2",
+     "pr_hi = (np.sqrt(pr.astype(np.float64)) * ( 2.0 + 1e-6) + delta) ** 2"),
+    ("pc_hi = (np.sqrt(pc.astype(np.float64)) * (1.0 + 1e-6) + delta) ** 2",
+     "pc_hi = (np.sqrt(pc.astype(np.float64)) * (1.0 + 1e-6) * delta) ** 2"),
 ])  # fmt: skip
 def test_detector_mutants_give_the_same_digits(before: str, after: str) -> None:
     import recorder.detect as detect
@@ -272,6 +279,17 @@ def test_detector_chunk_loop_mutant_within_the_recorders_blocks() -> None:
     ("rows = max(1, _BLAS_SERIAL_MNK // mat.size)", "rows = max( 0, _BLAS_SERIAL_MNK // mat.size)"),
     ("need_total = ((end - 1) * self.down) // self.up + 1", "need_total = ((end - 1) // self.down) // self.up + 1"),
     ("pad = max(0, need_total - (self._base + self._buf.size))", "pad = max( 1, need_total - (self._base + self._buf.size))"),
+    # seed 909: the taps made writable (a guard only); a width starting at -1 (the near-half
+    # tolerance a little tighter: more outputs recomputed exactly);
+    # a right padding of at least 1 (one more zero past the window, read by no output); a BLAS
+    # row count of at least 2 (speed only); the flush's padding one sample shorter (the window
+    # reads zeros past the input anyway)
+    ("taps.setflags(write=False)", "taps.setflags(write=True)"),
+    ("width = 0", "width = -1"),
+    ("right = max(0, (t1 + 1) * self.S + pad - (pad + x.size))",
+     "right = max( 1, (t1 + 1) * self.S + pad - (pad + x.size))"),
+    ("rows = max(1, _BLAS_SERIAL_MNK // mat.size)", "rows = max( 2, _BLAS_SERIAL_MNK // mat.size)"),
+    ("need_total = ((end - 1) * self.down) // self.up + 1", "need_total = ((end - 1) * self.down) // self.up + 0"),
 ])  # fmt: skip
 @pytest.mark.parametrize("rate", [6000, 11000, 11025])
 def test_resampler_mutants_give_the_same_samples(before: str, after: str, rate: int) -> None:
@@ -423,3 +441,31 @@ def test_codec_table_mutants_give_the_same_tables() -> None:
     assert changed.tolist() == [0, 1, 2, 3]
     np.testing.assert_array_equal(ULAW_TABLE[mutant.ulaw_table()], ULAW_TABLE[g711.ulaw_table()])
     assert len(oki.OKI_STEPS) ^ 1 == len(oki.OKI_STEPS) - 1 == oki._TOP
+    # seed 909: mu-law's magnitude clipped at 8158 (the same top code); negative magnitudes as ~v,
+    # ITU-T G.191's one's complement: codes change only on decision boundaries, and no decoded
+    # sample moves further from its input (another valid encoder, not a defect)
+    mutant = _mutated(g711, "mag = np.minimum(np.where(neg, -v, v), 8159) + 33",
+                      "mag = np.minimum(np.where(neg, -v, v), 8158) + 33", within="ulaw_table")
+    np.testing.assert_array_equal(mutant.ulaw_table(), g711.ulaw_table())
+    mutant = _mutated(g711, "mag = np.minimum(np.where(neg, -v, v), 8159) + 33",
+                      "mag = np.minimum(np.where(neg, ~v, v), 8159) + 33", within="ulaw_table")
+    x = np.arange(65536).astype(np.uint16).view(np.int16).astype(np.int64)
+    ours = np.abs(ULAW_TABLE[g711.ulaw_table()].astype(np.int64) - x)
+    theirs = np.abs(ULAW_TABLE[mutant.ulaw_table()].astype(np.int64) - x)
+    assert 0 < np.count_nonzero(mutant.ulaw_table() != g711.ulaw_table()) < 1000
+    assert (theirs <= ours).all()
+
+
+@pytest.mark.parametrize("fmt", ["alaw", "ulaw", "s16bit", "u8bit", "ima", "oki"])
+def test_empty_block_encodes_to_nothing(fmt: str) -> None:
+    """Seed 909: a block that finds the size limit reached (room 0) encoded as zero samples
+    instead of skipped: every encoder gives no bytes for it and goes on as if it had not been
+    called (the recorder's _store drops empty data)."""
+    from recorder.codecs import make_encoder
+
+    x = _corpus()[:8000]
+    a, b = make_encoder(fmt), make_encoder(fmt)
+    out_a = a.encode(x[:1234]) + a.encode(x[1234:]) + a.flush()
+    first = b.encode(x[:1234])
+    assert b.encode(np.zeros(0, np.int16)) == b""
+    assert first + b.encode(x[1234:]) + b.flush() == out_a
