@@ -218,6 +218,12 @@ def _digits(detect: ModuleType, chunk_frames: int) -> list[tuple[int, str, int]]
      "pr_hi = (np.sqrt(pr.astype(np.float64)) * ( 2.0 + 1e-6) + delta) ** 2"),
     ("pc_hi = (np.sqrt(pc.astype(np.float64)) * (1.0 + 1e-6) + delta) ** 2",
      "pc_hi = (np.sqrt(pc.astype(np.float64)) * (1.0 + 1e-6) * delta) ** 2"),
+    # seed 4096: the pre-cut's column margin raised to a power instead of multiplied (the 1e-6
+    # relative margin all but gone; the absolute one, delta, stays); the exact row test made
+    # strict (equality with the float threshold never occurs)
+    ("pc_hi = (np.sqrt(pc.astype(np.float64)) * (1.0 + 1e-6) + delta) ** 2",
+     "pc_hi = (np.sqrt(pc.astype(np.float64)) ** (1.0 + 1e-6) + delta) ** 2"),
+    ("(pr >= _MIN_TONE_BIN)", "(pr > _MIN_TONE_BIN)"),
 ])  # fmt: skip
 def test_detector_mutants_give_the_same_digits(before: str, after: str) -> None:
     import recorder.detect as detect
@@ -290,6 +296,8 @@ def test_detector_chunk_loop_mutant_within_the_recorders_blocks() -> None:
      "right = max( 1, (t1 + 1) * self.S + pad - (pad + x.size))"),
     ("rows = max(1, _BLAS_SERIAL_MNK // mat.size)", "rows = max( 2, _BLAS_SERIAL_MNK // mat.size)"),
     ("need_total = ((end - 1) * self.down) // self.up + 1", "need_total = ((end - 1) * self.down) // self.up + 0"),
+    # seed 4096: half the filter's length as (size - 0) // 2: the taps are always odd in number
+    ("half_len = (taps.size - 1) // 2", "half_len = (taps.size - 0) // 2"),
 ])  # fmt: skip
 @pytest.mark.parametrize("rate", [6000, 11000, 11025])
 def test_resampler_mutants_give_the_same_samples(before: str, after: str, rate: int) -> None:
@@ -454,6 +462,31 @@ def test_codec_table_mutants_give_the_same_tables() -> None:
     theirs = np.abs(ULAW_TABLE[mutant.ulaw_table()].astype(np.int64) - x)
     assert 0 < np.count_nonzero(mutant.ulaw_table() != g711.ulaw_table()) < 1000
     assert (theirs <= ours).all()
+    # seed 4096: mu-law's sign test "v < -1": inputs -4..-1 take the code of zero (decoded 0, an
+    # error of 1 to 4) instead of the smallest negative step (decoded -8, an error of 4 to 7):
+    # both within the first quantisation step, the mutant's even closer
+    mutant = _mutated(g711, "neg = v < 0", "neg = v < -1", within="ulaw_table")
+    changed = np.flatnonzero(mutant.ulaw_table() != g711.ulaw_table())
+    assert x[changed].tolist() == [-4, -3, -2, -1]
+    theirs = np.abs(ULAW_TABLE[mutant.ulaw_table()].astype(np.int64) - x)
+    assert (theirs[changed] <= ours[changed]).all() and (ours[changed] <= 8).all()
+
+
+def test_oki_safe_limit_mutant_gives_the_same_codes() -> None:
+    """Seed 4096: OKI_SAFE_LIMIT computed with << 3 (negative): every sample takes the careful
+    path that checks for clipping, which gives the codes the fast path gives where no code can
+    clip (speed only)."""
+    import recorder.oki as oki
+
+    x = _corpus()[: 8000 * 20]
+    loud = np.clip(np.round(1.5 * 32767 * np.sin(2 * np.pi * 997 * np.arange(8000) / 8000)), -32768, 32767)
+    x = np.concatenate([x, loud.astype(np.int16)])
+    mutant = _mutated(oki, "OKI_SAFE_LIMIT = _MAX - (OKI_STEPS[-1] >> 3)  # 1853",
+                      "OKI_SAFE_LIMIT = _MAX - (OKI_STEPS[-1] << 3)  # 1853")
+    assert mutant.OKI_SAFE_LIMIT < 0
+    want = oki.OkiEncoder()
+    got = mutant.OkiEncoder()
+    assert got.encode(x) + got.flush() == want.encode(x) + want.flush()
 
 
 @pytest.mark.parametrize("fmt", ["alaw", "ulaw", "s16bit", "u8bit", "ima", "oki"])
