@@ -295,6 +295,7 @@ HEARD, DROPPED = "heard", "dropped"
 #: side), frequency offset (%), the weaker tone's level (dBm0), the tone's length (ms), and the
 #: interruption of a tone resumed (ms: bridged up to, a new digit from). Between the two, either
 #: way. The edges ours shows lie between each pair (measured over the keypad and five onsets).
+#: A digit replaced by another with no pause at all (which Q.24 does not define) is a new digit.
 GRAY_TWIST_HI_DB, GRAY_TWIST_LO_DB = (5.5, 6.5), (-9.5, -10.5)
 GRAY_OFFSET_PCT = (2.0, 3.0)
 GRAY_LEVEL_DBM0 = (-35.0, -37.0)
@@ -397,6 +398,8 @@ def _inband_certainty(timeline: Any) -> dict[int, tuple[str, str]]:
             any_p, cover_p, unknown = _other_sound(timeline, seg, on, end)
             if d == prev and seg.gap_ticks <= BRIDGED_TICKS:
                 g = REJECT  # Q.24: the same tone resumed after a bridged interruption is no new digit
+            elif prev and d != prev and seg.gap_ticks == 0 and _gray_zone(axes + [HEARD]) == HEARD:
+                g = HEARD  # a sounding digit replaced by another with no pause: ours hears a new digit
             elif d == prev and not paused and g != REJECT:
                 # the same tone resumed after an interruption Q.24 leaves open: ours bridges a
                 # short one (no new digit) and hears a new digit after a longer one

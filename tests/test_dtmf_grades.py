@@ -125,3 +125,14 @@ def test_either_way_digits_give_the_ours_engine_both_outcomes() -> None:
         filename="x", barge_in=True, milliseconds_max_silence=1000).build()
     _, runs = predict(sc)
     assert {r.jobs[0].cause for r in runs} == {"BARGEIN", "SILENCE"}
+
+
+def test_a_digit_changing_into_another_with_no_pause_is_heard() -> None:
+    """SD-DTMF-GRAY: ours hears the new digit; with any pause shorter than Q.24's 40 ms, or a
+    tone that is not clean, either way."""
+    assert _grades(ScenarioBuilder().dtmf(100, "52", tone_ms=150, gap_ms=0))[1] == GRAY_HEARD
+    world = World(ScenarioBuilder().dtmf(100, "52", tone_ms=150, gap_ms=5).record(filename="x", barge_in=True).build())
+    assert world.inband_digits[1].either >= 0
+    world = World(ScenarioBuilder().dtmf(100, "52", tone_ms=150, gap_ms=0, freq_offset_pct=2.0)
+                  .record(filename="x", barge_in=True).build())
+    assert world.inband_digits[1].either >= 0
