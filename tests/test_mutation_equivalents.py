@@ -224,6 +224,20 @@ def _digits(detect: ModuleType, chunk_frames: int) -> list[tuple[int, str, int]]
     ("pc_hi = (np.sqrt(pc.astype(np.float64)) * (1.0 + 1e-6) + delta) ** 2",
      "pc_hi = (np.sqrt(pc.astype(np.float64)) ** (1.0 + 1e-6) + delta) ** 2"),
     ("(pr >= _MIN_TONE_BIN)", "(pr > _MIN_TONE_BIN)"),
+    # seed 7: the span codes' and window positions' "none" sentinels -2 and 0 (only codes >= 0
+    # and positions of kept windows are read); the exact block energies for one block more (a
+    # superset) or from the window's first block (the block before it is not read by the tests
+    # that decide); the whole-chunk float64 copy taken when few windows are needed (the same
+    # values); the exact lower-twist test made strict (equality never occurs)
+    ("codes = np.full(ns, -1, dtype=np.int64)", "codes = np.full(ns, - 2, dtype=np.int64)"),
+    ("pos = np.full(nw, -1, dtype=np.int64)", "pos = np.full(nw, - 0, dtype=np.int64)"),
+    ("blk = np.unique(np.clip(wl[:, None] + np.arange(-1, WIN_BLOCKS + 1)[None, :], 0, nb - 1))",
+     "blk = np.unique(np.clip(wl[:, None] + np.arange(-1, WIN_BLOCKS + 2)[None, :], 0, nb - 1))"),
+    ("blk = np.unique(np.clip(wl[:, None] + np.arange(-1, WIN_BLOCKS + 1)[None, :], 0, nb - 1))",
+     "blk = np.unique(np.clip(wl[:, None] + np.arange(not 1, WIN_BLOCKS + 1)[None, :], 0, nb - 1))"),
+    ("xf = xi.astype(np.float64) if wi.size * 8 > nw else None",
+     "xf = xi.astype(np.float64) if wi.size * 8 <= nw else None"),
+    ("(pc >= _TWIST_LO * pr)", "(pc > _TWIST_LO * pr)"),
 ])  # fmt: skip
 def test_detector_mutants_give_the_same_digits(before: str, after: str) -> None:
     import recorder.detect as detect
@@ -298,6 +312,16 @@ def test_detector_chunk_loop_mutant_within_the_recorders_blocks() -> None:
     ("need_total = ((end - 1) * self.down) // self.up + 1", "need_total = ((end - 1) * self.down) // self.up + 0"),
     # seed 4096: half the filter's length as (size - 0) // 2: the taps are always odd in number
     ("half_len = (taps.size - 1) // 2", "half_len = (taps.size - 0) // 2"),
+    # seed 7: no BLAS serial products (rows of 1: speed only); the window's right padding
+    # computed short (zeros the outputs never read); near-half outputs recomputed exactly only
+    # when there are none (the rounding of an exact .5 may differ); every block clipped (clipping
+    # in range changes nothing)
+    ("_BLAS_SERIAL_MNK = 4 * 65536 - 1", "_BLAS_SERIAL_MNK = 4 * 65536 & 1"),
+    ("right = max(0, (t1 + 1) * self.S + pad - (pad + x.size))",
+     "right = max(0, (t1 + 1) * self.S - pad - (pad + x.size))"),
+    ("if near.any():", "if not near.any():"),
+    ("if r.size and (r.min() < -32768.0 or r.max() > 32767.0):",
+     "if r.size and (r.min() is not -32768.0 or r.max() > 32767.0):"),
 ])  # fmt: skip
 @pytest.mark.parametrize("rate", [6000, 11000, 11025])
 def test_resampler_mutants_give_the_same_samples(before: str, after: str, rate: int) -> None:
@@ -475,18 +499,25 @@ def test_codec_table_mutants_give_the_same_tables() -> None:
 def test_oki_safe_limit_mutant_gives_the_same_codes() -> None:
     """Seed 4096: OKI_SAFE_LIMIT computed with << 3 (negative): every sample takes the careful
     path that checks for clipping, which gives the codes the fast path gives where no code can
-    clip (speed only)."""
+    clip (speed only). Seed 7: the saturation-safe search's starting magnitude."""
     import recorder.oki as oki
 
     x = _corpus()[: 8000 * 20]
     loud = np.clip(np.round(1.5 * 32767 * np.sin(2 * np.pi * 997 * np.arange(8000) / 8000)), -32768, 32767)
     x = np.concatenate([x, loud.astype(np.int16)])
+    want = oki.OkiEncoder()
+    codes = want.encode(x) + want.flush()
     mutant = _mutated(oki, "OKI_SAFE_LIMIT = _MAX - (OKI_STEPS[-1] >> 3)  # 1853",
                       "OKI_SAFE_LIMIT = _MAX - (OKI_STEPS[-1] << 3)  # 1853")
     assert mutant.OKI_SAFE_LIMIT < 0
-    want = oki.OkiEncoder()
     got = mutant.OkiEncoder()
-    assert got.encode(x) + got.flush() == want.encode(x) + want.flush()
+    assert got.encode(x) + got.flush() == codes
+    # seed 7: the saturation-safe search started from magnitude 7 (code | 7) instead of the
+    # nearest code's: every magnitude above the nearest code's clips further, so the search ends
+    # on the same code; the loud sine clips on every cycle
+    mutant = _mutated(oki, "sign, mag = code & 8, code & 7", "sign, mag = code & 8, code | 7")
+    got = mutant.OkiEncoder()
+    assert got.encode(x) + got.flush() == codes
 
 
 @pytest.mark.parametrize("fmt", ["alaw", "ulaw", "s16bit", "u8bit", "ima", "oki"])
