@@ -33,6 +33,7 @@ class Row:
     cases: int = 0
     fail: int = 0  # cases graded FAIL
     non_strict: int = 0  # cases graded NON-STRICT
+    info: int = 0  # cases with an INFO finding (a quality or gray-zone note, never a failure)
     first_fail: str = ""
     decisions: list[str] = field(default_factory=list)  # SD-* named by NON-STRICT findings
     fail_ids: list[str] = field(default_factory=list)
@@ -66,6 +67,7 @@ def run_row(readings: tuple[str, ...], *, select: str | None, with_properties: b
     row.fail = len(failed)
     row.fail_ids = [c.id for c in failed]
     row.non_strict = sum(c.grade.value == "NON-STRICT" for c in report.cases)
+    row.info = sum(any(f.grade.value == "INFO" for f in c.findings) for c in report.cases)
     fails = findings_of(report, "FAIL")
     if fails:
         cid, f = fails[0]
@@ -80,10 +82,10 @@ def _cell(text: str, limit: int = 160) -> str:
 
 
 def render(rows: list[Row]) -> str:
-    out = ["| reading | cases run | FAIL | NON-STRICT | decisions named (NON-STRICT) | first FAIL message |",
-           "| --- | ---: | ---: | ---: | --- | --- |"]
+    out = ["| reading | cases run | FAIL | NON-STRICT | INFO | decisions named (NON-STRICT) | first FAIL message |",
+           "| --- | ---: | ---: | ---: | ---: | --- | --- |"]
     for r in rows:
-        out.append(f"| `{r.label}` | {r.cases} | {r.fail} | {r.non_strict} | {', '.join(r.decisions) or '-'} | "
+        out.append(f"| `{r.label}` | {r.cases} | {r.fail} | {r.non_strict} | {r.info} | {', '.join(r.decisions) or '-'} | "
                    f"{_cell(r.first_fail) or '-'} |")
     return "\n".join(out)
 
