@@ -251,7 +251,12 @@ def test_the_page_in_a_real_browser(faulty_run, tmp_path_factory: pytest.TempPat
         smallest = doc["groups"][0]["smallest"]
         browser.find_element("css selector", "#root-causes a[href^='#case-']").click()
         anchor = "case-" + re.sub(r"[^A-Za-z0-9._-]+", "_", smallest).strip("_")
-        assert browser.execute_script(f"return document.getElementById('{anchor}').open") is True
+        # the page opens it on 'hashchange', an event the browser delivers after the click
+        # returns: wait for it (a loaded machine can take a moment)
+        from selenium.webdriver.support.ui import WebDriverWait
+
+        WebDriverWait(browser, 10).until(
+            lambda b: b.execute_script(f"return document.getElementById('{anchor}').open") is True)
         browser.save_screenshot(str(shot.with_name("report-smallest-case.png")))
         assert not [m for m in browser.get_log("browser") if m.get("level") == "SEVERE"]
     finally:
