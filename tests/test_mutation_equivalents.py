@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import sys
+import warnings
 from functools import cache
 from pathlib import Path
 from types import ModuleType, SimpleNamespace
@@ -101,7 +102,10 @@ def _mutated(module: ModuleType, before: str, after: str, *, within: str | None 
     copy.__dict__.update(__file__=module.__file__, __package__=module.__package__)
     sys.modules[copy.__name__] = copy  # dataclasses look their module up
     try:
-        exec(compile("\n".join(text) + "\n", module.__file__, "exec"), copy.__dict__)
+        with warnings.catch_warnings():  # a mutant may compare with a literal by identity
+            warnings.simplefilter("ignore", SyntaxWarning)
+            code = compile("\n".join(text) + "\n", module.__file__, "exec")
+        exec(code, copy.__dict__)
     finally:
         del sys.modules[copy.__name__]
     return copy
