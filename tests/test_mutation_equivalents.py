@@ -242,6 +242,16 @@ def _digits(detect: ModuleType, chunk_frames: int) -> list[tuple[int, str, int]]
     ("xf = xi.astype(np.float64) if wi.size * 8 > nw else None",
      "xf = xi.astype(np.float64) if wi.size * 8 <= nw else None"),
     ("(pc >= _TWIST_LO * pr)", "(pc > _TWIST_LO * pr)"),
+    # seed 5: the pre-cut's margin negative (squared, it only grows: a superset); one span
+    # returned early as none (no digit is confirmed from one span: K_ON needs three, and the
+    # next call rescans it with the carried tail); the span gates multiplied instead of and-ed
+    # (the same booleans); the windows' code sentinel +1 (only kept windows are read); the
+    # carried tail reshaped to ~1 (-2: numpy takes any negative size as "the rest")
+    ("delta = 1.5e-5 * _Q * np.sqrt(WIN * ew_hi)", "delta = -0.999985 * _Q * np.sqrt(WIN * ew_hi)"),
+    ("if ns <= 0:", "if ns <= 1:"),
+    ("span_ok = gate[:-1] & gate[1:]", "span_ok = gate[:-1] * gate[1:]"),
+    ("full = np.full(nw, -1, dtype=np.int64)", "full = np.full(nw, +1, dtype=np.int64)"),
+    ("x[carry:] = chunk.reshape(-1)", "x[carry:] = chunk.reshape(~1)"),
 ])  # fmt: skip
 def test_detector_mutants_give_the_same_digits(before: str, after: str) -> None:
     import recorder.detect as detect
@@ -326,6 +336,15 @@ def test_detector_chunk_loop_mutant_within_the_recorders_blocks() -> None:
     ("if near.any():", "if not near.any():"),
     ("if r.size and (r.min() < -32768.0 or r.max() > 32767.0):",
      "if r.size and (r.min() is not -32768.0 or r.max() > 32767.0):"),
+    # seed 5: other BLAS serial thresholds (speed only); a super-row from 255 inputs (the same
+    # row counts at every rate); fewer output groups (a wider tolerance width: more outputs
+    # recomputed exactly); the retained input trimmed whenever the base moves (it only grows)
+    ("_BLAS_SERIAL_MNK = 4 * 65536 - 1", "_BLAS_SERIAL_MNK = 3 * 65536 - 1"),
+    ("_BLAS_SERIAL_MNK = 4 * 65536 - 1", "_BLAS_SERIAL_MNK = 4 / 65536 - 1"),
+    ("self.R = max(1, -(-256 // down))  # super-row: S >= 256 inputs keeps products long",
+     "self.R = max(1, -(- 255 // down))  # super-row: S >= 256 inputs keeps products long"),
+    ("n_groups = max(1, self.S // (2 * self.J))", "n_groups = max(1, self.S // ( 3 * self.J))"),
+    ("if new_base > self._base:", "if new_base != self._base:"),
 ])  # fmt: skip
 @pytest.mark.parametrize("rate", [6000, 11000, 11025])
 def test_resampler_mutants_give_the_same_samples(before: str, after: str, rate: int) -> None:
@@ -490,6 +509,15 @@ def test_codec_table_mutants_give_the_same_tables() -> None:
     theirs = np.abs(ULAW_TABLE[mutant.ulaw_table()].astype(np.int64) - x)
     assert 0 < np.count_nonzero(mutant.ulaw_table() != g711.ulaw_table()) < 1000
     assert (theirs <= ours).all()
+    # seed 5: mu-law's last segment ending at 8190 instead of 0x1FFF (the clipped magnitude
+    # 8192 is past both); A-law's segment and mantissa joined by ^ instead of | (no shared bits)
+    for law, before, after in (
+            ("ulaw_table", "_ULAW_SEG_END = np.array([0x3F, 0x7F, 0xFF, 0x1FF, 0x3FF, 0x7FF, 0xFFF, 0x1FFF], dtype=np.int32)",
+             "_ULAW_SEG_END = np.array([0x3F, 0x7F, 0xFF, 0x1FF, 0x3FF, 0x7FF, 0xFFF, 8190], dtype=np.int32)"),
+            ("alaw_table", "code = (np.minimum(seg, 7) << 4) | ((mag >> np.minimum(shift, 7)) & 0x0F)",
+             "code = (np.minimum(seg, 7) << 4) ^ ((mag >> np.minimum(shift, 7)) & 0x0F)")):
+        mutant = _mutated(g711, before, after, within=None if law == "ulaw_table" else law)
+        np.testing.assert_array_equal(getattr(mutant, law)(), getattr(g711, law)())
     # seed 4096: mu-law's sign test "v < -1": inputs -4..-1 take the code of zero (decoded 0, an
     # error of 1 to 4) instead of the smallest negative step (decoded -8, an error of 4 to 7):
     # both within the first quantisation step, the mutant's even closer
