@@ -27,6 +27,9 @@ from .types import check_types
 
 __all__ = ["Case", "CATALOGUE", "run_case", "case_ids"]
 
+#: The 16 keypad digits in keypad order ("123A456B789C*0#D").
+_KEYPAD = "".join(DTMF_KEYPAD)
+
 CALL_STATES = ("WAITING", "CALL_INCOMING", "RING_INCOMING", "ANSWERING", "ANSWERED", "CALL_OUTGOING",
                "RING_OUTGOING", "HOLDING", "ON_HOLD", "TRANSFERRING", "TRANSFERRED", "RECONNECTING", "ERROR", "IDLE")
 KEYS = {128: "000102030405060708090a0b0c0d0e0f", 192: "000102030405060708090a0b0c0d0e0f1011121314151617",
@@ -126,6 +129,7 @@ _add(Case("api/start-hangup-before-first-frame", ("SPEC-START", "SD-START-FALSE"
 #: SD-ARGS limits: the longest timer or silence (7 days) and the largest max_bytes (RIFF's 32 bits).
 _ARG_MAX_S = 7 * 24 * 3600
 _ARG_MAX_BYTES = 2**32 - 1
+
 
 class _UnreadableSeconds(Fraction):
     """A numbers.Real (a Fraction, 5 s) whose float() fails, as a user's own number type may:
@@ -393,7 +397,7 @@ for _row, _kw in (("accept-offset+1.5", {"tone_ms": 45, "freq_offset_pct": 1.5})
 # digit, the FAIL line), once 1.5 % off (the sign alternating; NON-STRICT when missed), onsets
 # stepping 1 ms so five sub-block alignments are played; and the longest tone Q.24 rejects (23 ms)
 # at each alignment
-for _i, _d in enumerate("".join(DTMF_KEYPAD)):
+for _i, _d in enumerate(_KEYPAD):
     for _row, _kw in ((f"keypad-{_d}-40ms-25dbm0", {"level_dbm0": -25.0}),
                       (f"keypad-{_d}-40ms-offset{'+' if _i % 2 else '-'}1.5",
                        {"freq_offset_pct": 1.5 if _i % 2 else -1.5})):
@@ -406,7 +410,7 @@ for _i, _d in enumerate("".join(DTMF_KEYPAD)):
 # -25 dBm0), 40 ms. One case per digit, one job per corner (its onset stepping 1 ms over the 5 ms
 # block grid); a missed corner is NON-STRICT (SD-DTMF-Q24), like the single-axis edges above
 _CORNERS = [(lo, hi, tw) for lo in (-1.5, 1.5) for hi in (-1.5, 1.5) for tw in (4.0, -8.0)]
-for _d in "".join(DTMF_KEYPAD):
+for _d in _KEYPAD:
     _bc = _b()
     for _j, (_lo, _hi, _tw) in enumerate(_CORNERS):
         _bc.dtmf(500 + 1000 * _j + _j % 5, _d, tone_ms=40, gap_ms=40, low_offset_pct=_lo, high_offset_pct=_hi,
@@ -462,7 +466,7 @@ _add(Case("dtmf-polled/stutter-10ms-bridged", ("SPEC-BARGEIN", "SD-DTMF-BUFFER",
 for _o in range(20):
     _add(Case(f"dtmf-polled/old-digit-drop-at+{_o}ms", ("SPEC-BARGEIN", "SD-DTMF-BUFFER", "SD-DTMF-Q24"),
               _polled(_b().dtmf(150 + _o, "55", tone_ms=60, gap_ms=10), before_ms=200), needs={"inband_dtmf": True}))
-for _i, _d in enumerate("".join(DTMF_KEYPAD)):
+for _i, _d in enumerate(_KEYPAD):
     _add(Case(f"dtmf-polled/keypad-{_d}-40ms-25dbm0", ("SPEC-BARGEIN", "SD-DTMF-Q24"),
               _polled(_b().dtmf(500 + _i % 5, _d, tone_ms=40, gap_ms=40, level_dbm0=-25.0)), needs={"inband_dtmf": True}))
 # Our detector's decisions inside Q.24's gray zone (SD-DTMF-GRAY: INFO, never a FAIL), each axis
@@ -500,16 +504,16 @@ def _gray_weak(i: int, level: float) -> dict[str, Any]:
 
 for _row, _params in _GRAY_ROWS:
     _bg = _b()
-    for _i, _d in enumerate("".join(DTMF_KEYPAD)):
+    for _i, _d in enumerate(_KEYPAD):
         _bg.dtmf(300 + 500 * _i + _i % 5, _d, **{"tone_ms": 60, "gap_ms": 40, **_params(_i)})
-    for _ in "".join(DTMF_KEYPAD):
+    for _ in _KEYPAD:
         _bg.record(filename="g", barge_in=True, milliseconds_max_silence=1500)
     _bg.record(filename="g", milliseconds_max_silence=1000)
     _add(Case(f"dtmf-gray/{_row}", ("SPEC-BARGEIN", "SD-DTMF-GRAY"), _bg.build(), needs={"inband_dtmf": True}))
 # Interruptions Q.24 leaves open (between its 10 ms, bridged, and its 40 ms, a new digit), seen
 # through SD-DTMF-BUFFER as in the rows above: a digit sounding when the job starts drops out and
 # resumes; ours bridges 17 ms (still that old digit) and hears a new digit after 28 ms
-for _i, _d in enumerate("".join(DTMF_KEYPAD)):
+for _i, _d in enumerate(_KEYPAD):
     for _row, _gap in (("bridged", 17), ("new-digit", 28)):
         _add(Case(f"dtmf-gray/interrupt-{_gap}ms-{_row}-{_d}", ("SPEC-BARGEIN", "SD-DTMF-BUFFER", "SD-DTMF-GRAY"),
                   _b().dtmf(100 + _i % 5, _d * 2, tone_ms=150, gap_ms=_gap).sleep(200)
@@ -519,9 +523,8 @@ for _i, _d in enumerate("".join(DTMF_KEYPAD)):
 # says nothing of this): ours hears the new digit, so a digit held from before the job that
 # changes into another barges in; over the keypad, each digit into its neighbour or into one
 # on another row and column
-_KEYS = "".join(DTMF_KEYPAD)
-for _i, _d in enumerate(_KEYS):
-    _d2 = _KEYS[(_i + (1 if _i % 2 == 0 else 5)) % len(_KEYS)]
+for _i, _d in enumerate(_KEYPAD):
+    _d2 = _KEYPAD[(_i + (1 if _i % 2 == 0 else 5)) % len(_KEYPAD)]
     _add(Case(f"dtmf-gray/digit-change-{_d}-to-{_d2}", ("SPEC-BARGEIN", "SD-DTMF-BUFFER", "SD-DTMF-GRAY"),
               _b().dtmf(100 + _i % 5, _d + _d2, tone_ms=150, gap_ms=0).sleep(200)
               .record(filename="q", barge_in=True, milliseconds_max_silence=600).build(),
