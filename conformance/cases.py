@@ -474,9 +474,7 @@ for _i, _d in enumerate(_KEYPAD):
 # 1 ms over the 5 ms block grid): twist, frequency offset (both groups, the low or the high one,
 # the sign alternating), the weaker tone's level (the high or the low one), and the tone's length;
 # each once where ours hears the digit and once where it does not. A digit ours drops leaves its
-# job running, so the next digits are played into the same job. A last job, which only silence
-# ends, keeps the file (each job writes the same one) independent of when each digit was
-# confirmed within the latency the oracle allows.
+# job running, so the next digits are played into the same job.
 _GRAY_ROWS: tuple[tuple[str, Callable[[int], dict[str, Any]]], ...] = (
     ("twist+5.5-heard", lambda i: {"twist_db": 5.5, "level_dbm0": -20.0}),
     ("twist+6.5-dropped", lambda i: {"twist_db": 6.5, "level_dbm0": -20.0}),
@@ -508,7 +506,6 @@ for _row, _params in _GRAY_ROWS:
         _bg.dtmf(300 + 500 * _i + _i % 5, _d, **{"tone_ms": 60, "gap_ms": 40, **_params(_i)})
     for _ in _KEYPAD:
         _bg.record(filename="g", barge_in=True, milliseconds_max_silence=1500)
-    _bg.record(filename="g", milliseconds_max_silence=1000)
     _add(Case(f"dtmf-gray/{_row}", ("SPEC-BARGEIN", "SD-DTMF-GRAY"), _bg.build(), needs={"inband_dtmf": True}))
 # Interruptions Q.24 leaves open (between its 10 ms, bridged, and its 40 ms, a new digit), seen
 # through SD-DTMF-BUFFER as in the rows above: a digit sounding when the job starts drops out and

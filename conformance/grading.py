@@ -48,7 +48,16 @@ from .allowed import (
 from .clauses import CLAUSES
 from .decoders import decode_wav
 from .grades import Finding, Grade
-from .model import DEFAULTS, FRAME, ScriptOutcome, World, predict, script_of
+from .model import (
+    DEFAULTS,
+    FRAME,
+    ScriptOutcome,
+    World,
+    out_samples,
+    predict,
+    sample_limit,
+    script_of,
+)
 from .quantisation import adpcm_check, adpcm_states, g711_outside
 from .resampled import INBAND_DB, continued, gross_errors, inband_worst, ratio, references, resample
 from .wavread import WavFormatError, check_wav
@@ -701,6 +710,18 @@ class _Walk:
                                            ours=sorted(map(repr, ours_final[key]))))
 
 
+def _ours_samples(j: Any, job: JobModel) -> int:
+    """The samples our run ``j`` gives the file of the observed ``job``. A job an event ends (an
+    in-band digit, a hangup) ends when the event comes, however early it began; our run may have
+    begun it elsewhere (the previous job ended at the other end of a detection latency), so its
+    frames are counted from the observed job's first frame. Every other end depends on the start."""
+    if j.cause not in ("BARGEIN", "HANGUP") or j.start == job.b:
+        return int(j.samples)
+    n = out_samples(max(0, j.frames - (job.b - j.start) // FRAME), j.rate)
+    lim = sample_limit(j.fmt, job.params["max_bytes"]) if job.params.get("max_bytes") else None
+    return n if lim is None else min(n, lim)
+
+
 def _ms_windows(ws: list[tuple[int, int]]) -> str:
     return ", ".join(_ms_range(lo, hi) for lo, hi in ws) or "no instant"
 
@@ -1136,8 +1157,8 @@ class _Files:
         # against our decisions
         ours = self.ours_job(job)
         if ours and not self.walk.diverged_at(job):
-            lo_n = min(j.samples for j in ours)
-            hi_n = max(j.samples for j in ours)
+            counts = [_ours_samples(j, job) for j in ours]
+            lo_n, hi_n = min(counts), max(counts)
             if not lo_n <= n <= hi_n:
                 if notes:
                     for dec, words in dict(notes).items():
