@@ -184,9 +184,9 @@ class World:
         grade = _inband_certainty(self.timeline)
         self.inband = sorted((on, end) for on, end, _d, oob in ev if not oob)
         digits = sorted((on, end) for on, end, _d, oob in ev if not oob)
-        gray = [on for on, _end in digits if grade[on][0] == GRAY]
+        rank = {on: k for k, on in enumerate(on for on, _end in digits if grade[on][0] == GRAY)}
         self.inband_digits = [InbandDigit(on, end, grade[on][0] == CLEAN, grade[on][0] in (REJECT, DROPPED),
-                                          grade[on][1], gray.index(on) if on in gray else -1)
+                                          grade[on][1], rank.get(on, -1))
                               for on, end in digits]
         self.audio_end = ceil_frame(self.timeline.end)
         # rendered and classified lazily, in growing chunks, only as far as someone asks

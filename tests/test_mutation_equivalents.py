@@ -146,6 +146,12 @@ def _corpus() -> np.ndarray:
     return np.clip(np.round(x), -32768, 32767).astype(np.int16)
 
 
+def _loud() -> np.ndarray:
+    """One second of a 997 Hz sine at 1.5 times full scale, clipped: every cycle clips."""
+    x = 1.5 * 32767 * np.sin(2 * np.pi * 997 * np.arange(8000) / 8000)
+    return np.clip(np.round(x), -32768, 32767).astype(np.int16)
+
+
 def _digits(detect: ModuleType, chunk_frames: int) -> list[tuple[int, str, int]]:
     frames = _corpus().reshape(-1, 160)
     det = detect.DtmfDetector()
@@ -350,9 +356,7 @@ def test_detector_chunk_loop_mutant_within_the_recorders_blocks() -> None:
 def test_resampler_mutants_give_the_same_samples(before: str, after: str, rate: int) -> None:
     import recorder.resample as resample
 
-    x = _corpus()[: 8000 * 30]
-    loud = np.clip(np.round(1.5 * 32767 * np.sin(2 * np.pi * 997 * np.arange(8000) / 8000)), -32768, 32767)
-    x = np.concatenate([x, loud.astype(np.int16)])
+    x = np.concatenate([_corpus()[: 8000 * 30], _loud()])
 
     def run(mod: ModuleType) -> np.ndarray:
         r = mod.StreamResampler(rate)
@@ -511,13 +515,12 @@ def test_codec_table_mutants_give_the_same_tables() -> None:
     assert (theirs <= ours).all()
     # seed 5: mu-law's last segment ending at 8190 instead of 0x1FFF (the clipped magnitude
     # 8192 is past both); A-law's segment and mantissa joined by ^ instead of | (no shared bits)
-    for law, before, after in (
-            ("ulaw_table", "_ULAW_SEG_END = np.array([0x3F, 0x7F, 0xFF, 0x1FF, 0x3FF, 0x7FF, 0xFFF, 0x1FFF], dtype=np.int32)",
-             "_ULAW_SEG_END = np.array([0x3F, 0x7F, 0xFF, 0x1FF, 0x3FF, 0x7FF, 0xFFF, 8190], dtype=np.int32)"),
-            ("alaw_table", "code = (np.minimum(seg, 7) << 4) | ((mag >> np.minimum(shift, 7)) & 0x0F)",
-             "code = (np.minimum(seg, 7) << 4) ^ ((mag >> np.minimum(shift, 7)) & 0x0F)")):
-        mutant = _mutated(g711, before, after, within=None if law == "ulaw_table" else law)
-        np.testing.assert_array_equal(getattr(mutant, law)(), getattr(g711, law)())
+    mutant = _mutated(g711, "_ULAW_SEG_END = np.array([0x3F, 0x7F, 0xFF, 0x1FF, 0x3FF, 0x7FF, 0xFFF, 0x1FFF], dtype=np.int32)",
+                      "_ULAW_SEG_END = np.array([0x3F, 0x7F, 0xFF, 0x1FF, 0x3FF, 0x7FF, 0xFFF, 8190], dtype=np.int32)")
+    np.testing.assert_array_equal(mutant.ulaw_table(), g711.ulaw_table())
+    mutant = _mutated(g711, "code = (np.minimum(seg, 7) << 4) | ((mag >> np.minimum(shift, 7)) & 0x0F)",
+                      "code = (np.minimum(seg, 7) << 4) ^ ((mag >> np.minimum(shift, 7)) & 0x0F)", within="alaw_table")
+    np.testing.assert_array_equal(mutant.alaw_table(), g711.alaw_table())
     # seed 4096: mu-law's sign test "v < -1": inputs -4..-1 take the code of zero (decoded 0, an
     # error of 1 to 4) instead of the smallest negative step (decoded -8, an error of 4 to 7):
     # both within the first quantisation step, the mutant's even closer
@@ -534,9 +537,7 @@ def test_oki_safe_limit_mutant_gives_the_same_codes() -> None:
     clip (speed only). Seed 7: the saturation-safe search's starting magnitude."""
     import recorder.oki as oki
 
-    x = _corpus()[: 8000 * 20]
-    loud = np.clip(np.round(1.5 * 32767 * np.sin(2 * np.pi * 997 * np.arange(8000) / 8000)), -32768, 32767)
-    x = np.concatenate([x, loud.astype(np.int16)])
+    x = np.concatenate([_corpus()[: 8000 * 20], _loud()])
     want = oki.OkiEncoder()
     codes = want.encode(x) + want.flush()
     mutant = _mutated(oki, "OKI_SAFE_LIMIT = _MAX - (OKI_STEPS[-1] >> 3)  # 1853",
